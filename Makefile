@@ -1,0 +1,53 @@
+# ITB Portal. `make run` starts the portal on embedded defaults; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+
+# Tests run against the machine's PostgreSQL and Redis (override with DATABASE_URL / REDIS_URL).
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/itbportal)
+TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
+TEST_ENV := DEBUG=false SECRET_KEY=test-secret-key-not-for-production DATABASE_URL=$(TEST_DATABASE_URL) \
+	REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) SMS_BACKEND=locmem \
+	EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend ALLOWED_HOSTS=testserver,localhost,127.0.0.1 \
+	ITB_VAR_DIR=$(CURDIR)/var/test
+
+# `make run` uses no database or Redis server: SQLite and the filesystem transport under var/.
+RUN_ENV := DEBUG=true
+
+.PHONY: install system-deps run test lint bench clean messages
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip "setuptools<81" wheel
+	$(BIN)/pip install -q --no-build-isolation -r requirements.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+messages: install
+	DEBUG=true $(BIN)/python manage.py compile_catalogues
+
+run: install system-deps messages
+	mkdir -p var/celery/queue var/celery/processed
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	@echo "ITB Portal: open http://127.0.0.1:$${PORT:-8000}/ (logins above). Ctrl-C stops web, worker and beat."
+	$(RUN_ENV) $(BIN)/honcho start -f Procfile
+
+test: install system-deps messages
+	$(TEST_ENV) $(BIN)/python scripts/check_services.py
+	$(TEST_ENV) $(BIN)/python manage.py check
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/ruff check .
+	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf var

@@ -1,0 +1,279 @@
+"""Demo data for `manage.py seed_demo`: one clinic, two nurses, six parents, twenty children
+in the states a nurse must notice. Dates are placed relative to `now`, so the demo always
+shows a child due this week, one whose alarm is in 3 days, one whose alarm has passed, etc."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from appointments.models import Appointment
+from pumps.models import Program, Pump, PumpModel, RefillVisit
+from pumps.services import visit_forecast
+
+from .models import Clinic, Patient, StaffProfile
+from .services import caregiver_create, caregiver_link, sms_consent_record, staff_create
+
+DEMO_PASSWORD = "Demo-pump-2026!"
+NURSES = [
+    ("nurse.rosa@demo.itbportal.test", "Rosa", "Martinez"),
+    ("nurse.ben@demo.itbportal.test", "Ben", "Okafor"),
+]
+PARENTS = [
+    ("maria.garcia@demo.itbportal.test", "María", "García", "es", True),
+    ("james.smith@demo.itbportal.test", "James", "Smith", "en", True),
+    ("ana.lopez@demo.itbportal.test", "Ana", "López", "es", True),
+    ("david.chen@demo.itbportal.test", "David", "Chen", "en", True),
+    ("sarah.jones@demo.itbportal.test", "Sarah", "Jones", "en", False),
+    ("tom.jones@demo.itbportal.test", "Tom", "Jones", "en", True),
+]
+
+
+@dataclass
+class Child:
+    first: str
+    last: str
+    age: int
+    alarm_in_days: float  # worst-case alarm relative to now
+    parents: tuple[int, ...] = ()
+    dose: Decimal = Decimal(300)
+    conc: Decimal = Decimal(1000)
+    model: str = PumpModel.SYNCHROMED_II_20
+    implant_years_ago: float = 2.0
+    flex: list = field(default_factory=list)
+    bolus: tuple[Decimal, int] = (Decimal(0), 0)
+    appointment_in_days: float | None = None
+    appointment_reason: str = ""
+    eri_days_ago: int | None = None
+    residual_off: Decimal = Decimal(0)
+    previous_dose: Decimal | None = None
+    goals: tuple[str, ...] = ("comfort", "easier_care")
+
+
+CHILDREN = [
+    Child("Sofia", "García", 9, 10.5, (0,), appointment_in_days=2),  # refill due this week, booked
+    Child("Mateo", "García", 6, 12, (0,), dose=Decimal(200), appointment_in_days=4),  # 2nd child, same family
+    Child("Liam", "Smith", 11, 2.2, (1,)),  # alarm within 3 days, nothing booked
+    Child("Ava", "Chen", 8, -2, (3,)),  # alarm passed with no refill
+    Child(
+        "Noah",
+        "Lopez",
+        13,
+        12,
+        (2,),
+        dose=Decimal(450),
+        appointment_in_days=15,
+        appointment_reason="Family travelling; nurse will call on the alarm date.",
+    ),  # booked after alarm
+    Child(
+        "Emma",
+        "Jones",
+        10,
+        40,
+        (4, 5),
+        flex=[("00:00", "10"), ("07:00", "14"), ("19:00", "11")],
+        appointment_in_days=33,
+    ),  # flex, two caregivers
+    Child(
+        "Lucas",
+        "Smith",
+        15,
+        30,
+        (1,),
+        dose=Decimal(600),
+        conc=Decimal(2000),
+        bolus=(Decimal(50), 3),
+        appointment_in_days=24,
+    ),  # patient bolus
+    Child("Mia", "Chen", 12, 55, (3,), implant_years_ago=6.7, appointment_in_days=48),  # battery window
+    Child(
+        "Elena", "Ruiz", 7, 20, (2,), eri_days_ago=10, implant_years_ago=5.5, appointment_in_days=14
+    ),  # ERI reported
+    Child("Oliver", "Brown", 14, 25, (1,), residual_off=Decimal("3.1"), appointment_in_days=18),  # residual
+    Child(
+        "Isabella", "Lee", 9, 35, (3,), dose=Decimal(360), previous_dose=Decimal(280), appointment_in_days=28
+    ),  # dose change over 20%
+    Child(
+        "Ethan", "Nguyen", 5, 42.5, (5,), implant_years_ago=0.04, goals=("comfort", "sleep", "seating")
+    ),  # implanted two weeks ago
+    Child("Camila", "Torres", 11, 45, (2,), appointment_in_days=38),
+    Child(
+        "Benjamin",
+        "Wright",
+        16,
+        40,
+        (5,),
+        dose=Decimal(700),
+        model=PumpModel.SYNCHROMED_II_40,
+        appointment_in_days=33,
+    ),
+    Child("Harper", "Hall", 8, 80, (4,), dose=Decimal(150), appointment_in_days=72),
+    Child("Daniel", "King", 12, 16, (1,), appointment_in_days=9),
+    Child("Valentina", "Diaz", 10, 28, (0,), appointment_in_days=21),
+    Child(
+        "Jack",
+        "Scott",
+        13,
+        50,
+        (3,),
+        model=PumpModel.SYNCHROMED_II_40,
+        dose=Decimal(500),
+        appointment_in_days=43,
+    ),
+    Child("Lily", "Adams", 6, 90, (4,), dose=Decimal(120), appointment_in_days=80),
+    Child("Samuel", "Baker", 14, 8.5, (5,), appointment_in_days=1),  # refill tomorrow
+]
+
+
+def _at_local(clinic: Clinic, day: date, hour: int = 10) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(hour, 0)), clinic.tzinfo)
+
+
+def _visit_for(pump: Pump, program: Program, alarm_target: datetime, volume: Decimal, **extra) -> RefillVisit:
+    """Place a refill so that its worst-case alarm lands at `alarm_target`."""
+    probe_at = alarm_target - timedelta(days=365)
+    probe = visit_forecast(pump=pump, program=program, visit_at=probe_at, volume_after_ml=volume)
+    visit_at = alarm_target - (probe["alarm_at_worst"] - probe_at)
+    # Refills happen in clinic hours: round to 10:00 local on that day.
+    visit_at = _at_local(pump.patient.clinic, timezone.localtime(visit_at, pump.patient.clinic.tzinfo).date())
+    assert visit_at <= timezone.now(), "a demo refill must lie in the past"
+    fields = visit_forecast(pump=pump, program=program, visit_at=visit_at, volume_after_ml=volume)
+    return RefillVisit.objects.create(
+        pump=pump, program=program, visit_at=visit_at, volume_after_ml=volume, **fields, **extra
+    )
+
+
+def _seed_child(n: int, spec: Child, clinic: Clinic, nurse, parents, now: datetime) -> None:
+    today = timezone.localdate(now, clinic.tzinfo)
+    patient = Patient.objects.create(
+        clinic=clinic,
+        first_name=spec.first,
+        last_name=spec.last,
+        mrn=f"DEMO-{n:03d}",
+        date_of_birth=today.replace(year=today.year - spec.age) - timedelta(days=40 + n),
+        goals=list(spec.goals),
+    )
+    for i, parent_index in enumerate(spec.parents):
+        caregiver_link(
+            caregiver=parents[parent_index],
+            patient=patient,
+            relationship="mother" if parent_index in (0, 2, 4) else "father",
+            primary_contact=i == 0,
+        )
+    implant = today - timedelta(days=int(spec.implant_years_ago * 365.25))
+    pump = Pump.objects.create(
+        patient=patient,
+        model=spec.model,
+        serial_number=f"NGP{400000 + n * 137}",
+        implant_date=implant,
+        eri_date=today - timedelta(days=spec.eri_days_ago) if spec.eri_days_ago is not None else None,
+    )
+    volume = Decimal(19) if spec.model == PumpModel.SYNCHROMED_II_20 else Decimal(38)
+    steps = [{"start": s, "mcg_per_hour": r} for s, r in spec.flex]
+    flex_daily = None
+    if steps:
+        from pumps import forecast as fc
+
+        flex_daily = fc.Program(
+            concentration_mcg_ml=spec.conc,
+            flex_steps=tuple(fc.FlexStep(time.fromisoformat(s), Decimal(r)) for s, r in spec.flex),
+        ).daily_dose()
+    alarm_target = now + timedelta(days=spec.alarm_in_days)
+    history = []
+    first_dose = spec.previous_dose or spec.dose
+    # Two earlier refills for the dose and residual history, then the current one.
+    new_implant = spec.implant_years_ago < 0.1
+    plan = ((0, spec.dose),) if new_implant else ((2, first_dose), (1, first_dose), (0, spec.dose))
+    for k, dose in plan:
+        program = Program.objects.create(
+            pump=pump,
+            effective_from=now,
+            concentration_mcg_ml=spec.conc,
+            mode=Program.Mode.FLEX if steps else Program.Mode.SIMPLE,
+            daily_dose_mcg=(flex_daily or dose).quantize(Decimal("0.01")),
+            flex_steps=steps,
+            bolus_mcg=spec.bolus[0],
+            bolus_max_per_day=spec.bolus[1],
+            created_by=nurse,
+        )
+        target = alarm_target - timedelta(days=k * 75)
+        expected = Decimal("2.5") + Decimal(k) / 4
+        actual = expected + (spec.residual_off if k == 0 else Decimal("0.2"))
+        previous = history[-1] if history else None
+        visit = _visit_for(
+            pump,
+            program,
+            target,
+            volume,
+            nurse=nurse,
+            kind=RefillVisit.Kind.IMPLANT if new_implant else RefillVisit.Kind.REFILL,
+            pre_concentration_mcg_ml=spec.conc,
+            pre_mode=program.mode,
+            pre_daily_dose_mcg=previous.program.daily_dose_mcg if previous else program.daily_dose_mcg,
+            expected_residual_ml=expected if previous else None,
+            actual_residual_ml=actual if previous else None,
+            volume_instilled_ml=volume - actual if previous else volume,
+            dose_changed=bool(previous and previous.program.daily_dose_mcg != program.daily_dose_mcg),
+            dose_change_confirmed=bool(
+                previous and previous.program.daily_dose_mcg != program.daily_dose_mcg
+            ),
+            dose_change_reason="Tone still high in the legs" if spec.previous_dose and k == 0 else "",
+            tone_assessment="Modified Ashworth 2 in the legs, 1 in the arms.",
+        )
+        Program.objects.filter(pk=program.pk).update(effective_from=visit.visit_at)
+        history.append(visit)
+    if spec.appointment_in_days is not None:
+        Appointment.objects.create(
+            patient=patient,
+            kind=Appointment.Kind.REFILL,
+            booked_by=nurse,
+            start=_at_local(clinic, (now + timedelta(days=spec.appointment_in_days)).date(), 9 + n % 6),
+            location=clinic.default_location,
+            after_alarm_reason=spec.appointment_reason,
+        )
+
+
+@transaction.atomic
+def seed(now: datetime | None = None) -> bool:
+    """Create the demo once. Returns False when it is already there (nothing changes)."""
+    now = now or timezone.now()
+    clinic = Clinic.objects.order_by("pk").first()
+    if Patient.objects.filter(clinic=clinic, mrn="DEMO-001").exists():
+        return False
+    nurses = [
+        staff_create(
+            email=e,
+            password=DEMO_PASSWORD,
+            clinic=clinic,
+            role=StaffProfile.Role.NURSE,
+            first_name=f,
+            last_name=last,
+        )
+        for e, f, last in NURSES
+    ]
+    parents = []
+    for i, (email, first, last, lang, consent) in enumerate(PARENTS):
+        caregiver = caregiver_create(
+            email=email,
+            password=DEMO_PASSWORD,
+            first_name=first,
+            last_name=last,
+            mobile=f"+1801555{100 + i:04d}",
+            preferred_language=lang,
+        )
+        if consent:
+            sms_consent_record(caregiver=caregiver, given=True, source="nurse", by=nurses[0], now=now)
+        parents.append(caregiver)
+    for n, spec in enumerate(CHILDREN, start=1):
+        _seed_child(n, spec, clinic, nurses[n % 2], parents, now)
+    return True
+
+
+def logins() -> list[tuple[str, str, str]]:
+    rows = [("nurse", e, DEMO_PASSWORD) for e, _, _ in NURSES]
+    rows += [("parent", p[0], DEMO_PASSWORD) for p in PARENTS]
+    return rows

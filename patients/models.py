@@ -1,0 +1,279 @@
+"""People: the clinic, its staff, the children and their caregivers, and the audit trail."""
+
+import secrets
+from datetime import time
+
+from django.conf import settings
+from django.contrib.auth.base_user import BaseUserManager
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from .querysets import CaregiverQuerySet, PatientQuerySet
+
+
+class UserManager(BaseUserManager):
+    """Users sign in with their e-mail address; there is no separate user name."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    username = None
+    email = models.EmailField(_("e-mail address"), unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    @property
+    def is_clinic_staff(self) -> bool:
+        return hasattr(self, "staff_profile") and self.staff_profile.active
+
+    @property
+    def is_caregiver(self) -> bool:
+        return hasattr(self, "caregiver")
+
+
+def default_refill_due_offsets() -> list[int]:
+    return [14, 7, 3, 1]
+
+
+def default_alarm_offsets() -> list[int]:
+    return [3, 1, 0]
+
+
+def default_appointment_offsets() -> list[int]:
+    return [1]
+
+
+class Clinic(models.Model):
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, default="America/Denver")
+    phone_business_hours = models.CharField(_("rehabilitation clinic (business hours)"), max_length=32)
+    phone_after_hours = models.CharField(_("hospital operator (after hours)"), max_length=32)
+    phone_nurse_line = models.CharField(_("baclofen pump nurse line (non-emergency)"), max_length=32)
+    nurse_inbox_email = models.EmailField(blank=True)
+    default_location = models.CharField(max_length=200, blank=True)
+    # Clinic policy from DOMAIN.md: lead days never below 3; 180 days for drug stability.
+    refill_lead_days = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(3)])
+    max_refill_interval_days = models.PositiveSmallIntegerField(default=180)
+    reminder_refill_due_days = models.JSONField(default=default_refill_due_offsets)
+    reminder_alarm_days = models.JSONField(default=default_alarm_offsets)
+    reminder_appointment_days = models.JSONField(default=default_appointment_offsets)
+    reminder_battery_repeat_days = models.PositiveSmallIntegerField(default=30)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.time_zone)
+
+
+class StaffProfile(models.Model):
+    class Role(models.TextChoices):
+        NURSE = "nurse", _("Baclofen pump nurse")
+        PHYSICIAN = "physician", _("Physician")
+        CLINIC_ADMIN = "clinic_admin", _("Clinic admin")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="staff")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.NURSE)
+    active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}, {self.clinic})"
+
+
+class Goal(models.TextChoices):
+    """The goals the handout lists for after the trial."""
+
+    COMFORT = "comfort", _("More comfort")
+    EASIER_CARE = "easier_care", _("Easier care")
+    SELF_CARE = "self_care", _("Self-care skills")
+    SEATING = "seating", _("Seating")
+    POSITIONING = "positioning", _("Positioning")
+    FLOOR_MOBILITY = "floor_mobility", _("Floor mobility")
+    TRANSFERS = "transfers", _("Transfers")
+    POWER_WHEELCHAIR = "power_wheelchair", _("Using a power wheelchair")
+    WALKING = "walking", _("Walking")
+    MOTOR_SKILLS = "motor_skills", _("Motor skills")
+    SPEECH = "speech", _("Speech")
+    SLEEP = "sleep", _("Sleep")
+
+
+class Patient(models.Model):
+    """The child who has (or is being assessed for) a pump."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    date_of_birth = models.DateField(_("date of birth"))
+    mrn = models.CharField(_("medical record number"), max_length=32)
+    active = models.BooleanField(default=True)
+    goals = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "mrn"], name="patient_mrn_unique_per_clinic"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def initial(self) -> str:
+        """How a text message may name the child: the first initial, nothing more."""
+        return (self.first_name[:1] or "?").upper()
+
+    def goal_labels(self) -> list[str]:
+        labels = dict(Goal.choices)
+        return [labels[g] for g in self.goals if g in labels]
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    SPANISH = "es", _("Spanish")
+
+
+class Caregiver(models.Model):
+    """A parent or guardian with a login. Linked to one or more children."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="caregiver")
+    children = models.ManyToManyField(Patient, through="CaregiverLink", related_name="caregivers")
+    mobile = PhoneNumberField(_("mobile number"), blank=True)
+    sms_consent = models.BooleanField(_("text messages allowed"), default=False)
+    sms_consent_at = models.DateTimeField(null=True, blank=True)
+    preferred_language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
+    )
+    quiet_hours_start = models.TimeField(_("quiet hours start"), default=time(21, 0))
+    quiet_hours_end = models.TimeField(_("quiet hours end"), default=time(8, 0))
+    calendar_token = models.CharField(max_length=64, unique=True, default=secrets.token_urlsafe)
+
+    objects = CaregiverQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @property
+    def can_receive_texts(self) -> bool:
+        return bool(self.sms_consent and self.mobile and self.user.is_active)
+
+    def in_quiet_hours(self, local_time: time) -> bool:
+        start, end = self.quiet_hours_start, self.quiet_hours_end
+        if start == end:
+            return False
+        if start < end:
+            return start <= local_time < end
+        return local_time >= start or local_time < end
+
+
+class CaregiverLink(models.Model):
+    class Relationship(models.TextChoices):
+        MOTHER = "mother", _("Mother")
+        FATHER = "father", _("Father")
+        GUARDIAN = "guardian", _("Guardian")
+        GRANDPARENT = "grandparent", _("Grandparent")
+        FOSTER = "foster", _("Foster parent")
+        OTHER = "other", _("Other")
+
+    caregiver = models.ForeignKey(Caregiver, on_delete=models.CASCADE, related_name="links")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="caregiver_links")
+    relationship = models.CharField(max_length=20, choices=Relationship.choices, default=Relationship.OTHER)
+    primary_contact = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["caregiver", "patient"], name="caregiver_link_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caregiver} → {self.patient} ({self.get_relationship_display()})"
+
+
+class SmsConsent(models.Model):
+    """Every consent given or withdrawn, with the exact words the caregiver agreed to."""
+
+    class Source(models.TextChoices):
+        PORTAL = "portal", _("Parent portal")
+        NURSE = "nurse", _("Recorded by a nurse")
+        SMS = "sms", _("Text reply")
+
+    caregiver = models.ForeignKey(Caregiver, on_delete=models.CASCADE, related_name="consents")
+    given = models.BooleanField()
+    mobile = PhoneNumberField(blank=True)
+    wording = models.TextField(blank=True)
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{'given' if self.given else 'withdrawn'} {self.at:%Y-%m-%d}"
+
+
+class AuditEvent(models.Model):
+    """Append-only: who did what to which record. No health data in a row."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    at = models.DateTimeField(db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    outcome = models.CharField(max_length=32, default="ok")
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"

@@ -1,0 +1,98 @@
+"""Writes for people: staff accounts, caregivers, their links to children, and text consent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Caregiver, CaregiverLink, Clinic, Patient, SmsConsent, StaffProfile, User
+
+ROLE_GROUPS = {
+    StaffProfile.Role.NURSE: "Nurse",
+    StaffProfile.Role.PHYSICIAN: "Physician",
+    StaffProfile.Role.CLINIC_ADMIN: "Clinic admin",
+}
+
+# The exact words a caregiver agrees to; stored with each consent record.
+SMS_CONSENT_WORDING = {
+    "en": (
+        "I agree to receive text message reminders from the baclofen pump clinic about my child's "
+        "pump refills, alarm dates and appointments. Message and data rates may apply. "
+        "Reply STOP to stop, START to start again, HELP for help."
+    ),
+    "es": (
+        "Acepto recibir recordatorios por mensaje de texto de la clínica de bombas de baclofeno sobre "
+        "las recargas de la bomba de mi hijo o hija, las fechas de alarma y las citas. Pueden aplicarse "
+        "tarifas de mensajes y datos. Responda STOP para dejar de recibirlos, START para volver a "
+        "recibirlos, HELP para obtener ayuda."
+    ),
+}
+
+
+@transaction.atomic
+def staff_create(
+    *, email: str, password: str | None, clinic: Clinic, role: str, first_name: str = "", last_name: str = ""
+) -> User:
+    user = User.objects.create_user(
+        email=email, password=password, first_name=first_name, last_name=last_name
+    )
+    StaffProfile.objects.create(user=user, clinic=clinic, role=role)
+    user.groups.add(Group.objects.get(name=ROLE_GROUPS[role]))
+    return user
+
+
+@transaction.atomic
+def caregiver_create(
+    *,
+    email: str,
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    mobile: str = "",
+    preferred_language: str = "en",
+) -> Caregiver:
+    user = User.objects.create_user(
+        email=email, password=password, first_name=first_name, last_name=last_name
+    )
+    return Caregiver.objects.create(user=user, mobile=mobile, preferred_language=preferred_language)
+
+
+def caregiver_link(
+    *, caregiver: Caregiver, patient: Patient, relationship: str = "other", primary_contact: bool = False
+) -> CaregiverLink:
+    link, _ = CaregiverLink.objects.update_or_create(
+        caregiver=caregiver,
+        patient=patient,
+        defaults={"relationship": relationship, "primary_contact": primary_contact, "active": True},
+    )
+    return link
+
+
+@transaction.atomic
+def sms_consent_record(
+    *,
+    caregiver: Caregiver,
+    given: bool,
+    source: str,
+    by: User | None = None,
+    now: datetime | None = None,
+) -> SmsConsent:
+    """Give or withdraw consent to texts, keeping the exact wording agreed to."""
+    now = now or timezone.now()
+    language = caregiver.preferred_language
+    caregiver.sms_consent = given
+    caregiver.sms_consent_at = now if given else None
+    caregiver.save(update_fields=["sms_consent", "sms_consent_at"])
+    return SmsConsent.objects.create(
+        caregiver=caregiver,
+        given=given,
+        mobile=caregiver.mobile,
+        wording=SMS_CONSENT_WORDING[language] if given else "",
+        language=language,
+        source=source,
+        recorded_by=by,
+        at=now,
+    )

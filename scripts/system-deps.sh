@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the system libraries the portal needs when they are missing (Debian/Ubuntu):
+# WeasyPrint's Pango, DejaVu fonts (PDFs look the same on every machine), poppler-utils
+# (tests read PDFs as text), and Chromium for the browser tests ("with-browser").
+set -euo pipefail
+want=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils)
+[ "${1:-}" = "with-browser" ] && want+=(chromium)
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "Installing system packages: ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

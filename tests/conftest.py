@@ -1,0 +1,64 @@
+"""Personas as fixtures: a nurse and two families in clinic A, a nurse in clinic B."""
+
+import pytest
+
+from tests.factories import (
+    CaregiverLinkFactory,
+    ClinicFactory,
+    PatientFactory,
+    PumpFactory,
+    StaffFactory,
+    refill,
+)
+
+
+@pytest.fixture
+def clinic(db):
+    return ClinicFactory(name="Clinic A")
+
+
+@pytest.fixture
+def other_clinic(db):
+    return ClinicFactory(name="Clinic B")
+
+
+@pytest.fixture
+def nurse(clinic):
+    return StaffFactory(clinic=clinic).user
+
+
+@pytest.fixture
+def other_nurse(other_clinic):
+    return StaffFactory(clinic=other_clinic).user
+
+
+@pytest.fixture
+def child(clinic):
+    patient = PatientFactory(clinic=clinic, first_name="Sofia")
+    pump = PumpFactory(patient=patient)
+    refill(pump)
+    return patient
+
+
+@pytest.fixture
+def parent(child):
+    return CaregiverLinkFactory(patient=child).caregiver.user
+
+
+@pytest.fixture
+def other_child(clinic):
+    patient = PatientFactory(clinic=clinic, first_name="Liam")
+    refill(PumpFactory(patient=patient))
+    return patient
+
+
+@pytest.fixture
+def other_parent(other_child):
+    return CaregiverLinkFactory(patient=other_child).caregiver.user
+
+
+@pytest.fixture
+def child_in_other_clinic(other_clinic):
+    patient = PatientFactory(clinic=other_clinic, first_name="Ava")
+    refill(PumpFactory(patient=patient))
+    return patient

@@ -1,0 +1,42 @@
+import pytest
+from django.core.management import call_command
+from django.db.models import Count
+from django.utils import timezone
+
+from patients.models import Caregiver, Patient, StaffProfile
+from pumps.models import Pump, RefillVisit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_builds_the_varied_clinic_once(capsys):
+    call_command("seed_demo")
+    counts = (Patient.objects.count(), StaffProfile.objects.count(), Caregiver.objects.count())
+    call_command("seed_demo")
+    assert (
+        (Patient.objects.count(), StaffProfile.objects.count(), Caregiver.objects.count())
+        == counts
+        == (20, 2, 6)
+    )
+    out = capsys.readouterr().out
+    assert "nurse.rosa@demo.itbportal.test" in out and "already present" in out
+
+
+def test_seed_demo_covers_the_states_a_nurse_must_see():
+    call_command("seed_demo")
+    now = timezone.now()
+    pumps = list(Pump.objects.active().with_current().with_alarm())
+    alarms = [p.alarm_at_worst for p in pumps]
+    assert any(a < now for a in alarms), "an alarm passed with no refill"
+    assert any(now < a < now + timezone.timedelta(days=3) for a in alarms), "an alarm within 3 days"
+    assert any(p.current_program.mode == "flex" for p in pumps)
+    assert any(p.current_program.has_patient_bolus for p in pumps)
+    assert any(p.battery_window_open(timezone.localdate()) for p in pumps)
+    assert any(v.residual_discrepancy for v in RefillVisit.objects.all())
+    assert Caregiver.objects.annotate(n=Count("links")).filter(n__gte=2).exists(), (
+        "a family with two children"
+    )
+    assert Patient.objects.annotate(n=Count("caregiver_links")).filter(n=2).exists(), (
+        "a child with two caregivers"
+    )
+    assert RefillVisit.objects.filter(visit_at__gt=now).count() == 0
