@@ -35,7 +35,7 @@ run: install system-deps messages
 	mkdir -p var/celery/queue var/celery/processed
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
-	@echo "ITB Portal: open http://127.0.0.1:$${PORT:-8000}/ (logins above). Ctrl-C stops web, worker and beat."
+	@echo "ITB Portal: open http://127.0.0.1:$${WEB_PORT:-8000}/ (logins above). Ctrl-C stops web, worker and beat."
 	$(RUN_ENV) $(BIN)/honcho start -f Procfile
 
 test: install system-deps messages
