@@ -12,5 +12,10 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("staff/", include("patients.staff_urls")),
+    path("family/", include("patients.family_urls")),
+    path("sms/", include("alerts.urls")),
+    path("documents/", include("pumps.urls")),
+    path("audit/", include("patients.audit_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,43 @@
+"""Who may open which kind of page. Object-level access is in the querysets (`visible_to`)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+
+
+def staff_required(view):
+    """Clinic staff only: anonymous users go to sign-in, anyone else (a parent) gets 403."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not user.is_clinic_staff:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def caregiver_required(view):
+    """Parents and guardians only: anonymous users go to sign-in, staff get 403."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not user.is_caregiver:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def clinic_of(user):
+    """The clinic a staff member works in."""
+    return user.staff_profile.clinic
