@@ -17,5 +17,6 @@ urlpatterns = [
     path("sms/", include("alerts.urls")),
     path("documents/", include("pumps.urls")),
     path("audit/", include("patients.audit_urls")),
+    path("invite/", include("patients.invite_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -10,6 +10,7 @@ from tests.factories import (
     StaffFactory,
     refill,
 )
+from tests.helpers import login_as
 
 
 @pytest.fixture
@@ -62,3 +63,13 @@ def child_in_other_clinic(other_clinic):
     patient = PatientFactory(clinic=other_clinic, first_name="Ava")
     refill(PumpFactory(patient=patient))
     return patient
+
+
+@pytest.fixture
+def nurse_client(client, nurse):
+    return login_as(client, nurse)
+
+
+@pytest.fixture
+def parent_client(client, parent):
+    return login_as(client, parent)
