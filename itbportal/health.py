@@ -1,0 +1,56 @@
+"""/healthz: is the portal able to keep its promise right now?
+
+Checks the database, the Celery broker, and that the reminder sweep ran in the last 5 minutes.
+Answers 200 with "ok" lines, or 503 naming what is wrong (no health data, nothing secret).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.utils import timezone
+from kombu import Connection
+
+SWEEP_STALE_AFTER = timedelta(minutes=5)
+
+
+def _database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok"
+
+
+def _broker() -> str:
+    with Connection(
+        settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    ) as conn:
+        conn.ensure_connection(max_retries=1, timeout=3)
+    return "ok"
+
+
+def _sweep() -> str:
+    from alerts.models import Heartbeat
+
+    beat = Heartbeat.objects.filter(name="sweep").first()
+    if beat is None:
+        return "never ran"
+    if timezone.now() - beat.last_run_at > SWEEP_STALE_AFTER:
+        return f"stale: last ran {beat.last_run_at.isoformat()}"
+    return "ok"
+
+
+def healthz(request):
+    checks = {}
+    for name, check in (("database", _database), ("broker", _broker), ("sweep", _sweep)):
+        try:
+            checks[name] = check()
+        except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
+            checks[name] = f"error: {exc.__class__.__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    response = JsonResponse({"status": "ok" if healthy else "unhealthy", "checks": checks})
+    response.status_code = 200 if healthy else 503
+    response["Cache-Control"] = "no-store"
+    return response
