@@ -15,9 +15,12 @@ def main() -> int:
     redis_url = os.environ["REDIS_URL"]
     problems = []
     try:
-        psycopg.connect(
-            db_url.replace("postgres://", "postgresql://", 1), dbname="postgres", connect_timeout=5
-        ).close()
+        url = db_url.replace("postgres://", "postgresql://", 1)
+        with psycopg.connect(url, dbname="postgres", connect_timeout=5, autocommit=True) as conn:
+            name = url.rsplit("/", 1)[-1].split("?")[0]
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                # makemigrations --check reads the migration history from this database.
+                conn.execute(f'CREATE DATABASE "{name}"')
     except Exception as exc:  # noqa: BLE001 - any failure means "cannot reach it"
         problems.append(
             f"PostgreSQL is not reachable at {db_url} ({exc.__class__.__name__}).\n"

@@ -1,0 +1,159 @@
+"""The production shape, without a Docker engine: parse docker-compose.yml and start each app
+service's own command (gunicorn, celery worker, celery beat) as a local process, with the
+environment the compose file gives it, pointed at this machine's PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+DB_NAME = "itbportal_compose_smoke"
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _expand(value: str, env: dict[str, str]) -> str:
+    """Compose's ${VAR:-default} and ${VAR:?message} interpolation."""
+
+    def sub(match: re.Match) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3) or ""
+        if env.get(name):
+            return env[name]
+        if op == ":?":
+            raise AssertionError(f"compose needs {name}: {arg}")
+        return arg
+
+    return re.sub(r"\$\{(\w+)(:-|:\?)?([^}]*)\}", sub, value)
+
+
+def service_env(name: str, outer: dict[str, str]) -> dict[str, str]:
+    service = COMPOSE["services"][name]
+    env = {k: _expand(str(v), outer) for k, v in service["environment"].items()}
+    # The compose network's host names are this machine's services.
+    env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/14"
+    env["REDIS_URL"] = env["CELERY_BROKER_URL"] = redis_url
+    return env
+
+
+def service_command(name: str, port: int) -> list[str]:
+    command = COMPOSE["services"][name]["command"]
+    if command[:2] == ["sh", "-c"]:
+        command = command[2].replace("0.0.0.0:8000", f"127.0.0.1:{port}")
+        return ["sh", "-c", command]
+    return command
+
+
+@pytest.fixture
+def compose_env(tmp_path):
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    outer = {
+        "SECRET_KEY": "compose-smoke-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SMS_BACKEND": "console",
+        "PATH": str(ROOT / ".venv" / "bin") + os.pathsep + os.environ["PATH"],
+    }
+    env = {**os.environ, **outer}
+    for key in ("DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "SMS_BACKEND", "SECURE_SSL_REDIRECT"):
+        env.pop(key, None)
+    env.update(outer)
+    env["ITB_VAR_DIR"] = str(tmp_path / "var")
+    env["MEDIA_ROOT"] = str(tmp_path / "media")
+    return env
+
+
+def _start(name: str, env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    service_vars = service_env(name, env)
+    service_vars["MEDIA_ROOT"] = env["MEDIA_ROOT"]
+    full = {**env, **service_vars}
+    # The image collects static files at build time; do the same before gunicorn starts.
+    if name == "web":
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=full, check=True
+        )
+    return subprocess.Popen(
+        service_command(name, port),
+        cwd=ROOT,
+        env=full,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def test_compose_services_start_and_the_portal_reports_healthy(compose_env, tmp_path):
+    assert {"postgres", "redis", "web", "worker", "beat"} <= set(COMPOSE["services"])
+    for name in ("web", "worker", "beat", "postgres", "redis"):
+        assert "healthcheck" in COMPOSE["services"][name], f"{name} has no health check"
+    port = _free_port()
+    procs = {}
+    try:
+        for name in ("web", "worker", "beat"):
+            procs[name] = _start(name, compose_env, port, tmp_path / f"{name}.log")
+        deadline = time.monotonic() + 120
+        status, body = 0, {}
+        while time.monotonic() < deadline:
+            try:
+                status, body = _get(f"http://127.0.0.1:{port}/healthz")
+            except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
+                status = 0
+            if status == 200:
+                break
+            for name, proc in procs.items():
+                assert proc.poll() is None, (
+                    f"{name} exited:\n" + (tmp_path / f"{name}.log").read_text()[-3000:]
+                )
+            time.sleep(2)
+        logs = {n: (tmp_path / f"{n}.log").read_text()[-2000:] for n in procs}
+        assert status == 200, f"/healthz said {status} {body}\n{logs}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/css/portal.css", timeout=5) as response:
+            assert response.status == 200  # whitenoise serves the static files
+    finally:
+        for proc in procs.values():
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_compose_expansion_refuses_a_missing_secret():
+    with pytest.raises(AssertionError, match="SECRET_KEY"):
+        service_env("web", {})
+
+
+def test_shlex_roundtrip_of_the_web_command_binds_where_asked():
+    command = service_command("web", 8123)
+    assert "127.0.0.1:8123" in shlex.join(command)
