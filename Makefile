@@ -38,7 +38,8 @@ run: install system-deps messages
 	@echo "ITB Portal: open http://127.0.0.1:$${WEB_PORT:-8000}/ (logins above). Ctrl-C stops web, worker and beat."
 	$(RUN_ENV) $(BIN)/honcho start -f Procfile
 
-test: install system-deps messages
+test: install messages
+	bash scripts/system-deps.sh with-browser
 	$(TEST_ENV) $(BIN)/python scripts/check_services.py
 	$(TEST_ENV) $(BIN)/python manage.py check
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
