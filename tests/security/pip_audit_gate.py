@@ -43,7 +43,8 @@ def verdict(returncode: int, stdout: str, stderr: str) -> tuple[int, str]:
         reason = (stderr.strip().splitlines() or ["no output"])[-1]
         return (
             0,
-            f"WARNING: pip-audit could not reach its vulnerability service ({reason}); dependencies NOT audited.",
+            f"WARNING: pip-audit could not reach its vulnerability service ({reason}); "
+            "dependencies NOT audited.",
         )
     deps = report.get("dependencies", [])
     vulnerable = [d for d in deps if d.get("vulns")]
