@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import re
 
-PHONE = re.compile(r"(?<![\w])\+?\d[\d\s().-]{7,}\d")
+# E.164 (+18015550123) and North American forms (801-555-0123, (801) 555 0123, 801.555.0123).
+PHONE = re.compile(r"\+\d{8,15}\b|(?<!\d)\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}\b")
 
 
 def mask(text: str) -> str:
