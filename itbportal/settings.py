@@ -248,8 +248,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 _auth_at = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
-MIDDLEWARE[_auth_at + 1 : _auth_at + 1] = [
-    "django_otp.middleware.OTPMiddleware",
+MIDDLEWARE.insert(_auth_at + 1, "django_otp.middleware.OTPMiddleware")
+_messages_at = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware")
+MIDDLEWARE[_messages_at + 1 : _messages_at + 1] = [
     "patients.middleware_security.SessionTimeoutMiddleware",
     "patients.middleware_security.TwoFactorGateMiddleware",
     "patients.middleware_security.NoStoreMiddleware",

@@ -86,7 +86,9 @@ def test_setting_up_shows_a_qr_code_image_and_the_key_then_lets_the_nurse_in(wor
     html = page.content.decode()
     assert 'src="data:image/svg+xml;base64,' in html and "<script" not in html.split("</header>")[1]
     device = TOTPDevice.objects.get(user=world.nurse_a, confirmed=False)
-    wrong = client.post(reverse("two_factor:enrol"), {"token": "000000" if _code(device) != "000000" else "111111"})
+    wrong = client.post(
+        reverse("two_factor:enrol"), {"token": "000000" if _code(device) != "000000" else "111111"}
+    )
     assert "did not match" in wrong.content.decode()
     TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)  # skip the 1 s pause
     done = client.post(reverse("two_factor:enrol"), {"token": _code(device), "next": "/"})
@@ -127,7 +129,9 @@ def test_the_code_page_accepts_the_app_code_and_each_recovery_code_once(world):
 def test_the_code_page_never_redirects_to_another_site(world):
     device = TOTPDevice.objects.create(user=world.nurse_a, name="phone", confirmed=True)
     client = _unverified(world.nurse_a)
-    response = client.post(reverse("two_factor:verify"), {"token": _code(device), "next": "https://evil.example/"})
+    response = client.post(
+        reverse("two_factor:verify"), {"token": _code(device), "next": "https://evil.example/"}
+    )
     assert response["Location"] == reverse("home")
 
 
