@@ -86,6 +86,14 @@ def client_ip(request) -> str | None:
     return _valid_ip(request.META.get("REMOTE_ADDR"))
 
 
+def _patient_id_of(obj) -> int | None:
+    """The child an object belongs to: obj.patient_id, or through its pump (visits, programs)."""
+    patient_id = getattr(obj, "patient_id", None)
+    if patient_id is None and getattr(obj, "pump_id", None) is not None:
+        patient_id = obj.pump.patient_id
+    return patient_id
+
+
 def _actor_of(request, actor):
     if actor is not None:
         return actor
@@ -117,7 +125,7 @@ def audit_record(
             if object_type == "patients.patient":
                 patient_id = obj.pk
             else:
-                patient_id = getattr(obj, "patient_id", None)
+                patient_id = _patient_id_of(obj)
     label = actor_label or (actor.email if actor is not None else "")
     return AuditEvent.objects.create(
         actor=actor,

@@ -26,9 +26,11 @@ def audit_search(request):
         if chosen is None:
             raise Http404  # another clinic's child: same answer as a child that does not exist
     if chosen is not None:
-        events = AuditEvent.objects.filter(
-            Q(patient_id=chosen.pk) | Q(object_type="patients.patient", object_id=str(chosen.pk))
-        ).order_by("-at")[:PAGE_SIZE]
+        events = list(
+            AuditEvent.objects.filter(
+                Q(patient_id=chosen.pk) | Q(object_type="patients.patient", object_id=str(chosen.pk))
+            ).order_by("-at")[:PAGE_SIZE]
+        )
         audit.audit_record(request=request, action=audit.AUDIT_SEARCHED, obj=chosen)
     context = {"q": text, "matches": matches, "chosen": chosen, "events": events, "page_size": PAGE_SIZE}
     return render(request, "security/audit_search.html", context)
