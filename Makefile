@@ -10,7 +10,7 @@ TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 TEST_ENV := DEBUG=false SECRET_KEY=test-secret-key-not-for-production DATABASE_URL=$(TEST_DATABASE_URL) \
 	REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) SMS_BACKEND=locmem \
 	EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend ALLOWED_HOSTS=testserver,localhost,127.0.0.1 \
-	ITB_VAR_DIR=$(CURDIR)/var/test
+	ITB_VAR_DIR=$(CURDIR)/var/test SECURE_SSL_REDIRECT=false
 
 # `make run` uses no database or Redis server: SQLite and the filesystem transport under var/.
 RUN_ENV := DEBUG=true
@@ -44,6 +44,7 @@ test: install messages
 	$(TEST_ENV) $(BIN)/python manage.py check
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
+	$(BIN)/python tests/security/pip_audit_gate.py
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

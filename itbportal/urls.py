@@ -12,6 +12,7 @@ urlpatterns = [
     path("emergency/", patient_views.emergency, name="emergency"),
     path("healthz", healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/2fa/", include("patients.auth_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", include("patients.staff_urls")),

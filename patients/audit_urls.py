@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import audit_views
 
 app_name = "audit"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", audit_views.audit_search, name="search"),
+]

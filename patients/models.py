@@ -277,3 +277,18 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs):
+        # Append-only: a row is written once. A PostgreSQL trigger (migration 0003) refuses
+        # UPDATE and DELETE too, for anything that bypasses this method (queryset.update()).
+        if not self._state.adding:
+            raise AuditEventImmutable("Audit events are append-only: an existing row cannot be changed.")
+        kwargs.pop("force_update", None)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditEventImmutable("Audit events are append-only: a row cannot be deleted.")
+
+
+class AuditEventImmutable(Exception):
+    """Raised when code tries to change or delete an audit row."""

@@ -1,10 +1,25 @@
 """Test helpers shared by every test module.
 
-Always sign test clients in through `login_as`: the security work makes staff pages require a
-verified second factor, and this is the one place that knows how to satisfy it.
+Always sign test clients in through `login_as`: staff pages require a verified second factor, and
+this is the one place that knows how to satisfy it.
 """
 
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-def login_as(client, user):
+from patients.two_factor import two_factor_mandatory
+
+
+def login_as(client, user, *, verified: bool | None = None):
+    """Sign `client` in as `user`. Staff (and anyone when verified=True) also get a confirmed
+    authenticator and a session that has passed the second step, as django_otp.login() would do."""
     client.force_login(user)
+    if verified is None:
+        verified = two_factor_mandatory(user)
+    if verified:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+        session = client.session
+        session["otp_device_id"] = device.persistent_id
+        session.save()
     return client

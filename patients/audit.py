@@ -1,0 +1,140 @@
+"""The audit trail: who viewed, changed, signed in, or was refused, and from where.
+
+A row names the actor, the action, the object (type and id), the child's id, the time (UTC), the
+client address and the outcome, and never health data (no names, doses, dates or notes).
+Other parts call `audit_record(...)` with one of the action names in ACTIONS.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import AuditEvent
+
+# Action names. The lead wires the chart/dose/appointment/document calls into the other parts.
+SIGN_IN = "auth.sign_in"
+SIGN_IN_FAILED = "auth.sign_in_failed"
+SIGN_OUT = "auth.sign_out"
+LOCKED_OUT = "auth.locked_out"
+TWO_FACTOR_VERIFIED = "auth.2fa_verified"
+TWO_FACTOR_FAILED = "auth.2fa_failed"
+TWO_FACTOR_ENROLLED = "auth.2fa_enrolled"
+TWO_FACTOR_REMOVED = "auth.2fa_removed"
+RECOVERY_CODES_REGENERATED = "auth.recovery_codes_regenerated"
+SESSION_EXPIRED = "auth.session_expired"
+ACCESS_REFUSED = "access.refused"
+CHART_VIEWED = "chart.viewed"
+DOCUMENT_DOWNLOADED = "document.downloaded"
+DOSE_CHANGED = "dose.changed"
+VISIT_RECORDED = "visit.recorded"
+APPOINTMENT_CREATED = "appointment.created"
+APPOINTMENT_CHANGED = "appointment.changed"
+APPOINTMENT_CANCELLED = "appointment.cancelled"
+AUDIT_SEARCHED = "audit.searched"
+
+ACTIONS = [
+    SIGN_IN,
+    SIGN_IN_FAILED,
+    SIGN_OUT,
+    LOCKED_OUT,
+    TWO_FACTOR_VERIFIED,
+    TWO_FACTOR_FAILED,
+    TWO_FACTOR_ENROLLED,
+    TWO_FACTOR_REMOVED,
+    RECOVERY_CODES_REGENERATED,
+    SESSION_EXPIRED,
+    ACCESS_REFUSED,
+    CHART_VIEWED,
+    DOCUMENT_DOWNLOADED,
+    DOSE_CHANGED,
+    VISIT_RECORDED,
+    APPOINTMENT_CREATED,
+    APPOINTMENT_CHANGED,
+    APPOINTMENT_CANCELLED,
+    AUDIT_SEARCHED,
+]
+
+OUTCOMES = ["ok", "failed", "refused"]
+
+
+def _valid_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request) -> str | None:
+    """The client's address. Behind TRUSTED_PROXY_COUNT proxies, each appending to X-Forwarded-For,
+    the client is the Nth entry from the right; entries further left are whatever the client sent
+    and are never trusted. Used by the audit log and by django-axes (AXES_CLIENT_IP_CALLABLE)."""
+    if request is None:
+        return None
+    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if count > 0 and forwarded:
+        parts = [part.strip() for part in forwarded.split(",") if part.strip()]
+        if len(parts) >= count:
+            address = _valid_ip(parts[-count])
+            if address:
+                return address
+    return _valid_ip(request.META.get("REMOTE_ADDR"))
+
+
+def _patient_id_of(obj) -> int | None:
+    """The child an object belongs to: obj.patient_id, or through its pump (visits, programs)."""
+    patient_id = getattr(obj, "patient_id", None)
+    if patient_id is None and getattr(obj, "pump_id", None) is not None:
+        patient_id = obj.pump.patient_id
+    return patient_id
+
+
+def _actor_of(request, actor):
+    if actor is not None:
+        return actor
+    user = getattr(request, "user", None) if request is not None else None
+    if user is not None and user.is_authenticated:
+        return user
+    return None
+
+
+def audit_record(
+    *,
+    request=None,
+    actor=None,
+    action: str,
+    obj=None,
+    patient_id: int | None = None,
+    outcome: str = "ok",
+    actor_label: str = "",
+    object_type: str = "",
+    object_id: str = "",
+) -> AuditEvent:
+    """Append one row. `obj` gives the object type and id (never its contents); a Patient object
+    also fills patient_id, and any object with a `patient_id` attribute does too."""
+    actor = _actor_of(request, actor)
+    if obj is not None:
+        object_type = obj._meta.label_lower if hasattr(obj, "_meta") else type(obj).__name__
+        object_id = str(getattr(obj, "pk", "") or "")
+        if patient_id is None:
+            if object_type == "patients.patient":
+                patient_id = obj.pk
+            else:
+                patient_id = _patient_id_of(obj)
+    label = actor_label or (actor.email if actor is not None else "")
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_label=label[:254],
+        action=action,
+        object_type=object_type[:64],
+        object_id=object_id[:64],
+        patient_id=patient_id,
+        at=timezone.now(),
+        ip_address=client_ip(request),
+        outcome=outcome,
+    )

@@ -1,0 +1,33 @@
+"""Sign-in bookkeeping through Django's auth signals.
+
+Why signals here (the house style prefers explicit calls): sign-in happens in Django's own views
+(LoginView, the admin login, password reset's auto-login, test clients' force_login) and in axes'
+backend; the signals are the one place every path passes through. They only append audit rows and
+stamp the session, never change domain data.
+"""
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from . import audit
+from .middleware_security import session_stamp_login
+
+
+@receiver(user_logged_in, dispatch_uid="security_user_logged_in")
+def on_logged_in(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        session_stamp_login(request, user)
+    audit.audit_record(request=request, actor=user, action=audit.SIGN_IN)
+
+
+@receiver(user_login_failed, dispatch_uid="security_user_login_failed")
+def on_login_failed(sender, credentials, request=None, **kwargs):
+    # credentials are already cleansed by Django; keep only the typed identifier as a label.
+    typed = str(credentials.get("username") or credentials.get("email") or "")[:254]
+    audit.audit_record(request=request, action=audit.SIGN_IN_FAILED, outcome="failed", actor_label=typed)
+
+
+@receiver(user_logged_out, dispatch_uid="security_user_logged_out")
+def on_logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        audit.audit_record(request=request, actor=user, action=audit.SIGN_OUT)

@@ -1,0 +1,51 @@
+"""The five personas of the URL walk, and family A's objects that every URL is tried with."""
+
+from types import SimpleNamespace
+
+import pytest
+from django.test import Client
+
+from tests.helpers import login_as
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Argon2 is deliberately slow; these tests create many users. test_sign_in checks Argon2 itself."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in_other_clinic, other_clinic):
+    # A name and MRN that appear nowhere else, so a leak of child A is easy to spot in any page.
+    child.last_name, child.mrn = "Quillfeather", "LEAKCHK7731"
+    child.save(update_fields=["last_name", "mrn"])
+    pump_a = child.pumps.first()
+    users = {"parent_a": parent, "parent_b": other_parent, "nurse_a": nurse, "nurse_b": other_nurse}
+    # Lead: add family A's appointments, documents, reminders... here for new URL kwargs.
+    return SimpleNamespace(
+        child_a=child,
+        pump_a=pump_a,
+        visit_a=pump_a.visits.order_by("-pk").first() if pump_a else None,
+        parent_a=parent,
+        parent_b=other_parent,
+        nurse_a=nurse,
+        nurse_b=other_nurse,
+        other_child=other_child,
+        child_in_other_clinic=child_in_other_clinic,
+        other_clinic=other_clinic,
+        users=users,
+        secrets=(child.last_name, child.mrn),
+    )
+
+
+@pytest.fixture
+def persona_client(world):
+    """persona_client("nurse_a") -> a fresh client signed in as that persona (anonymous: none)."""
+
+    def make(persona: str) -> Client:
+        client = Client()
+        if persona != "anonymous":
+            login_as(client, world.users[persona])
+        return client
+
+    return make

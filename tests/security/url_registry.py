@@ -1,0 +1,119 @@
+"""Every URL of the portal, with who may open it. The URL walk (test_url_walk.py) fails for a URL
+without an entry here, so adding a page means adding one line.
+
+Personas: anonymous; parent_a and parent_b (two families in clinic A); nurse_a (clinic A) and
+nurse_b (clinic B). Kwargs are always built from family A's objects (w.child_a, w.pump_a, ...), so
+parent_b is a stranger to them (404) and nurse_b works in another clinic (404).
+
+Expectations: OK (2xx/3xx, not bounced to sign-in), LOGIN (302 to the sign-in page), or a status
+code (403 for a parent on a staff page or a nurse on a family page, 404 for a stranger to the object,
+405 for a method the view refuses). Only parent_a and nurse_a may ever see child A's name or MRN.
+
+To add a URL: pick a preset and give kwargs, e.g.
+    "staff:patient_detail": staff_child_page(lambda w: {"pk": w.child_a.pk}),
+    "family:child": family_child_page(lambda w: {"pk": w.child_a.pk}),
+    "staff:visit_new": staff_child_page(lambda w: {"pk": w.child_a.pk}, methods=("get", "post"),
+                                        post_data=lambda w: {"volume_ml": "20"}),
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.contrib.auth.tokens import default_token_generator
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+OK = "ok"
+LOGIN = "login"
+PERSONAS = ("anonymous", "parent_a", "parent_b", "nurse_a", "nurse_b")
+OWNERS = ("parent_a", "nurse_a")  # the only personas who may see child A
+
+
+def _none(world) -> dict:
+    return {}
+
+
+@dataclass(frozen=True)
+class Entry:
+    expect: dict[str, object]
+    kwargs: Callable = _none
+    methods: tuple[str, ...] = ("get",)
+    post_data: Callable = _none
+    query: Callable = lambda world: ""  # noqa: E731  e.g. lambda w: f"?patient={w.child_a.pk}"
+    note: str = field(default="", compare=False)
+
+
+def _expect(anonymous, parent_a, parent_b, nurse_a, nurse_b) -> dict[str, object]:
+    return dict(zip(PERSONAS, (anonymous, parent_a, parent_b, nurse_a, nurse_b), strict=True))
+
+
+def public_page(**options) -> Entry:
+    """Anyone, signed in or not (sign-in, password reset, emergency)."""
+    return Entry(expect=_expect(OK, OK, OK, OK, OK), **options)
+
+
+def signed_in_page(**options) -> Entry:
+    """Anyone signed in; the page itself shows only what the person may see."""
+    return Entry(expect=_expect(LOGIN, OK, OK, OK, OK), **options)
+
+
+def staff_page(**options) -> Entry:
+    """A staff page not about one child (lists, the console): parents 403."""
+    return Entry(expect=_expect(LOGIN, 403, 403, OK, OK), **options)
+
+
+def staff_child_page(kwargs: Callable, **options) -> Entry:
+    """A staff page about child A (or its pump, visit...): the other clinic's nurse gets 404."""
+    return Entry(expect=_expect(LOGIN, 403, 403, OK, 404), kwargs=kwargs, **options)
+
+
+def family_page(**options) -> Entry:
+    """A parent page not about one child: staff 403."""
+    return Entry(expect=_expect(LOGIN, OK, OK, 403, 403), **options)
+
+
+def family_child_page(kwargs: Callable, **options) -> Entry:
+    """A parent page about child A: the other family gets 404, staff 403."""
+    return Entry(expect=_expect(LOGIN, OK, 404, 403, 403), kwargs=kwargs, **options)
+
+
+def audit_page(**options) -> Entry:
+    """Audit search: only the clinic-admin role (or the permission); the nurses here are plain nurses."""
+    return Entry(expect=_expect(LOGIN, 403, 403, 403, 403), **options)
+
+
+def _reset_kwargs(world) -> dict:
+    user = world.parent_a
+    return {
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+
+
+REGISTRY: dict[str, Entry] = {
+    "home": signed_in_page(),
+    "emergency": public_page(),
+    "login": public_page(methods=("get", "post")),
+    "logout": Entry(expect=_expect(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN), methods=("post",)),
+    "password_change": signed_in_page(methods=("get", "post")),
+    "password_change_done": signed_in_page(),
+    "password_reset": public_page(methods=("get", "post")),
+    "password_reset_done": public_page(),
+    "password_reset_confirm": public_page(kwargs=_reset_kwargs, methods=("get",)),
+    "password_reset_complete": public_page(),
+    "two_factor:settings": signed_in_page(),
+    "two_factor:enrol": signed_in_page(methods=("get", "post")),
+    "two_factor:verify": signed_in_page(methods=("get", "post")),
+    "two_factor:recovery_codes": signed_in_page(methods=("post",)),
+    "two_factor:turn_off": signed_in_page(methods=("post",)),
+    "audit:search": audit_page(query=lambda w: f"?patient={w.child_a.pk}&q={w.child_a.last_name}"),
+}
+
+# URL patterns the walk does not visit, each with the reason. Keep this list short.
+NOT_WALKED: dict[str, str] = {
+    "admin:*": "Django admin's own model pages; the admin is walked by test_two_factor "
+    "(no admin page for anyone without a verified second factor) and guarded by is_staff.",
+    "set_language": "Django's i18n language switch: stores a cookie only, shows no data.",
+}
