@@ -18,7 +18,7 @@ RUN_ENV := DEBUG=true
 .PHONY: install system-deps run test lint bench clean messages
 
 $(STAMP): requirements.txt
-	$(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip "setuptools<81" wheel
 	$(BIN)/pip install -q --no-build-isolation -r requirements.txt
 	rm -f $(VENV)/.installed-* && touch $@
