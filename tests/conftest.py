@@ -13,6 +13,12 @@ from tests.factories import (
 from tests.helpers import login_as
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Argon2 is deliberately slow and tests create many users; test_sign_in checks Argon2 itself."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def clinic(db):
     return ClinicFactory(name="Clinic A")

@@ -8,12 +8,6 @@ from django.test import Client
 from tests.helpers import login_as
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Argon2 is deliberately slow; these tests create many users. test_sign_in checks Argon2 itself."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in_other_clinic, other_clinic):
     # A name and MRN that appear nowhere else, so a leak of child A is easy to spot in any page.

@@ -116,4 +116,6 @@ NOT_WALKED: dict[str, str] = {
     "admin:*": "Django admin's own model pages; the admin is walked by test_two_factor "
     "(no admin page for anyone without a verified second factor) and guarded by is_staff.",
     "set_language": "Django's i18n language switch: stores a cookie only, shows no data.",
+    "healthz": "Public health probe for the load balancer: names no person; its answers are tested "
+    "in tests/itbportal/test_health.py (it is 503 here because no sweep ran).",
 }
