@@ -15,7 +15,7 @@ TEST_ENV := DEBUG=false SECRET_KEY=test-secret-key-not-for-production DATABASE_U
 # `make run` uses no database or Redis server: SQLite and the filesystem transport under var/.
 RUN_ENV := DEBUG=true
 
-.PHONY: install system-deps run test lint bench clean messages
+.PHONY: install system-deps run test lint bench clean messages demo-code
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,3 +53,6 @@ lint: install
 
 clean:
 	rm -rf var
+
+demo-code: install
+	@$(RUN_ENV) $(BIN)/python manage.py demo_code

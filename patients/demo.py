@@ -19,6 +19,9 @@ from .models import Clinic, Patient, StaffProfile
 from .services import caregiver_create, caregiver_link, sms_consent_record, staff_create
 
 DEMO_PASSWORD = "Demo-pump-2026!"
+# The demo nurses' authenticator key (base32 JBSWY3DPEHPK3PXP is this hex). Staff must pass a second
+# step; `manage.py demo_code` prints the current code, or add the key to any authenticator app.
+DEMO_TOTP_HEX = "48656c6c6f21deadbeef"
 NURSES = [
     ("nurse.rosa@demo.itbportal.test", "Rosa", "Martinez"),
     ("nurse.ben@demo.itbportal.test", "Ben", "Okafor"),
@@ -277,3 +280,11 @@ def logins() -> list[tuple[str, str, str]]:
     rows = [("nurse", e, DEMO_PASSWORD) for e, _, _ in NURSES]
     rows += [("parent", p[0], DEMO_PASSWORD) for p in PARENTS]
     return rows
+
+
+def current_code() -> str:
+    """The demo nurses' second-step code right now."""
+    from django_otp.oath import TOTP
+
+    totp = TOTP(bytes.fromhex(DEMO_TOTP_HEX))
+    return f"{totp.token():06d}"

@@ -14,3 +14,7 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo logins (password for all: {demo.DEMO_PASSWORD})")
         for role, email, _password in demo.logins():
             self.stdout.write(f"  {role:7} {email}")
+        self.stdout.write(
+            "Nurses also pass a second step: the authenticator key is JBSWY3DPEHPK3PXP; "
+            "`make demo-code` prints the current 6-digit code."
+        )
