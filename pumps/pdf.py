@@ -35,6 +35,12 @@ class RenderTimeout(Exception):
     """Rendering took longer than RENDER_TIME_LIMIT_SECONDS."""
 
 
+class _Deadline(BaseException):
+    """Raised by the alarm inside WeasyPrint. A BaseException (like WeasyPrint's own
+    FatalURLFetchingError) so no `except Exception` in the layout engine swallows it; turned
+    into RenderTimeout at the boundary so Celery sees an ordinary task failure."""
+
+
 def _static_prefix() -> str:
     return "/" + settings.STATIC_URL.strip("/") + "/"
 
@@ -74,12 +80,14 @@ def _time_limit(seconds: int):
         return
 
     def _raise(signum, frame):
-        raise RenderTimeout(f"PDF rendering took longer than {seconds} s")
+        raise _Deadline
 
     previous = signal.signal(signal.SIGALRM, _raise)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+    except _Deadline:
+        raise RenderTimeout(f"PDF rendering took longer than {seconds} s") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

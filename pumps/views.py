@@ -40,7 +40,6 @@ def _filename(document: Document) -> str:
 
 
 @login_required
-@never_cache
 def document_download(request, pk: int):
     document = get_object_or_404(Document.objects.visible_to(request.user).select_related("visit"), pk=pk)
     audit_record(request=request, action="document.download", obj=document, patient_id=document.patient_id)
@@ -91,7 +90,6 @@ def emergency_card_page(request, patient_pk: int):
 
 
 @login_required
-@never_cache
 def emergency_card_download(request, patient_pk: int):
     """The card as it stands now: rendered from the current program on every request."""
     patient = get_object_or_404(
