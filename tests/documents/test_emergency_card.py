@@ -60,9 +60,12 @@ def test_stored_card_gets_a_new_version_when_the_program_changes(child, parent):
     assert second[0].program == program and second[0].visit is None
 
 
-def test_spanish_card_is_tagged_es(parent_client, child):
-    reader = PdfReader(BytesIO(_card(parent_client, child, lang="es").content))
-    assert reader.trailer["/Root"]["/Lang"] == "es"
+def test_spanish_card_is_tagged_es_and_keeps_the_doctors_side_in_english(parent_client, child):
+    data = _card(parent_client, child, lang="es").content
+    assert PdfReader(BytesIO(data)).trailer["/Root"]["/Lang"] == "es"
+    text = pdf_text(data)
+    assert "1 de mayo de 2016" in text  # the family's side: Spanish dates
+    assert "This child has an implanted intrathecal baclofen pump" in text
 
 
 def test_card_page_shows_the_card_to_the_family(parent_client, child):
