@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -42,8 +42,19 @@ def _filename(document: Document) -> str:
 @login_required
 def document_download(request, pk: int):
     document = get_object_or_404(Document.objects.visible_to(request.user).select_related("visit"), pk=pk)
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError:
+        audit_record(
+            request=request,
+            action="document.download",
+            obj=document,
+            patient_id=document.patient_id,
+            outcome="missing",
+        )
+        raise Http404(_("This document could not be found. Please ask the nurses to rebuild it.")) from None
     audit_record(request=request, action="document.download", obj=document, patient_id=document.patient_id)
-    response = FileResponse(document.file.open("rb"))
+    response = FileResponse(handle)
     return _pdf_headers(response, _filename(document))
 
 

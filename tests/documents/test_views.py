@@ -86,3 +86,10 @@ def test_summary_list_queries_do_not_grow_with_versions(
         visit_summary_store(visit=dose_change_visit)
     with django_assert_max_num_queries(8):
         parent_client.get(reverse("documents:list", args=[summary.patient_id]))
+
+
+def test_a_missing_file_answers_404_and_is_audited(parent_client, summary):
+    summary.file.delete(save=False)
+    response = parent_client.get(reverse("documents:summary", args=[summary.pk]))
+    assert response.status_code == 404
+    assert AuditEvent.objects.get(action="document.download").outcome == "missing"
