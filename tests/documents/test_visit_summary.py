@@ -146,5 +146,5 @@ def test_flex_schedule_is_a_table_and_bridge_bolus_is_named(child, parent):
     program = ProgramFactory(pump=pump, mode="flex", flex_steps=steps, daily_dose_mcg=Decimal(306))
     visit = refill(pump, program=program, bridge_bolus_ml=Decimal("0.12"), bolus_note="for the new strength")
     text = pdf_text(_only(visit_summary_store(visit=visit)).file.read())
-    assert "Flex schedule" in text and "07:00 10" in text and "19:00 15.5" in text
+    assert "Flex schedule" in text and "From 07:00 19:00" in text and "Rate (mcg/hour) 10 15.5" in text
     assert "bridge bolus of 0.12 mL: for the new strength" in text
