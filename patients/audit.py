@@ -28,6 +28,8 @@ SESSION_EXPIRED = "auth.session_expired"
 ACCESS_REFUSED = "access.refused"
 CHART_VIEWED = "chart.viewed"
 DOCUMENT_DOWNLOADED = "document.downloaded"
+DOCUMENT_REGENERATED = "document.regenerated"
+EMERGENCY_CARD_VIEWED = "emergency_card.viewed"
 DOSE_CHANGED = "dose.changed"
 VISIT_RECORDED = "visit.recorded"
 APPOINTMENT_CREATED = "appointment.created"
@@ -49,6 +51,8 @@ ACTIONS = [
     ACCESS_REFUSED,
     CHART_VIEWED,
     DOCUMENT_DOWNLOADED,
+    DOCUMENT_REGENERATED,
+    EMERGENCY_CARD_VIEWED,
     DOSE_CHANGED,
     VISIT_RECORDED,
     APPOINTMENT_CREATED,
@@ -57,7 +61,7 @@ ACTIONS = [
     AUDIT_SEARCHED,
 ]
 
-OUTCOMES = ["ok", "failed", "refused"]
+OUTCOMES = ["ok", "failed", "refused", "missing"]
 
 
 def _valid_ip(value: str | None) -> str | None:

@@ -11,7 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from . import forecast as fc
-from .querysets import ProgramQuerySet, PumpQuerySet, RefillVisitQuerySet
+from .querysets import DocumentQuerySet, ProgramQuerySet, PumpQuerySet, RefillVisitQuerySet
 
 USUAL_CONCENTRATIONS = (Decimal(500), Decimal(1000), Decimal(2000))
 RESIDUAL_ABS_LIMIT_ML = Decimal(2)
@@ -306,8 +306,25 @@ class Document(models.Model):
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField()
 
+    objects = DocumentQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One row per version of a visit's summary, and of a child's card, in each language.
+            models.UniqueConstraint(
+                fields=["kind", "visit", "language", "version"],
+                condition=models.Q(visit__isnull=False),
+                name="document_visit_version_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "patient", "language", "version"],
+                condition=models.Q(visit__isnull=True),
+                name="document_patient_version_unique",
+            ),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="document_version_positive"),
+        ]
+        indexes = [models.Index(fields=["patient", "kind", "-created_at"], name="document_patient_kind")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} v{self.version} ({self.language})"

@@ -57,3 +57,20 @@ class PumpQuerySet(models.QuerySet):
 
     def alarm_within(self, *, days: int, now: datetime) -> PumpQuerySet:
         return self.with_alarm().filter(alarm_at_worst__lte=now + timedelta(days=days))
+
+
+class DocumentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> DocumentQuerySet:
+        """Documents of the children `user` may see (the one access rule, Patient.visible_to)."""
+        from patients.models import Patient
+
+        return self.filter(patient__in=Patient.objects.visible_to(user))
+
+    def summaries(self) -> DocumentQuerySet:
+        return self.filter(kind="visit_summary")
+
+    def cards(self) -> DocumentQuerySet:
+        return self.filter(kind="emergency_card")
+
+    def newest_first(self) -> DocumentQuerySet:
+        return self.order_by("-version", "-pk")

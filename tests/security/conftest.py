@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 from django.test import Client
 
+from pumps.documents import visit_summary_store
 from tests.helpers import login_as
 
 
@@ -15,11 +16,13 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
     child.save(update_fields=["last_name", "mrn"])
     pump_a = child.pumps.first()
     users = {"parent_a": parent, "parent_b": other_parent, "nurse_a": nurse, "nurse_b": other_nurse}
-    # Lead: add family A's appointments, documents, reminders... here for new URL kwargs.
+    visit_a = pump_a.visits.order_by("-pk").first()
+    document_a = visit_summary_store(visit=visit_a)[0]
     return SimpleNamespace(
         child_a=child,
         pump_a=pump_a,
-        visit_a=pump_a.visits.order_by("-pk").first() if pump_a else None,
+        visit_a=visit_a,
+        document_a=document_a,
         parent_a=parent,
         parent_b=other_parent,
         nurse_a=nurse,

@@ -79,6 +79,11 @@ def family_child_page(kwargs: Callable, **options) -> Entry:
     return Entry(expect=_expect(LOGIN, OK, 404, 403, 403), kwargs=kwargs, **options)
 
 
+def shared_child_page(kwargs: Callable, **options) -> Entry:
+    """A page about child A for both the family and the clinic (documents, the emergency card)."""
+    return Entry(expect=_expect(LOGIN, OK, 404, OK, 404), kwargs=kwargs, **options)
+
+
 def audit_page(**options) -> Entry:
     """Audit search: only the clinic-admin role (or the permission); the nurses here are plain nurses."""
     return Entry(expect=_expect(LOGIN, 403, 403, 403, 403), **options)
@@ -108,6 +113,11 @@ REGISTRY: dict[str, Entry] = {
     "two_factor:verify": signed_in_page(methods=("get", "post")),
     "two_factor:recovery_codes": signed_in_page(methods=("post",)),
     "two_factor:turn_off": signed_in_page(methods=("post",)),
+    "documents:summary": shared_child_page(lambda w: {"pk": w.document_a.pk}),
+    "documents:regenerate": staff_child_page(lambda w: {"visit_pk": w.visit_a.pk}, methods=("post",)),
+    "documents:list": shared_child_page(lambda w: {"patient_pk": w.child_a.pk}),
+    "documents:card": shared_child_page(lambda w: {"patient_pk": w.child_a.pk}),
+    "documents:card_pdf": shared_child_page(lambda w: {"patient_pk": w.child_a.pk}),
     "audit:search": audit_page(query=lambda w: f"?patient={w.child_a.pk}&q={w.child_a.last_name}"),
 }
 

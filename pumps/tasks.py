@@ -1,0 +1,32 @@
+"""Celery tasks for pumps: they take ids, reload the rows, and call one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from patients.models import Patient
+
+from . import documents
+from .models import RefillVisit
+
+# Rendering one summary takes about a second; these limits stop a runaway layout.
+PDF_SOFT_TIME_LIMIT = 60
+PDF_TIME_LIMIT = 90
+
+
+@shared_task(soft_time_limit=PDF_SOFT_TIME_LIMIT, time_limit=PDF_TIME_LIMIT)
+def visit_summary_render(visit_id: int) -> list[int]:
+    """Rebuild the after-visit summary of a visit from the database (a rerun is harmless)."""
+    visit = RefillVisit.objects.filter(pk=visit_id).first()
+    if visit is None:
+        return []
+    return [doc.pk for doc in documents.visit_summary_store(visit=visit)]
+
+
+@shared_task(soft_time_limit=PDF_SOFT_TIME_LIMIT, time_limit=PDF_TIME_LIMIT)
+def emergency_card_render(patient_id: int) -> list[int]:
+    """Store the emergency card as it stands with the child's current program."""
+    patient = Patient.objects.filter(pk=patient_id).first()
+    if patient is None:
+        return []
+    return [doc.pk for doc in documents.emergency_card_store(patient=patient)]
