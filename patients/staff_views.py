@@ -26,6 +26,12 @@ def _today(clinic) -> date:
     return timezone.localtime(timezone.now(), clinic.tzinfo).date()
 
 
+def _days_left(pump, tz, clinic) -> int | None:
+    if pump.alarm_at_worst is None:
+        return None
+    return (timezone.localtime(pump.alarm_at_worst, tz).date() - _today(clinic)).days
+
+
 @staff_required
 def worklist_view(request):
     clinic = clinic_of(request.user)
@@ -41,10 +47,9 @@ def worklist_view(request):
             "pump": p,
             "patient": p.patient,
             "program": p.current_program,
-            "days_left": (timezone.localtime(p.alarm_at_worst, tz).date() - _today(clinic)).days
-            if p.alarm_at_worst
-            else None,
+            "days_left": _days_left(p, tz, clinic),
             "flags": row_flags(p),
+            "days_ago": -days if (days := _days_left(p, tz, clinic)) is not None and days < 0 else None,
         }
         for p in pumps
     ]

@@ -79,9 +79,14 @@ def line_chart_svg(
         parts.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="#0b3d91"><title>{label}</title></circle>'
         )
-    for x, p in ((px[0], points[0]), (px[-1], points[-1])):
+    ends = (
+        ((px[0], points[0], "start"), (px[-1], points[-1], "end"))
+        if len(px) > 1
+        else ((px[0], points[0], "middle"),)
+    )
+    for x, p, anchor in ends:
         parts.append(
-            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 18}" font-size="11" text-anchor="middle" fill="#333">'
+            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 18}" font-size="11" text-anchor="{anchor}" fill="#333">'
             f"{escape(f'{p[0]:%b %Y}')}</text>"
         )
     parts.append("</svg>")
