@@ -14,6 +14,10 @@ from .forms import AppointmentForm, RescheduleForm
 from .models import Appointment
 
 
+def _next_url(request) -> str:
+    return request.POST.get("next") or request.GET.get("next", "")
+
+
 def _back(request, patient_pk: int):
     target = request.POST.get("next", "")
     if target.startswith("/staff/"):
@@ -37,7 +41,7 @@ def book(request, pk: int):
     return render(
         request,
         "staff/appointment_form.html",
-        {"form": form, "patient": patient, "title": "Book an appointment"},
+        {"form": form, "patient": patient, "title": "Book an appointment", "next_url": _next_url(request)},
     )
 
 
