@@ -56,7 +56,15 @@ def worklist_view(request):
     return render(
         request,
         "staff/worklist.html",
-        {"rows": rows, "page": page, "flags": FLAGS, "flag": flag, "q": search, "now": now},
+        {
+            "rows": rows,
+            "page": page,
+            "flags": FLAGS,
+            "flag": flag,
+            "q": search,
+            "now": now,
+            "today": _today(clinic),
+        },
     )
 
 

@@ -118,3 +118,14 @@ def test_battery_list_offers_to_book_the_surgery(nurse_client, child):
     html = response.content.decode()
     assert "Book surgery" in html and "?kind=battery" in html
     assert response.context["rows"][0]["replace_by"] == pump.eri_date + timedelta(days=90)
+
+
+def test_the_worklist_offers_to_move_a_booked_refill_and_to_book_a_missing_one(
+    nurse_client, child, other_child, nurse
+):
+    appt = services.appointment_book(
+        patient=child, by=nurse, kind="refill", start=timezone.now() + timedelta(days=1)
+    )
+    html = nurse_client.get(reverse("staff:worklist")).content.decode()
+    assert reverse("staff:appointment_reschedule", args=[appt.pk]) in html
+    assert reverse("staff:appointment_book", args=[other_child.pk]) in html
