@@ -78,16 +78,34 @@ def _dose_change_q() -> Q:
     )
 
 
-def worklist(*, clinic, now: datetime, today: date) -> models.QuerySet:
-    """Active pumps of `clinic`, soonest worst-case alarm first (no visit yet: first of all)."""
+def _flag_annotations(*, now: datetime, today: date) -> dict:
     reminders = Reminder.objects.filter(
         patient_id=OuterRef("patient_id"), status__in=UNDELIVERED, target_date__gte=today
     )
     escalations = Escalation.objects.filter(
         patient_id=OuterRef("patient_id"), kind__in=TEXT_ESCALATIONS, resolved_at__isnull=True
     )
+    booked_in_time = _refill_appointments().filter(start__gte=now, start__lte=OuterRef("alarm_at_worst"))
+    booked_late = _refill_appointments().filter(start__gt=OuterRef("alarm_at_worst"))
+    battery = Q(eri_date__lte=today) | (
+        ~Q(model="sm_el") & Q(implant_date__lte=battery_implant_cutoff(today))
+    )
+    return {
+        "flag_alarm_passed": _flag(Q(alarm_at_worst__lt=now)),
+        "flag_no_refill_booked": _flag(Q(alarm_at_worst__isnull=True) | ~Exists(booked_in_time)),
+        "flag_appt_after_alarm": _flag(Q(alarm_at_worst__isnull=False) & Exists(booked_late)),
+        "flag_residual": _flag(_residual_q()),
+        "flag_eri": _flag(Q(eri_date__isnull=False)),
+        "flag_battery": _flag(battery),
+        "flag_reminder_failed": _flag(Exists(reminders) | Exists(escalations)),
+        "flag_dose_change": _flag(_dose_change_q()),
+    }
+
+
+def worklist(*, clinic, now: datetime, today: date) -> models.QuerySet:
+    """Active pumps of `clinic`, soonest worst-case alarm first (no visit yet: first of all)."""
     upcoming = _refill_appointments().filter(start__gte=now).order_by("start")
-    qs = (
+    return (
         Pump.objects.active()
         .filter(patient__clinic=clinic)
         .select_related("patient")
@@ -101,32 +119,11 @@ def worklist(*, clinic, now: datetime, today: date) -> models.QuerySet:
             last_pre_dose=_latest("pre_daily_dose_mcg"),
             last_dose=_latest("program__daily_dose_mcg"),
         )
-        .annotate(
-            flag_alarm_passed=_flag(Q(alarm_at_worst__lt=now)),
-            flag_no_refill_booked=_flag(
-                Q(alarm_at_worst__isnull=True)
-                | ~Exists(
-                    _refill_appointments().filter(start__gte=now, start__lte=OuterRef("alarm_at_worst"))
-                )
-            ),
-            flag_appt_after_alarm=_flag(
-                Q(alarm_at_worst__isnull=False)
-                & Exists(_refill_appointments().filter(start__gt=OuterRef("alarm_at_worst")))
-            ),
-            flag_residual=_flag(_residual_q()),
-            flag_eri=_flag(Q(eri_date__isnull=False)),
-            flag_battery=_flag(
-                Q(eri_date__lte=today)
-                | (~Q(model="sm_el") & Q(implant_date__lte=battery_implant_cutoff(today)))
-            ),
-            flag_reminder_failed=_flag(Exists(reminders) | Exists(escalations)),
-            flag_dose_change=_flag(_dose_change_q()),
-        )
+        .annotate(**_flag_annotations(now=now, today=today))
         .order_by(
             F("alarm_at_worst").asc(nulls_first=True), "patient__last_name", "patient__first_name", "pk"
         )
     )
-    return qs
 
 
 def worklist_filter(qs: models.QuerySet, *, flag: str = "", search: str = "") -> models.QuerySet:

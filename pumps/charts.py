@@ -27,6 +27,56 @@ def _empty(title: str, message: str) -> str:
     )
 
 
+def _frame(title: str, desc: str) -> list[str]:
+    base = HEIGHT - BOTTOM
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        'role="img" class="itb-chart">',
+        f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>",
+        f'<line x1="{LEFT}" y1="{base}" x2="{WIDTH - RIGHT}" y2="{base}" stroke="#555"/>',
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}" stroke="#555"/>',
+    ]
+
+
+def _y_labels(values: list[float], lo: float, hi: float, unit: str) -> list[str]:
+    parts = [f'<text x="4" y="{TOP + 4}" font-size="11" fill="#333">{escape(unit)}</text>']
+    for value in sorted(set(values)):
+        (y,) = _scale([value], lo, hi, HEIGHT - BOTTOM, TOP)
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#333">'
+            f"{escape(f'{value:g}')}</text>"
+        )
+    return parts
+
+
+def _x_labels(px: list[float], points: list) -> list[str]:
+    ends = (
+        [(px[0], points[0], "start"), (px[-1], points[-1], "end")]
+        if len(px) > 1
+        else [(px[0], points[0], "middle")]
+    )
+    return [
+        f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 18}" font-size="11" text-anchor="{anchor}" fill="#333">'
+        f"{escape(f'{p[0]:%b %Y}')}</text>"
+        for x, p, anchor in ends
+    ]
+
+
+def _line(px: list[float], py: list[float], points: list, unit: str, step: bool) -> list[str]:
+    coords = []
+    for i, (x, y) in enumerate(zip(px, py, strict=True)):
+        if step and i:
+            coords.append(f"{x:.1f},{py[i - 1]:.1f}")
+        coords.append(f"{x:.1f},{y:.1f}")
+    parts = [f'<polyline fill="none" stroke="#0b3d91" stroke-width="2" points="{" ".join(coords)}"/>']
+    for x, y, p in zip(px, py, points, strict=True):
+        label = escape(f"{p[0]:%d %b %Y}: {p[1]} {unit}")
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="#0b3d91"><title>{label}</title></circle>'
+        )
+    return parts
+
+
 def line_chart_svg(
     points: list[tuple[datetime, Decimal]],
     *,
@@ -43,52 +93,19 @@ def line_chart_svg(
     ys = [float(p[1]) for p in points]
     lo, hi = min(ys + ([band[0]] if band else [])), max(ys + ([band[1]] if band else []))
     pad = (hi - lo) * 0.1 or max(abs(hi) * 0.1, 1.0)
-    lo, hi = lo - pad, hi + pad
     px = _scale(xs, min(xs), max(xs), LEFT, WIDTH - RIGHT) if len(xs) > 1 else [(LEFT + WIDTH - RIGHT) / 2]
-    py = _scale(ys, lo, hi, HEIGHT - BOTTOM, TOP)
-    coords = []
-    for i, (x, y) in enumerate(zip(px, py, strict=True)):
-        if step and i:
-            coords.append(f"{x:.1f},{py[i - 1]:.1f}")
-        coords.append(f"{x:.1f},{y:.1f}")
+    py = _scale(ys, lo - pad, hi + pad, HEIGHT - BOTTOM, TOP)
     desc = "; ".join(f"{p[0]:%d %b %Y}: {p[1]} {unit}" for p in points)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        'role="img" class="itb-chart">',
-        f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>",
-        f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" '
-        f'y2="{HEIGHT - BOTTOM}" stroke="#555"/>',
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" stroke="#555"/>',
-    ]
+    parts = _frame(title, desc)
     if band:
-        top, bottom = _scale([band[1], band[0]], lo, hi, HEIGHT - BOTTOM, TOP)
+        top, bottom = _scale([band[1], band[0]], lo - pad, hi + pad, HEIGHT - BOTTOM, TOP)
         parts.append(
             f'<rect x="{LEFT}" y="{top:.1f}" width="{WIDTH - RIGHT - LEFT}" height="{bottom - top:.1f}" '
             'fill="#d1e7dd" opacity="0.6"/>'
         )
-    for value in (lo + pad, hi - pad):
-        (y,) = _scale([value], lo, hi, HEIGHT - BOTTOM, TOP)
-        parts.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#333">'
-            f"{escape(f'{value:g}')}</text>"
-        )
-    parts.append(f'<text x="4" y="{TOP + 4}" font-size="11" fill="#333">{escape(unit)}</text>')
-    parts.append(f'<polyline fill="none" stroke="#0b3d91" stroke-width="2" points="{" ".join(coords)}"/>')
-    for x, y, p in zip(px, py, points, strict=True):
-        label = escape(f"{p[0]:%d %b %Y}: {p[1]} {unit}")
-        parts.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="#0b3d91"><title>{label}</title></circle>'
-        )
-    ends = (
-        ((px[0], points[0], "start"), (px[-1], points[-1], "end"))
-        if len(px) > 1
-        else ((px[0], points[0], "middle"),)
-    )
-    for x, p, anchor in ends:
-        parts.append(
-            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 18}" font-size="11" text-anchor="{anchor}" fill="#333">'
-            f"{escape(f'{p[0]:%b %Y}')}</text>"
-        )
+    parts += _y_labels([lo, hi], lo - pad, hi + pad, unit)
+    parts += _line(px, py, points, unit, step)
+    parts += _x_labels(px, points)
     parts.append("</svg>")
     return "".join(parts)
 

@@ -272,7 +272,7 @@ def refill_record(
     pump = Pump.objects.select_for_update().select_related("patient__clinic").get(pk=pump.pk)
     current = pump.current_program
     draft = program_draft(pump=pump, program=program, visit_at=visit_at, by=by)
-    fields = refill_forecast(
+    forecast = refill_forecast(
         pump=pump,
         kind=kind,
         program=draft,
@@ -286,34 +286,54 @@ def refill_record(
         draft=draft,
         bridge_bolus_ml=bridge_bolus_ml,
         dose_change_confirmed=details.get("dose_change_confirmed", False),
-        alarm_at_worst=fields["alarm_at_worst"],
+        alarm_at_worst=forecast["alarm_at_worst"],
         next_appointment_at=next_appointment_at,
         after_alarm_reason=after_alarm_reason,
     )
     if problems:
         raise RefillError(*problems[0])
     saved_program = _save_program(pump, current, draft, details.get("dose_change_reason", ""))
-    if current is not None:
+    visit = _visit_create(
+        pump=pump,
+        by=by,
+        kind=kind,
+        visit_at=visit_at,
+        volume_after_ml=volume_after_ml,
+        current=current,
+        program=saved_program,
+        bridge_bolus_ml=bridge_bolus_ml,
+        details=details,
+        forecast=forecast,
+    )
+    _book_next(visit=visit, by=by, start=next_appointment_at, reason=after_alarm_reason)
+    _eri_record(pump, details.get("eri_reported_date"))
+    reminders_replan(patient=pump.patient)
+    visit_summary_queue(visit=visit)
+    return visit
+
+
+def _visit_create(
+    *, pump, by, kind, visit_at, volume_after_ml, current, program, bridge_bolus_ml, details, forecast
+):
+    if current is not None:  # the pump's reading before the visit, unless the nurse typed it
         details.setdefault("pre_concentration_mcg_ml", current.concentration_mcg_ml)
         details.setdefault("pre_mode", current.mode)
         details.setdefault("pre_daily_dose_mcg", current.daily_dose_mcg)
-    dose_changed = current is not None and current.daily_dose_mcg != saved_program.daily_dose_mcg
-    visit = RefillVisit.objects.create(
+    return RefillVisit.objects.create(
         pump=pump,
         kind=kind,
         visit_at=visit_at,
         nurse=by,
         volume_after_ml=volume_after_ml,
-        program=saved_program,
-        dose_changed=dose_changed,
+        program=program,
+        dose_changed=current is not None and current.daily_dose_mcg != program.daily_dose_mcg,
         bridge_bolus_ml=bridge_bolus_ml or Decimal(0),
         **details,
-        **fields,
+        **forecast,
     )
-    _book_next(visit=visit, by=by, start=next_appointment_at, reason=after_alarm_reason)
-    if details.get("eri_reported_date") and pump.eri_date != details["eri_reported_date"]:
-        pump.eri_date = details["eri_reported_date"]
+
+
+def _eri_record(pump: Pump, eri_date) -> None:
+    if eri_date and pump.eri_date != eri_date:
+        pump.eri_date = eri_date
         pump.save(update_fields=["eri_date"])
-    reminders_replan(patient=pump.patient)
-    visit_summary_queue(visit=visit)
-    return visit
