@@ -13,6 +13,7 @@ urlpatterns = [
     path("battery/", staff_views.battery, name="battery"),
     path("day/", staff_views.day, name="day"),
     path("patients/new/", staff_views_visits.patient_new, name="patient_new"),
+    path("patients/new/preview/", staff_views_visits.patient_new_preview, name="patient_new_preview"),
     path("patients/<int:pk>/", staff_views.chart, name="chart"),
     path("patients/<int:pk>/visit/<str:kind>/", staff_views_visits.visit, name="visit"),
     path(

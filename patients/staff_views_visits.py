@@ -71,12 +71,27 @@ def visit_preview(request, pk: int, kind: str):
     return JsonResponse({"html": html, "errors": errors, "ok": form.preview is not None})
 
 
-@staff_required
-def patient_new(request):
+def _new_patient_forms(request):
     clinic = clinic_of(request.user)
     data = request.POST or None
     patient_form = NewPatientForm(data, clinic=clinic)
     fill_form = VisitForm(data, pump=patient_form.pump_draft(), kind="implant", prefix="fill")
+    return clinic, patient_form, fill_form
+
+
+@require_POST
+@staff_required
+def patient_new_preview(request):
+    """The first fill's alarm, refill-due and empty dates, before anything is saved."""
+    _, patient_form, fill_form = _new_patient_forms(request)
+    fill_form.is_valid()
+    html = render_to_string("staff/_preview.html", {"form": fill_form}, request=request)
+    return JsonResponse({"html": html, "ok": fill_form.preview is not None})
+
+
+@staff_required
+def patient_new(request):
+    clinic, patient_form, fill_form = _new_patient_forms(request)
     if request.method == "POST" and patient_form.is_valid() and fill_form.is_valid():
         fill = fill_form.service_kwargs()
         fill.pop("kind")

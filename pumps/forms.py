@@ -111,7 +111,15 @@ class VisitForm(forms.Form):
         if kind == "programming":
             self.fields["volume_after_ml"].label = "Reservoir volume the programmer shows now (mL)"
         if kind == "implant":
+            for name in (
+                "dose_change_reason",
+                "dose_change_confirmed",
+                "eri_reported_date",
+                "volume_instilled_ml",
+            ):
+                self.fields.pop(name, None)
             self.fields["volume_after_ml"].label = "Volume entered after the first fill (mL)"
+            self.fields["concentration_mcg_ml"].label = "Concentration (mcg/mL)"
         if current is None:
             for name in ("pre_concentration_mcg_ml", "pre_mode", "pre_daily_dose_mcg"):
                 self.fields.pop(name, None)

@@ -54,6 +54,7 @@ def test_a_parent_gets_403_on_every_staff_page(client, child, parent, appointmen
         ("get", reverse("staff:battery")),
         ("get", reverse("staff:day")),
         ("get", reverse("staff:patient_new")),
+        ("post", reverse("staff:patient_new_preview")),
     ]
     for method, url in urls:
         assert getattr(client, method)(url).status_code == 403, url

@@ -56,3 +56,9 @@ def test_overfilling_the_new_pump_refuses_and_saves_nothing(nurse_client):
 def test_a_duplicate_record_number_is_refused(nurse_client, child):
     response = nurse_client.post(reverse("staff:patient_new"), _data(mrn=child.mrn))
     assert "already registered" in response.content.decode()
+
+
+def test_the_first_fill_is_previewed_before_anything_is_saved(nurse_client):
+    body = nurse_client.post(reverse("staff:patient_new_preview"), _data()).json()
+    assert body["ok"] and "Refill due" in body["html"]
+    assert not Patient.objects.filter(mrn="NEW-1").exists()
