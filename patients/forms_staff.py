@@ -44,7 +44,9 @@ class NewPatientForm(forms.Form):
 
     def pump_draft(self) -> Pump:
         """An unsaved pump, so the first fill can be checked against its reservoir size."""
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        if self.is_bound:
+            self.is_valid()  # fills cleaned_data with the fields valid so far (the name may come later)
+        data = getattr(self, "cleaned_data", {})
         patient = Patient(clinic=self.clinic)
         return Pump(
             patient=patient,

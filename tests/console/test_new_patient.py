@@ -62,3 +62,9 @@ def test_the_first_fill_is_previewed_before_anything_is_saved(nurse_client):
     body = nurse_client.post(reverse("staff:patient_new_preview"), _data()).json()
     assert body["ok"] and "Refill due" in body["html"]
     assert not Patient.objects.filter(mrn="NEW-1").exists()
+
+
+def test_the_preview_uses_the_chosen_pump_size_before_the_rest_is_typed(nurse_client):
+    data = _data(first_name="", **{"fill-volume_after_ml": "38"})
+    body = nurse_client.post(reverse("staff:patient_new_preview"), data).json()
+    assert body["ok"] and "Never overfill" not in body["html"]
