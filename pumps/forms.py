@@ -11,7 +11,7 @@ from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
 from django.utils import timezone
 
-from .models import Program
+from .models import Program, RefillVisit
 from .services import (
     RefillError,
     dose_change_percent,
@@ -255,6 +255,7 @@ class VisitForm(forms.Form):
         warning = dose_warning(draft)
         if warning:
             self.warnings.append(warning)
+        self._residual_warning()
         printed = self.cleaned_data.get("printed_alarm_date")
         ours = timezone.localtime(fields["alarm_at_worst"], self.pump.patient.clinic.tzinfo).date()
         if printed and abs((ours - printed).days) > 1:
@@ -267,6 +268,20 @@ class VisitForm(forms.Form):
             "daily_dose_mcg": draft.daily_dose_mcg,
             "dose_change_percent": dose_change_percent(self.current, draft),
         }
+
+    def _residual_warning(self) -> None:
+        probe = RefillVisit(
+            expected_residual_ml=self.cleaned_data.get("expected_residual_ml"),
+            actual_residual_ml=self.cleaned_data.get("actual_residual_ml"),
+        )
+        if probe.residual_discrepancy:
+            diff = probe.residual_difference_ml
+            meaning = (
+                "more than expected: the pump may be under-delivering (withdrawal risk)"
+                if diff > 0
+                else "less than expected: over-delivery or an earlier mis-fill"
+            )
+            self.warnings.append(f"Residual discrepancy: {abs(diff)} mL {meaning}.")
 
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)

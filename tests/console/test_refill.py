@@ -264,3 +264,10 @@ def test_form_errors_keep_what_the_nurse_typed(nurse_client, child):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'value="30"' in html and "Calm" in html and "Never overfill" in html
+
+
+def test_a_residual_discrepancy_is_pointed_out_before_saving(child):
+    form = _errors(child, expected_residual_ml="4.0", actual_residual_ml="6.5")
+    assert form.is_valid()
+    assert any("under-delivering" in w for w in form.warnings)
+    assert not any("Residual" in w for w in _errors(child).warnings)
