@@ -38,7 +38,7 @@ def worklist_view(request):
     now = timezone.now()
     flag = request.GET.get("flag", "")
     search = request.GET.get("q", "")
-    qs = worklist_filter(worklist(clinic=clinic, now=now, today=_today(clinic)), flag=flag, search=search)
+    qs = worklist_filter(worklist(user=request.user, now=now, today=_today(clinic)), flag=flag, search=search)
     page = Paginator(qs.with_current(), PAGE_SIZE).get_page(request.GET.get("page"))
     pumps = list(page.object_list)
     tz = clinic.tzinfo
@@ -138,7 +138,7 @@ def chart(request, pk: int):
 def battery(request):
     clinic = clinic_of(request.user)
     today = _today(clinic)
-    qs = worklist_filter(worklist(clinic=clinic, now=timezone.now(), today=today), flag="battery")
+    qs = worklist_filter(worklist(user=request.user, now=timezone.now(), today=today), flag="battery")
     qs = qs.order_by("implant_date")
     rows = []
     booked = {

@@ -102,12 +102,15 @@ def _flag_annotations(*, now: datetime, today: date) -> dict:
     }
 
 
-def worklist(*, clinic, now: datetime, today: date) -> models.QuerySet:
-    """Active pumps of `clinic`, soonest worst-case alarm first (no visit yet: first of all)."""
+def worklist(*, user, now: datetime, today: date) -> models.QuerySet:
+    """Active pumps of the children `user` may see (a nurse: her clinic's), soonest worst-case
+    alarm first (no visit yet: first of all)."""
+    from .models import Patient
+
     upcoming = _refill_appointments().filter(start__gte=now).order_by("start")
     return (
         Pump.objects.active()
-        .filter(patient__clinic=clinic)
+        .filter(patient_id__in=Patient.objects.visible_to(user).values("pk"))
         .select_related("patient")
         .with_alarm()
         .annotate(

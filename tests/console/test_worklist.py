@@ -176,15 +176,15 @@ def test_worklist_query_count_is_constant_with_2000_children(
     assert response.status_code == 200
 
 
-def test_worklist_annotations_agree_with_the_model_properties(child):
+def test_worklist_annotations_agree_with_the_model_properties(child, nurse):
     pump = child.pumps.get()
     now = timezone.now()
-    row = worklist(clinic=child.clinic, now=now, today=timezone.localdate()).get(pk=pump.pk)
+    row = worklist(user=nurse, now=now, today=timezone.localdate()).get(pk=pump.pk)
     assert row.alarm_at_worst == pump.latest_visit.alarm_at_worst
     assert row.flag_residual is pump.latest_visit.residual_discrepancy is False
 
 
-def test_residual_flag_uses_the_latest_visit_only(child):
+def test_residual_flag_uses_the_latest_visit_only(child, nurse):
     pump = child.pumps.get()
     refill(
         pump,
@@ -192,7 +192,7 @@ def test_residual_flag_uses_the_latest_visit_only(child):
         expected_residual_ml=Decimal(5),
         actual_residual_ml=Decimal("7.5"),
     )
-    row = worklist(clinic=child.clinic, now=timezone.now(), today=timezone.localdate()).get(pk=pump.pk)
+    row = worklist(user=nurse, now=timezone.now(), today=timezone.localdate()).get(pk=pump.pk)
     assert row.flag_residual
     refill(
         pump,
@@ -200,5 +200,11 @@ def test_residual_flag_uses_the_latest_visit_only(child):
         expected_residual_ml=Decimal(5),
         actual_residual_ml=Decimal("5.2"),
     )
-    row = worklist(clinic=child.clinic, now=timezone.now(), today=timezone.localdate()).get(pk=pump.pk)
+    row = worklist(user=nurse, now=timezone.now(), today=timezone.localdate()).get(pk=pump.pk)
     assert not row.flag_residual
+
+
+def test_worklist_rows_come_only_from_children_the_user_may_see(child, parent, nurse):
+    now, today = timezone.now(), timezone.localdate()
+    assert worklist(user=parent, now=now, today=today).count() == 1  # the rule, not the page guard
+    assert worklist(user=nurse, now=now, today=today).count() == 1
