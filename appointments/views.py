@@ -14,6 +14,18 @@ from .forms import AppointmentForm, RescheduleForm
 from .models import Appointment
 
 
+def _alarm_context(patient) -> dict:
+    """The dates a nurse needs beside the calendar: the worst-case alarm and the refill-due date."""
+    from pumps.models import RefillVisit
+
+    visit = (
+        RefillVisit.objects.filter(pump__patient=patient, pump__explant_date__isnull=True)
+        .order_by("-visit_at", "-pk")
+        .first()
+    )
+    return {"latest": visit}
+
+
 def _next_url(request) -> str:
     return request.POST.get("next") or request.GET.get("next", "")
 
@@ -41,7 +53,13 @@ def book(request, pk: int):
     return render(
         request,
         "staff/appointment_form.html",
-        {"form": form, "patient": patient, "title": "Book an appointment", "next_url": _next_url(request)},
+        {
+            "form": form,
+            "patient": patient,
+            "title": "Book an appointment",
+            "next_url": _next_url(request),
+            **_alarm_context(patient),
+        },
     )
 
 
@@ -69,6 +87,8 @@ def reschedule(request, pk: int):
             "patient": appointment.patient,
             "appointment": appointment,
             "title": "Move the appointment",
+            "next_url": _next_url(request),
+            **_alarm_context(appointment.patient),
         },
     )
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from .forms_staff import InviteForm, LinkExistingForm, MobileConsentForm
 from .models import CaregiverLink, Patient
 from .permissions import staff_required
+from .services import SMS_CONSENT_WORDING
 from .services_staff import (
     CaregiverError,
     caregiver_contact_record,
@@ -74,9 +75,9 @@ def caregiver_contact(request, pk: int, link_pk: int):
         else:
             messages.success(request, "Mobile number and text consent recorded.")
             return redirect("staff:chart", pk=link.patient_id)
-    return render(
-        request, "staff/caregiver_contact.html", {"form": form, "link": link, "patient": link.patient}
-    )
+    wording = SMS_CONSENT_WORDING.get(caregiver.preferred_language, SMS_CONSENT_WORDING["en"])
+    context = {"form": form, "link": link, "patient": link.patient, "wording": wording}
+    return render(request, "staff/caregiver_contact.html", context)
 
 
 @require_POST

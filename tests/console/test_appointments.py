@@ -129,3 +129,25 @@ def test_the_worklist_offers_to_move_a_booked_refill_and_to_book_a_missing_one(
     html = nurse_client.get(reverse("staff:worklist")).content.decode()
     assert reverse("staff:appointment_reschedule", args=[appt.pk]) in html
     assert reverse("staff:appointment_book", args=[other_child.pk]) in html
+
+
+def test_moving_from_the_day_view_returns_to_the_day_view_and_shows_the_alarm_date(
+    nurse_client, child, nurse
+):
+    appt = services.appointment_book(
+        patient=child, by=nurse, kind="refill", start=timezone.now() + timedelta(days=1)
+    )
+    back = "/staff/day/?date=2026-11-24"
+    page = nurse_client.get(reverse("staff:appointment_reschedule", args=[appt.pk]), {"next": back})
+    assert "Pump alarm date (worst case)" in page.content.decode() and back in page.content.decode()
+    soon = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = nurse_client.post(
+        reverse("staff:appointment_reschedule", args=[appt.pk]), {"start": soon, "next": back}
+    )
+    assert response["Location"] == back
+
+
+def test_the_consent_page_shows_the_exact_wording_to_read(nurse_client, child, parent):
+    link = child.caregiver_links.get()
+    html = nurse_client.get(reverse("staff:caregiver_contact", args=[child.pk, link.pk])).content.decode()
+    assert "Reply STOP to stop" in html
