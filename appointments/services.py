@@ -16,6 +16,109 @@ class AppointmentError(ValueError):
     """A change that cannot be made; the message is plain words for the person who asked."""
 
 
+AFTER_ALARM_MESSAGE = (
+    "This refill appointment is after the pump's alarm date ({alarm}). Choose an earlier time, "
+    "or give the reason it cannot be earlier."
+)
+
+
+def worst_alarm_at(patient) -> datetime | None:
+    """The worst-case alarm instant of the child's active pump (from its latest visit)."""
+    from pumps.models import RefillVisit
+
+    visit = (
+        RefillVisit.objects.filter(pump__patient=patient, pump__explant_date__isnull=True)
+        .order_by("-visit_at", "-pk")
+        .first()
+    )
+    return visit.alarm_at_worst if visit else None
+
+
+def _check_after_alarm(*, patient, kind: str, start: datetime, reason: str) -> None:
+    if kind != Appointment.Kind.REFILL:
+        return
+    alarm = worst_alarm_at(patient)
+    if alarm is not None and start > alarm and not reason.strip():
+        local = timezone.localtime(alarm, patient.clinic.tzinfo)
+        raise AppointmentError(AFTER_ALARM_MESSAGE.format(alarm=f"{local:%a %d %b %Y %H:%M}"))
+
+
+def _locked(appointment: Appointment) -> Appointment:
+    return Appointment.objects.select_for_update().select_related("patient__clinic").get(pk=appointment.pk)
+
+
+@transaction.atomic
+def appointment_book(
+    *,
+    patient,
+    by,
+    kind: str,
+    start: datetime,
+    duration_minutes: int = 30,
+    location: str = "",
+    notes: str = "",
+    after_alarm_reason: str = "",
+) -> Appointment:
+    """Book a visit. A refill after the worst-case alarm date needs a stated reason."""
+    _check_after_alarm(patient=patient, kind=kind, start=start, reason=after_alarm_reason)
+    appointment = Appointment.objects.create(
+        patient=patient,
+        kind=kind,
+        start=start,
+        duration_minutes=duration_minutes,
+        location=location or patient.clinic.default_location,
+        notes=notes,
+        after_alarm_reason=after_alarm_reason.strip(),
+        booked_by=by,
+    )
+    reminders_replan(patient=patient)
+    return appointment
+
+
+@transaction.atomic
+def appointment_reschedule(
+    *, appointment: Appointment, by, start: datetime, after_alarm_reason: str = ""
+) -> Appointment:
+    """Move an open appointment; the family must confirm the new time again."""
+    appointment = _locked(appointment)
+    if not appointment.is_open:
+        raise AppointmentError("Only a scheduled or confirmed appointment can be moved.")
+    reason = after_alarm_reason or appointment.after_alarm_reason
+    _check_after_alarm(patient=appointment.patient, kind=appointment.kind, start=start, reason=reason)
+    appointment.start = start
+    appointment.after_alarm_reason = reason.strip()
+    appointment.status = Appointment.Status.SCHEDULED
+    appointment.confirmed_at = None
+    appointment.save(update_fields=["start", "after_alarm_reason", "status", "confirmed_at", "updated_at"])
+    reminders_replan(patient=appointment.patient)
+    return appointment
+
+
+def _close(appointment: Appointment, status: str, message: str) -> Appointment:
+    appointment = _locked(appointment)
+    if not appointment.is_open:
+        raise AppointmentError(message)
+    appointment.status = status
+    appointment.save(update_fields=["status", "updated_at"])
+    reminders_replan(patient=appointment.patient)
+    return appointment
+
+
+@transaction.atomic
+def appointment_cancel(*, appointment: Appointment, by=None) -> Appointment:
+    return _close(appointment, Appointment.Status.CANCELLED, "This appointment is already closed.")
+
+
+@transaction.atomic
+def appointment_complete(*, appointment: Appointment, by=None) -> Appointment:
+    return _close(appointment, Appointment.Status.COMPLETED, "This appointment is already closed.")
+
+
+@transaction.atomic
+def appointment_no_show(*, appointment: Appointment, by=None) -> Appointment:
+    return _close(appointment, Appointment.Status.NO_SHOW, "This appointment is already closed.")
+
+
 @transaction.atomic
 def appointment_confirm(*, appointment: Appointment, now: datetime | None = None) -> Appointment:
     """The family says they will come (from the portal or a text reply). Repeats are harmless."""
@@ -24,7 +127,7 @@ def appointment_confirm(*, appointment: Appointment, now: datetime | None = None
         return appointment
     if appointment.status != Appointment.Status.SCHEDULED:
         raise AppointmentError("This appointment can no longer be confirmed. Please call the clinic.")
-    appointment.status = Appointment.Status.CONFIRMED
+    appointment.status = appointment.Status.CONFIRMED
     appointment.confirmed_at = now or timezone.now()
     appointment.save(update_fields=["status", "confirmed_at", "updated_at"])
     reminders_replan(patient=appointment.patient)

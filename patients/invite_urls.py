@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import invite_views
 
 app_name = "invite"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<uidb64>/<token>/", invite_views.accept, name="accept"),
+]

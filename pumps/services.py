@@ -6,10 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
+from alerts.services import reminders_replan
+
 from . import forecast as fc
-from .models import Program, Pump
+from .documents import visit_summary_queue
+from .models import DOSE_CHANGE_CONFIRM_PERCENT, USUAL_CONCENTRATIONS, Program, Pump, RefillVisit
+
+PLAUSIBLE_DOSE_MCG = (Decimal(25), Decimal(1200))
 
 
 def visit_forecast(
@@ -53,3 +59,281 @@ def visit_forecast(
         "empty_at_worst": result.empty_at_worst,
         "refill_due": due,
     }
+
+
+# --- Refill and programming visits -------------------------------------------------------------
+
+PROGRAM_FIELDS = (
+    "concentration_mcg_ml",
+    "concentration_reason",
+    "mode",
+    "daily_dose_mcg",
+    "flex_steps",
+    "bolus_mcg",
+    "bolus_max_per_day",
+    "alarm_volume_ml",
+)
+# What makes two programs deliver differently (a reason alone does not).
+PROGRAMMED_FIELDS = tuple(f for f in PROGRAM_FIELDS if f != "concentration_reason")
+VISIT_DETAIL_FIELDS = frozenset(
+    {
+        "pre_concentration_mcg_ml",
+        "pre_mode",
+        "pre_daily_dose_mcg",
+        "expected_residual_ml",
+        "actual_residual_ml",
+        "volume_instilled_ml",
+        "dose_change_reason",
+        "dose_change_confirmed",
+        "bolus_note",
+        "printed_alarm_date",
+        "tone_assessment",
+        "notes",
+        "eri_reported_date",
+    }
+)
+
+
+class RefillError(ValueError):
+    """A visit that cannot be saved: `field` names the form field, `message` is for the nurse."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def program_draft(*, pump: Pump, program: dict, visit_at: datetime, by=None) -> Program:
+    """An unsaved Program from what the nurse typed (flex: the daily dose is the schedule's total)."""
+    fields = {name: program.get(name) for name in PROGRAM_FIELDS}
+    fields["concentration_reason"] = fields["concentration_reason"] or ""
+    fields["flex_steps"] = list(fields["flex_steps"] or [])
+    fields["bolus_mcg"] = fields["bolus_mcg"] or Decimal(0)
+    fields["bolus_max_per_day"] = fields["bolus_max_per_day"] or 0
+    if fields["alarm_volume_ml"] is None:
+        fields["alarm_volume_ml"] = Decimal("2.0")
+    draft = Program(pump=pump, effective_from=visit_at, created_by=by, **fields)
+    if draft.mode == Program.Mode.FLEX:
+        draft.flex_steps = [
+            {"start": s["start"], "mcg_per_hour": str(s["mcg_per_hour"])} for s in draft.flex_steps
+        ]
+        draft.daily_dose_mcg = draft.as_forecast_program().daily_dose().quantize(Decimal("0.01"))
+    else:
+        draft.flex_steps = []
+    return draft
+
+
+def program_differs(current: Program | None, draft: Program) -> bool:
+    if current is None:
+        return True
+    return any(getattr(current, f) != getattr(draft, f) for f in PROGRAMMED_FIELDS)
+
+
+def last_fill_at(pump: Pump) -> datetime | None:
+    """When the reservoir was last filled (a programming visit does not fill it)."""
+    visit = pump.visits.refills().order_by("-visit_at", "-pk").first()
+    return visit.visit_at if visit else None
+
+
+def refill_forecast(
+    *, pump: Pump, kind: str, program: Program, visit_at: datetime, volume_after_ml, bridge_bolus_ml
+) -> dict:
+    """The five forecast fields for a visit; ForecastError is re-raised as RefillError."""
+    filled = None if kind != "programming" else last_fill_at(pump)
+    try:
+        return visit_forecast(
+            pump=pump,
+            program=program,
+            visit_at=visit_at,
+            volume_after_ml=volume_after_ml,
+            bridge_bolus_ml=bridge_bolus_ml,
+            last_refill_at=filled,
+        )
+    except fc.ForecastError as error:
+        raise RefillError(FORECAST_FIELD_TO_FORM.get(error.field, error.field), error.message) from error
+
+
+FORECAST_FIELD_TO_FORM = {
+    "volume_ml": "volume_after_ml",
+    "capacity_ml": "volume_after_ml",
+    "one_off_bolus_ml": "bridge_bolus_ml",
+    "refill_at": "visit_at",
+    "pump_utc_offset": "visit_at",
+}
+
+
+def visit_problems(
+    *,
+    kind: str,
+    current: Program | None,
+    draft: Program,
+    bridge_bolus_ml: Decimal | None,
+    dose_change_confirmed: bool,
+    alarm_at_worst: datetime | None,
+    next_appointment_at: datetime | None,
+    after_alarm_reason: str,
+) -> list[tuple[str, str]]:
+    """The clinic's rules for a visit (DOMAIN.md), as (form field, plain message) pairs."""
+    problems = []
+    conc = draft.concentration_mcg_ml
+    if conc not in USUAL_CONCENTRATIONS and not draft.concentration_reason.strip():
+        usual = ", ".join(f"{c:.0f}" for c in USUAL_CONCENTRATIONS)
+        problems.append(
+            (
+                "concentration_reason",
+                f"{conc} mcg/mL is not a usual concentration ({usual}): give the reason.",
+            )
+        )
+    if current is not None and current.concentration_mcg_ml != conc and not (bridge_bolus_ml or 0) > 0:
+        problems.append(
+            (
+                "bridge_bolus_ml",
+                "The concentration changed: enter the bridge bolus volume given at this visit.",
+            )
+        )
+    percent = dose_change_percent(current, draft)
+    if percent is not None and abs(percent) > DOSE_CHANGE_CONFIRM_PERCENT and not dose_change_confirmed:
+        problems.append(
+            (
+                "dose_change_confirmed",
+                f"The daily dose changes by {percent:+.1f}%, more than 20%. Tick the box to confirm it.",
+            )
+        )
+    if next_appointment_at and alarm_at_worst and next_appointment_at > alarm_at_worst:
+        if not after_alarm_reason.strip():
+            problems.append(
+                (
+                    "after_alarm_reason",
+                    "The next appointment is after the pump's alarm date. Choose an earlier date, "
+                    "or give the reason it cannot be earlier.",
+                )
+            )
+    return problems
+
+
+def dose_change_percent(current: Program | None, draft: Program) -> Decimal | None:
+    if current is None or not current.daily_dose_mcg or current.daily_dose_mcg == draft.daily_dose_mcg:
+        return None
+    change = (draft.daily_dose_mcg - current.daily_dose_mcg) / current.daily_dose_mcg * 100
+    return change.quantize(Decimal("0.1"))
+
+
+def dose_warning(draft: Program) -> str:
+    """Outside the plausible 25-1200 mcg/day: warn, do not refuse (DOMAIN.md)."""
+    low, high = PLAUSIBLE_DOSE_MCG
+    if draft.daily_dose_mcg is not None and not (low <= draft.daily_dose_mcg <= high):
+        return f"{draft.daily_dose_mcg} mcg/day is outside the usual {low}-{high} mcg/day. Check it."
+    return ""
+
+
+def _save_program(pump: Pump, current: Program | None, draft: Program, reason: str) -> Program:
+    if not program_differs(current, draft):
+        return current
+    draft.change_reason = reason
+    draft.save()
+    return draft
+
+
+def _book_next(*, visit: RefillVisit, by, start: datetime | None, reason: str) -> None:
+    if start is None:
+        return
+    from appointments.services import appointment_book
+
+    appointment = appointment_book(
+        patient=visit.pump.patient, by=by, kind="refill", start=start, after_alarm_reason=reason
+    )
+    visit.next_appointment = appointment
+    visit.save(update_fields=["next_appointment"])
+
+
+@transaction.atomic
+def refill_record(
+    *,
+    pump: Pump,
+    by,
+    kind: str = "refill",
+    visit_at: datetime,
+    volume_after_ml: Decimal,
+    program: dict,
+    bridge_bolus_ml: Decimal = Decimal(0),
+    next_appointment_at: datetime | None = None,
+    after_alarm_reason: str = "",
+    **details,
+) -> RefillVisit:
+    """Record a refill, first fill or programming visit, all or nothing.
+
+    Saves the visit with its forecast, a new Program row if anything programmed changed, books
+    the next appointment, stores the reported ERI, re-plans reminders and queues the summary PDF.
+    Raises RefillError (field, message) and writes nothing when a rule is broken.
+    """
+    unknown = set(details) - VISIT_DETAIL_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown visit fields: {sorted(unknown)}")
+    pump = Pump.objects.select_for_update().select_related("patient__clinic").get(pk=pump.pk)
+    current = pump.current_program
+    draft = program_draft(pump=pump, program=program, visit_at=visit_at, by=by)
+    forecast = refill_forecast(
+        pump=pump,
+        kind=kind,
+        program=draft,
+        visit_at=visit_at,
+        volume_after_ml=volume_after_ml,
+        bridge_bolus_ml=bridge_bolus_ml,
+    )
+    problems = visit_problems(
+        kind=kind,
+        current=current,
+        draft=draft,
+        bridge_bolus_ml=bridge_bolus_ml,
+        dose_change_confirmed=details.get("dose_change_confirmed", False),
+        alarm_at_worst=forecast["alarm_at_worst"],
+        next_appointment_at=next_appointment_at,
+        after_alarm_reason=after_alarm_reason,
+    )
+    if problems:
+        raise RefillError(*problems[0])
+    saved_program = _save_program(pump, current, draft, details.get("dose_change_reason", ""))
+    visit = _visit_create(
+        pump=pump,
+        by=by,
+        kind=kind,
+        visit_at=visit_at,
+        volume_after_ml=volume_after_ml,
+        current=current,
+        program=saved_program,
+        bridge_bolus_ml=bridge_bolus_ml,
+        details=details,
+        forecast=forecast,
+    )
+    _book_next(visit=visit, by=by, start=next_appointment_at, reason=after_alarm_reason)
+    _eri_record(pump, details.get("eri_reported_date"))
+    reminders_replan(patient=pump.patient)
+    visit_summary_queue(visit=visit)
+    return visit
+
+
+def _visit_create(
+    *, pump, by, kind, visit_at, volume_after_ml, current, program, bridge_bolus_ml, details, forecast
+):
+    if current is not None:  # the pump's reading before the visit, unless the nurse typed it
+        details.setdefault("pre_concentration_mcg_ml", current.concentration_mcg_ml)
+        details.setdefault("pre_mode", current.mode)
+        details.setdefault("pre_daily_dose_mcg", current.daily_dose_mcg)
+    return RefillVisit.objects.create(
+        pump=pump,
+        kind=kind,
+        visit_at=visit_at,
+        nurse=by,
+        volume_after_ml=volume_after_ml,
+        program=program,
+        dose_changed=current is not None and current.daily_dose_mcg != program.daily_dose_mcg,
+        bridge_bolus_ml=bridge_bolus_ml or Decimal(0),
+        **details,
+        **forecast,
+    )
+
+
+def _eri_record(pump: Pump, eri_date) -> None:
+    if eri_date and pump.eri_date != eri_date:
+        pump.eri_date = eri_date
+        pump.save(update_fields=["eri_date"])

@@ -1,0 +1,32 @@
+"""The parent's side of an invitation: choose a first password, then be signed in."""
+
+from __future__ import annotations
+
+from django.contrib.auth import login
+from django.contrib.auth.forms import SetPasswordForm
+from django.shortcuts import redirect, render
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+from django.utils.translation import gettext as _
+
+from .invites import invite_token_generator
+from .models import User
+
+
+def _user(uidb64: str):
+    try:
+        return User.objects.get(pk=force_str(urlsafe_base64_decode(uidb64)))
+    except (User.DoesNotExist, ValueError, TypeError, OverflowError):
+        return None
+
+
+def accept(request, uidb64: str, token: str):
+    user = _user(uidb64)
+    if user is None or not user.is_active or not invite_token_generator.check_token(user, token):
+        return render(request, "invite/expired.html", status=400)
+    form = SetPasswordForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("home")
+    return render(request, "invite/accept.html", {"form": form, "title": _("Choose your password")})

@@ -1,0 +1,137 @@
+"""Staff writes that span apps: registering a child with the pump just implanted."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
+
+from pumps.models import Pump
+from pumps.services import refill_record
+
+from .models import Caregiver, CaregiverLink, Clinic, Patient, User
+
+
+@transaction.atomic
+def patient_register(*, clinic: Clinic, by: User, patient: dict, pump: dict, fill: dict) -> Patient:
+    """Create the child and the pump, and record the first program and fill (a visit of kind
+    implant, through the same service as every refill). All or nothing."""
+    child = Patient.objects.create(clinic=clinic, **patient)
+    new_pump = Pump.objects.create(patient=child, **pump)
+    refill_record(pump=new_pump, by=by, **{**fill, "kind": "implant"})
+    return child
+
+
+class CaregiverError(ValueError):
+    """A caregiver change that cannot be made, in plain words."""
+
+
+def _invite_url(user: User) -> str:
+    from django.conf import settings
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from .invites import invite_token_generator
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    path = reverse("invite:accept", kwargs={"uidb64": uid, "token": invite_token_generator.make_token(user)})
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+@transaction.atomic
+def caregiver_invite(
+    *,
+    patient: Patient,
+    by: User,
+    email: str,
+    first_name: str,
+    last_name: str,
+    relationship: str,
+    primary_contact: bool = False,
+    preferred_language: str = "en",
+    mobile: str = "",
+) -> Caregiver:
+    """Create the parent's account (no password yet), link the child, and e-mail the set-password link."""
+    from django.core.mail import send_mail
+
+    from alerts.services import reminders_replan
+
+    from .services import caregiver_create, caregiver_link
+
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise CaregiverError("This e-mail already has an account. Use 'Link an existing account' instead.")
+    caregiver = caregiver_create(
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        mobile=mobile,
+        preferred_language=preferred_language,
+    )
+    caregiver_link(
+        caregiver=caregiver, patient=patient, relationship=relationship, primary_contact=primary_contact
+    )
+    url = _invite_url(caregiver.user)
+    with translation.override(preferred_language):
+        subject = gettext("Your ITB Portal account")
+        body = gettext(
+            "Hello %(name)s,\n\nThe baclofen pump clinic (%(clinic)s) has made you an account on the ITB "
+            "Portal, where you can always see your child's next refill date and pump alarm date.\n\n"
+            "Choose your password here (the link works for 7 days):\n%(url)s\n\n"
+            "Questions: call the baclofen pump nurse line, %(phone)s."
+        ) % {
+            "name": first_name,
+            "clinic": patient.clinic.name,
+            "url": url,
+            "phone": patient.clinic.phone_nurse_line,
+        }
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+    reminders_replan(patient=patient)
+    return caregiver
+
+
+@transaction.atomic
+def caregiver_link_existing(
+    *, patient: Patient, by: User, email: str, relationship: str, primary_contact: bool = False
+):
+    from alerts.services import reminders_replan
+
+    from .services import caregiver_link
+
+    caregiver = Caregiver.objects.filter(user__email__iexact=email.strip()).first()
+    if caregiver is None:
+        raise CaregiverError("No parent account has this e-mail. Use 'Invite a parent' instead.")
+    link = caregiver_link(
+        caregiver=caregiver, patient=patient, relationship=relationship, primary_contact=primary_contact
+    )
+    reminders_replan(patient=patient)
+    return link
+
+
+@transaction.atomic
+def caregiver_contact_record(*, caregiver: Caregiver, by: User, mobile: str, consent_given: bool):
+    """The mobile number and the text consent the parent gave the nurse (source 'nurse')."""
+    from alerts.services import reminders_replan
+
+    from .services import sms_consent_record
+
+    caregiver.mobile = mobile
+    caregiver.save(update_fields=["mobile"])
+    if consent_given and not mobile:
+        raise CaregiverError("Texts need a mobile number.")
+    record = sms_consent_record(caregiver=caregiver, given=consent_given, source="nurse", by=by)
+    for link in caregiver.links.filter(active=True).select_related("patient"):
+        reminders_replan(patient=link.patient)
+    return record
+
+
+@transaction.atomic
+def caregiver_link_deactivate(*, link: CaregiverLink, by: User) -> CaregiverLink:
+    """The parent no longer sees the child or gets its texts; the history stays."""
+    from alerts.services import reminders_replan
+
+    link.active = False
+    link.save(update_fields=["active"])
+    reminders_replan(patient=link.patient)
+    return link

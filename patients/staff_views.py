@@ -1,0 +1,193 @@
+"""The nurses' console: worklist, patient chart, battery list and the clinic's day view."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from alerts.models import Reminder
+from appointments.models import Appointment
+from pumps.charts import dose_chart_svg, residual_chart_svg
+from pumps.models import Pump
+
+from .models import Patient
+from .permissions import clinic_of, staff_required
+from .worklist import FLAGS, row_flags, worklist, worklist_filter
+
+PAGE_SIZE = 50
+APPOINTMENT_ACTIONS = [("complete", "Completed"), ("no_show", "No-show"), ("cancel", "Cancel")]
+
+
+def _today(clinic) -> date:
+    return timezone.localtime(timezone.now(), clinic.tzinfo).date()
+
+
+def _days_left(pump, tz, clinic) -> int | None:
+    if pump.alarm_at_worst is None:
+        return None
+    return (timezone.localtime(pump.alarm_at_worst, tz).date() - _today(clinic)).days
+
+
+@staff_required
+def worklist_view(request):
+    clinic = clinic_of(request.user)
+    now = timezone.now()
+    flag = request.GET.get("flag", "")
+    search = request.GET.get("q", "")
+    qs = worklist_filter(worklist(user=request.user, now=now, today=_today(clinic)), flag=flag, search=search)
+    page = Paginator(qs.with_current(), PAGE_SIZE).get_page(request.GET.get("page"))
+    pumps = list(page.object_list)
+    tz = clinic.tzinfo
+    rows = [
+        {
+            "pump": p,
+            "patient": p.patient,
+            "program": p.current_program,
+            "days_left": _days_left(p, tz, clinic),
+            "flags": row_flags(p),
+            "days_ago": -days if (days := _days_left(p, tz, clinic)) is not None and days < 0 else None,
+        }
+        for p in pumps
+    ]
+    return render(
+        request,
+        "staff/worklist.html",
+        {
+            "rows": rows,
+            "page": page,
+            "flags": FLAGS,
+            "flag": flag,
+            "q": search,
+            "now": now,
+            "today": _today(clinic),
+        },
+    )
+
+
+def _chart_pump_data(pump: Pump) -> dict:
+    visits = list(
+        pump.visits.select_related("program", "nurse", "next_appointment").order_by("-visit_at", "-pk")
+    )
+    programs = list(pump.programs.order_by("effective_from", "pk"))
+    residual_points = [
+        (v.visit_at, v.residual_difference_ml)
+        for v in reversed(visits)
+        if v.residual_difference_ml is not None
+    ]
+    flagged = [v for v in visits if v.residual_discrepancy]
+    return {
+        "visits": visits,
+        "latest": visits[0] if visits else None,
+        "program": programs[-1] if programs else None,
+        "dose_svg": mark_safe(dose_chart_svg([(p.effective_from, p.daily_dose_mcg) for p in programs])),  # noqa: S308 - escaped in pumps.charts
+        "residual_svg": mark_safe(residual_chart_svg(residual_points)),  # noqa: S308
+        "residual_trend": residual_trend(residual_points),
+        "residual_flagged": len(flagged),
+    }
+
+
+def residual_trend(points) -> str:
+    """Plain words for the last three differences (actual − expected)."""
+    last = [float(p[1]) for p in points[-3:]]
+    if len(last) < 2:
+        return ""
+    if all(v > 0 for v in last) and last[-1] > 2:
+        return "Actual residual above expected at recent visits: possible under-delivery (withdrawal risk)."
+    if all(v < 0 for v in last) and last[-1] < -2:
+        return "Actual residual below expected at recent visits: possible over-delivery or mis-fill."
+    if abs(last[-1]) > abs(last[0]) + 1:
+        return "The residual difference is growing."
+    return "Stable."
+
+
+@staff_required
+def chart(request, pk: int):
+    patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("clinic"), pk=pk)
+    now = timezone.now()
+    pumps = list(patient.pumps.order_by("-implant_date"))
+    active = next((p for p in pumps if p.is_active), None)
+    context = {
+        "patient": patient,
+        "pumps": pumps,
+        "pump": active,
+        "links": patient.caregiver_links.select_related("caregiver__user").order_by(
+            "-active", "-primary_contact"
+        ),
+        "appointments": Appointment.objects.filter(patient=patient).upcoming(now=now),
+        "past_appointments": Appointment.objects.filter(patient=patient, start__lt=now).order_by("-start")[
+            :10
+        ],
+        "reminders": Reminder.objects.filter(patient=patient)
+        .select_related("caregiver__user")
+        .order_by("-send_after")[:30],
+        "documents": patient.documents.order_by("-created_at")[:20],
+        "today": _today(patient.clinic),
+        "now": now,
+        "appointment_actions": APPOINTMENT_ACTIONS,
+    }
+    if active:
+        context.update(_chart_pump_data(active))
+    return render(request, "staff/chart.html", context)
+
+
+@staff_required
+def battery(request):
+    clinic = clinic_of(request.user)
+    today = _today(clinic)
+    qs = worklist_filter(worklist(user=request.user, now=timezone.now(), today=today), flag="battery")
+    qs = qs.order_by("implant_date")
+    rows = []
+    booked = {
+        a.patient_id: a
+        for a in Appointment.objects.open().filter(patient__clinic=clinic, kind=Appointment.Kind.BATTERY)
+    }
+    for pump in qs:
+        rows.append(
+            {
+                "pump": pump,
+                "patient": pump.patient,
+                "replace_by": pump.replace_by(),
+                "booked": booked.get(pump.patient_id),
+            }
+        )
+    return render(request, "staff/battery.html", {"rows": rows, "today": today})
+
+
+@staff_required
+def day(request):
+    clinic = clinic_of(request.user)
+    tz = clinic.tzinfo
+    try:
+        the_day = date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        the_day = _today(clinic)
+    start = timezone.make_aware(datetime.combine(the_day, time(0)), tz)
+    end = timezone.make_aware(datetime.combine(the_day + timedelta(days=1), time(0)), tz)
+    appointments = (
+        Appointment.objects.visible_to(request.user)
+        .filter(start__gte=start, start__lt=end)
+        .select_related("patient")
+        .order_by("start")
+    )
+    hours = [
+        {"hour": h, "appointments": [a for a in appointments if timezone.localtime(a.start, tz).hour == h]}
+        for h in range(7, 19)
+    ]
+    early_late = [a for a in appointments if not 7 <= timezone.localtime(a.start, tz).hour < 19]
+    return render(
+        request,
+        "staff/day.html",
+        {
+            "day": the_day,
+            "hours": hours,
+            "other": early_late,
+            "previous": the_day - timedelta(days=1),
+            "next": the_day + timedelta(days=1),
+            "count": len(appointments),
+            "appointment_actions": APPOINTMENT_ACTIONS,
+        },
+    )

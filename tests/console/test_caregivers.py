@@ -1,0 +1,126 @@
+"""Caregivers: invite by e-mail (link expires after 7 days), link an existing account, record
+mobile and text consent, deactivate access."""
+
+import re
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from patients.invites import InviteTokenGenerator
+from patients.models import CaregiverLink, SmsConsent, User
+from tests.factories import CaregiverFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _invite(nurse_client, child, django_capture_on_commit_callbacks, **over):
+    data = {
+        "invite-email": "new.parent@example.test",
+        "invite-first_name": "Rita",
+        "invite-last_name": "Moreno",
+        "invite-relationship": "mother",
+        "invite-preferred_language": "en",
+        "invite-mobile": "",
+        "invite": "1",
+    }
+    data.update(over)
+    with django_capture_on_commit_callbacks(execute=True):
+        return nurse_client.post(reverse("staff:caregivers", args=[child.pk]), data)
+
+
+def _link_in(message) -> str:
+    return re.search(r"http://\S+/invite/\S+/", message.body).group(0).split("8000", 1)[-1]
+
+
+def test_invite_creates_a_linked_account_and_emails_a_set_password_link(
+    nurse_client, child, django_capture_on_commit_callbacks, client
+):
+    response = _invite(nurse_client, child, django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    user = User.objects.get(email="new.parent@example.test")
+    assert not user.has_usable_password()
+    assert CaregiverLink.objects.filter(caregiver__user=user, patient=child, active=True).exists()
+    assert len(mail.outbox) == 1 and "7 days" in mail.outbox[0].body
+    path = _link_in(mail.outbox[0])
+    client.logout()
+    assert client.get(path).status_code == 200
+    response = client.post(path, {"new_password1": "Sunny-garden-4821", "new_password2": "Sunny-garden-4821"})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("Sunny-garden-4821")
+    assert client.get(reverse("home")).status_code == 200  # signed in
+    client.logout()
+    assert client.get(path).status_code == 400  # used once
+
+
+def test_the_invitation_link_expires_after_7_days(
+    nurse_client, child, django_capture_on_commit_callbacks, client
+):
+    _invite(nurse_client, child, django_capture_on_commit_callbacks)
+    path = _link_in(mail.outbox[0])
+    user = User.objects.get(email="new.parent@example.test")
+    token = path.rstrip("/").split("/")[-1]
+    generator = InviteTokenGenerator()
+    real_now = generator._now()
+    with mock.patch.object(InviteTokenGenerator, "_now", return_value=real_now + timedelta(days=6, hours=23)):
+        assert generator.check_token(user, token)
+    with mock.patch.object(InviteTokenGenerator, "_now", return_value=real_now + timedelta(days=7, hours=1)):
+        assert not generator.check_token(user, token)
+        client.logout()
+        response = client.get(path)
+        assert response.status_code == 400 and "7 days" in response.content.decode()
+
+
+def test_inviting_an_existing_email_points_to_linking(
+    nurse_client, child, parent, django_capture_on_commit_callbacks
+):
+    response = _invite(
+        nurse_client, child, django_capture_on_commit_callbacks, **{"invite-email": parent.email}
+    )
+    assert "already has an account" in response.content.decode()
+    assert not mail.outbox
+
+
+def test_link_an_existing_parent_to_another_child(nurse_client, parent, other_child):
+    response = nurse_client.post(
+        reverse("staff:caregivers", args=[other_child.pk]),
+        {"link-email": parent.email, "link-relationship": "father", "link": "1"},
+    )
+    assert response.status_code == 302
+    assert CaregiverLink.objects.filter(caregiver__user=parent, patient=other_child, active=True).exists()
+
+
+def test_record_mobile_and_consent_given_to_the_nurse(nurse_client, nurse, child):
+    caregiver = CaregiverFactory(mobile="", sms_consent=False)
+    link = CaregiverLink.objects.create(caregiver=caregiver, patient=child)
+    url = reverse("staff:caregiver_contact", args=[child.pk, link.pk])
+    response = nurse_client.post(url, {"mobile": "(801) 555-0199", "consent": "given"})
+    assert response.status_code == 302
+    caregiver.refresh_from_db()
+    assert caregiver.sms_consent and str(caregiver.mobile) == "+18015550199"
+    record = SmsConsent.objects.get(caregiver=caregiver)
+    assert record.source == "nurse" and record.recorded_by == nurse and "STOP" in record.wording
+
+
+def test_consent_without_a_mobile_is_refused_and_nothing_changes(nurse_client, child):
+    caregiver = CaregiverFactory(mobile="", sms_consent=False)
+    link = CaregiverLink.objects.create(caregiver=caregiver, patient=child)
+    response = nurse_client.post(
+        reverse("staff:caregiver_contact", args=[child.pk, link.pk]), {"mobile": "", "consent": "given"}
+    )
+    assert "Texts need a mobile number" in response.content.decode()
+    caregiver.refresh_from_db()
+    assert not caregiver.sms_consent and not SmsConsent.objects.filter(caregiver=caregiver).exists()
+
+
+def test_deactivate_access_hides_the_child_from_the_parent(nurse_client, child, parent, client):
+    link = child.caregiver_links.get()
+    nurse_client.post(reverse("staff:caregiver_deactivate", args=[child.pk, link.pk]))
+    link.refresh_from_db()
+    assert not link.active
+    from patients.models import Patient
+
+    assert not Patient.objects.visible_to(parent).exists()
