@@ -2,7 +2,7 @@
 and the emergency page, which anyone can open in one tap, signed in or not."""
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from pumps.models import Pump
@@ -12,6 +12,8 @@ from .models import Patient
 
 @login_required
 def home(request):
+    if request.user.is_caregiver and not request.user.is_clinic_staff:
+        return redirect("family:home")
     patients = Patient.objects.visible_to(request.user).active()
     pumps = (
         Pump.objects.active()

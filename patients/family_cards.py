@@ -1,0 +1,117 @@
+"""What the parents' portal shows about each child: read once, in a constant number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from appointments.models import Appointment
+from pumps.models import Document, Program, Pump, RefillVisit
+
+from . import urgency as urg
+from .models import Patient
+
+
+@dataclass
+class ChildCard:
+    patient: Patient
+    pump: Pump | None
+    visit: RefillVisit | None
+    program: Program | None
+    alarm_at: datetime | None  # worst case, clinic-local
+    refill_due: date | None
+    appointment: Appointment | None  # the next open refill appointment
+    appointment_at: datetime | None  # clinic-local
+    urgency: urg.Urgency
+    replace_by: date | None  # set only when the battery window is open
+    recovery: urg.Recovery | None
+
+    @property
+    def level(self) -> str:
+        return self.urgency.level.value
+
+    @property
+    def reason(self) -> str:
+        return self.urgency.reason.value
+
+
+def _today(patient: Patient, now: datetime) -> date:
+    return timezone.localdate(now, patient.clinic.tzinfo)
+
+
+def child_card(
+    patient: Patient, pump: Pump | None, appointment: Appointment | None, now: datetime
+) -> ChildCard:
+    tz = patient.clinic.tzinfo
+    today = _today(patient, now)
+    visit = pump.latest_visit if pump else None
+    alarm_at = timezone.localtime(visit.alarm_at_worst, tz) if visit else None
+    appointment_at = timezone.localtime(appointment.start, tz) if appointment else None
+    urgency = urg.refill_urgency(
+        today=today,
+        alarm_day=alarm_at.date() if alarm_at else None,
+        refill_due=visit.refill_due if visit else None,
+        appointment_day=appointment_at.date() if appointment_at else None,
+    )
+    window_open = bool(pump and pump.battery_window_open(today))
+    return ChildCard(
+        patient=patient,
+        pump=pump,
+        visit=visit,
+        program=pump.current_program if pump else None,
+        alarm_at=alarm_at,
+        refill_due=visit.refill_due if visit else None,
+        appointment=appointment,
+        appointment_at=appointment_at,
+        urgency=urgency,
+        replace_by=pump.replace_by() if window_open else None,
+        recovery=urg.recovery(implant_date=pump.implant_date, today=today) if pump else None,
+    )
+
+
+def _from_today(now: datetime) -> datetime:
+    # An appointment earlier today still counts as the next one until the day is over.
+    return now - timedelta(hours=24)
+
+
+def child_cards(patients, *, now: datetime) -> list[ChildCard]:
+    """One card per child: 4 queries whatever the number of children or length of history."""
+    patients = list(patients.select_related("clinic"))
+    ids = [p.pk for p in patients]
+    pumps: dict[int, Pump] = {}
+    for pump in Pump.objects.active().filter(patient_id__in=ids).with_current().order_by("-implant_date"):
+        pumps.setdefault(pump.patient_id, pump)
+    appointments: dict[int, Appointment] = {}
+    by_id = {p.pk: p for p in patients}
+    rows = Appointment.objects.filter(patient_id__in=ids).refills().upcoming(now=_from_today(now))
+    for appt in rows:
+        tz = by_id[appt.patient_id].clinic.tzinfo
+        if timezone.localdate(appt.start, tz) >= timezone.localdate(now, tz):
+            appointments.setdefault(appt.patient_id, appt)
+    return [child_card(p, pumps.get(p.pk), appointments.get(p.pk), now) for p in patients]
+
+
+def upcoming_appointments(patient: Patient, *, now: datetime) -> list[Appointment]:
+    tz = patient.clinic.tzinfo
+    today = timezone.localdate(now, tz)
+    rows = Appointment.objects.filter(patient=patient).upcoming(now=_from_today(now))
+    return [a for a in rows if timezone.localdate(a.start, tz) >= today]
+
+
+def past_visits(patient: Patient):
+    """The child's visits, newest first, each with its after-visit summaries (3 queries)."""
+    summaries = Document.objects.filter(kind=Document.Kind.VISIT_SUMMARY).order_by("-version", "-pk")
+    return (
+        RefillVisit.objects.filter(pump__patient=patient)
+        .select_related("program")
+        .prefetch_related(Prefetch("documents", queryset=summaries, to_attr="summaries"))
+        .order_by("-visit_at", "-pk")
+    )
+
+
+def loose_summaries(patient: Patient):
+    """After-visit summaries not tied to a visit row (kept so none is hidden from the family)."""
+    return Document.objects.filter(patient=patient, kind=Document.Kind.VISIT_SUMMARY, visit__isnull=True)
