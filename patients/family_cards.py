@@ -14,6 +14,8 @@ from pumps.models import Document, Program, Pump, RefillVisit
 from . import urgency as urg
 from .models import Patient
 
+LEVEL_ORDER = {urg.Level.CALL_TODAY: 0, urg.Level.BOOK_NOW: 1, urg.Level.PLENTY: 2}
+
 
 @dataclass
 class ChildCard:
@@ -91,7 +93,9 @@ def child_cards(patients, *, now: datetime) -> list[ChildCard]:
         tz = by_id[appt.patient_id].clinic.tzinfo
         if timezone.localdate(appt.start, tz) >= timezone.localdate(now, tz):
             appointments.setdefault(appt.patient_id, appt)
-    return [child_card(p, pumps.get(p.pk), appointments.get(p.pk), now) for p in patients]
+    cards = [child_card(p, pumps.get(p.pk), appointments.get(p.pk), now) for p in patients]
+    # The child who needs action comes first; otherwise the usual name order (sort is stable).
+    return sorted(cards, key=lambda card: LEVEL_ORDER[card.urgency.level])
 
 
 def upcoming_appointments(patient: Patient, *, now: datetime) -> list[Appointment]:
