@@ -1,0 +1,61 @@
+"""The child page: dose and pump facts, appointments to confirm, visits and summaries, goals."""
+
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from appointments.models import Appointment
+from pumps.models import Document
+
+
+def test_the_child_page_shows_dose_pump_dates_and_goals(parent_client, child):
+    child.goals = ["walking", "sleep"]
+    child.save()
+    html = parent_client.get(reverse("family:child", args=[child.pk])).content.decode()
+    assert "300 micrograms a day" in html
+    assert "1000 micrograms per mL" in html
+    pump = child.pumps.get()
+    assert pump.get_model_display() in html
+    assert "Pump must be replaced by" in html
+    assert "Walking" in html and "Sleep" in html
+    assert "Refill due by" in html and "Pump alarm date" in html
+
+
+def test_a_parent_confirms_an_appointment_with_one_post(parent_client, child):
+    appointment = Appointment.objects.create(patient=child, start=timezone.now() + timedelta(days=3))
+    url = reverse("family:child", args=[child.pk])
+    assert "Confirm I will come" in parent_client.get(url).content.decode()
+    assert parent_client.get(reverse("family:appointment_confirm", args=[appointment.pk])).status_code == 405
+    response = parent_client.post(reverse("family:appointment_confirm", args=[appointment.pk]), follow=True)
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CONFIRMED and appointment.confirmed_at
+    html = response.content.decode()
+    assert "The clinic knows you will come" in html and "You said you will come." in html
+
+
+def test_a_cancelled_appointment_cannot_be_confirmed_and_says_so(parent_client, child):
+    appointment = Appointment.objects.create(
+        patient=child, start=timezone.now() + timedelta(days=3), status=Appointment.Status.CANCELLED
+    )
+    response = parent_client.post(reverse("family:appointment_confirm", args=[appointment.pk]), follow=True)
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED
+    assert "can no longer be confirmed" in response.content.decode()
+
+
+def test_past_visits_list_their_after_visit_summaries(parent_client, child, django_assert_max_num_queries):
+    visit = child.pumps.get().visits.get()
+    Document.objects.create(
+        kind=Document.Kind.VISIT_SUMMARY,
+        patient=child,
+        visit=visit,
+        language="en",
+        file="documents/x.pdf",
+        sha256="0" * 64,
+        created_at=timezone.now(),
+    )
+    with django_assert_max_num_queries(16):
+        html = parent_client.get(reverse("family:child", args=[child.pk])).content.decode()
+    assert "Past visits" in html
+    assert "After-visit summary" in html
