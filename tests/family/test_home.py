@@ -60,9 +60,9 @@ def test_a_passed_alarm_says_call_now_and_how_long_ago(demo_login):
 
 
 def test_an_appointment_after_the_alarm_asks_to_book_earlier(demo_login):
-    card = card_of(home(demo_login("ana.lopez")), "Noah")
-    assert "Book an earlier refill now" in card
-    assert "The appointment is after the pump alarm date" in card
+    card = card_of(home(demo_login("ana.lopez")), "Noah")  # Ana reads the portal in Spanish
+    assert "Pida una cita de recarga más pronto" in card
+    assert "La cita es después de la fecha de alarma de la bomba" in card
 
 
 def test_an_open_battery_window_shows_the_replace_by_date(demo_login):

@@ -69,10 +69,12 @@ def test_a_bad_number_shows_a_clear_error_and_nothing_changes(parent_client, par
 
 
 def test_consent_without_a_number_is_refused(parent_client, parent):
+    before = parent.caregiver.mobile
     html = post(parent_client, mobile="", sms_consent="on").content.decode()
     assert "please enter your mobile phone number" in html
     parent.caregiver.refresh_from_db()
-    assert not parent.caregiver.sms_consent
+    assert parent.caregiver.mobile == before
+    assert not SmsConsent.objects.filter(caregiver=parent.caregiver).exists()
 
 
 def test_language_and_quiet_hours_are_saved(parent_client, parent):
