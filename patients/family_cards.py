@@ -27,6 +27,7 @@ class ChildCard:
     refill_due: date | None
     appointment: Appointment | None  # the next open refill appointment
     appointment_at: datetime | None  # clinic-local
+    appointment_in_days: int | None
     urgency: urg.Urgency
     replace_by: date | None  # set only when the battery window is open
     recovery: urg.Recovery | None
@@ -68,6 +69,7 @@ def child_card(
         refill_due=visit.refill_due if visit else None,
         appointment=appointment,
         appointment_at=appointment_at,
+        appointment_in_days=(appointment_at.date() - today).days if appointment_at else None,
         urgency=urgency,
         replace_by=pump.replace_by() if window_open else None,
         recovery=urg.recovery(implant_date=pump.implant_date, today=today) if pump else None,

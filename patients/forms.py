@@ -51,6 +51,9 @@ class TextSettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sms_consent"].initial = self.instance.sms_consent
+        if self.instance.mobile and self.instance.mobile.is_valid():
+            # Shown the way a parent writes it; stored in E.164.
+            self.initial["mobile"] = self.instance.mobile.as_national
         self.fields["preferred_language"].choices = [(v, label) for v, label in LANGUAGE_NAMES]
 
     def clean(self):

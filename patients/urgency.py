@@ -87,6 +87,10 @@ class Recovery:
     def incision_must_stay_dry(self) -> bool:
         return self.day < INCISION_DRY_DAYS
 
+    @property
+    def may_be_at_school(self) -> bool:
+        return self.day >= SCHOOL_AFTER_DAYS
+
 
 def recovery(*, implant_date: date, today: date) -> Recovery | None:
     day = (today - implant_date).days

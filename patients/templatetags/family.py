@@ -21,7 +21,7 @@ SMS_STATUS = {
 }
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def longdate(value) -> str:
     """'Monday, November 30, 2026' / 'lunes 30 de noviembre de 2026'."""
     if not value:
@@ -29,7 +29,7 @@ def longdate(value) -> str:
     return date_format(value, pgettext("long date with weekday (Django date format)", "l, F j, Y"))
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def clocktime(value) -> str:
     """'9:00 AM' / '9:00'."""
     if not value:

@@ -59,3 +59,13 @@ def test_past_visits_list_their_after_visit_summaries(parent_client, child, djan
         html = parent_client.get(reverse("family:child", args=[child.pk])).content.decode()
     assert "Past visits" in html
     assert "After-visit summary" in html
+
+
+def test_appointment_times_show_in_the_clinics_time_zone(parent_client, child):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    start = datetime(2030, 1, 15, 10, 0, tzinfo=ZoneInfo("America/Denver"))
+    Appointment.objects.create(patient=child, start=start)
+    html = parent_client.get(reverse("family:child", args=[child.pk])).content.decode()
+    assert "Tuesday, January 15, 2030 · 10:00 AM" in html
