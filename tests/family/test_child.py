@@ -59,6 +59,7 @@ def test_past_visits_list_their_after_visit_summaries(parent_client, child, djan
         html = parent_client.get(reverse("family:child", args=[child.pk])).content.decode()
     assert "Past visits" in html
     assert "After-visit summary" in html
+    assert "No after-visit summary yet." not in html
 
 
 def test_appointment_times_show_in_the_clinics_time_zone(parent_client, child):
@@ -69,3 +70,10 @@ def test_appointment_times_show_in_the_clinics_time_zone(parent_client, child):
     Appointment.objects.create(patient=child, start=start)
     html = parent_client.get(reverse("family:child", args=[child.pk])).content.decode()
     assert "Tuesday, January 15, 2030 · 10:00 AM" in html
+
+
+def test_summary_links_are_left_out_until_the_documents_view_exists():
+    from patients.templatetags.family import url_or_empty
+
+    assert url_or_empty("documents:no-such-view", 1) == ""
+    assert url_or_empty("family:child", 7) == "/family/children/7/"
