@@ -92,3 +92,12 @@ def test_urgency_colours_meet_wcag_aa_contrast():
     for _, background, text in rules:
         light, dark = sorted((_luminance(background), _luminance(text)), reverse=True)
         assert (light + 0.05) / (dark + 0.05) >= 4.5
+
+
+def test_the_password_reset_email_is_in_the_parents_language(client, parent):
+    parent.caregiver.preferred_language = "es"
+    parent.caregiver.save()
+    client.post(reverse("password_reset"), {"email": parent.email}, HTTP_ACCEPT_LANGUAGE="en")
+    [message] = mail.outbox
+    assert message.subject == "Cree una contraseña nueva para el Portal ITB"
+    assert "Si fue usted, abra este enlace" in message.body
