@@ -107,17 +107,27 @@ def upcoming_appointments(patient: Patient, *, now: datetime) -> list[Appointmen
     return [a for a in rows if timezone.localdate(a.start, tz) >= today]
 
 
-def past_visits(patient: Patient):
-    """The child's visits, newest first, each with its after-visit summaries (3 queries)."""
-    summaries = Document.objects.filter(kind=Document.Kind.VISIT_SUMMARY).order_by("-version", "-pk")
-    return (
+def _newest_per_language(documents: list[Document]) -> list[Document]:
+    seen: set[str] = set()
+    newest = []
+    for doc in documents:  # already newest first
+        if doc.language not in seen:
+            seen.add(doc.language)
+            newest.append(doc)
+    return newest
+
+
+def past_visits(patient: Patient) -> list[RefillVisit]:
+    """The child's visits, newest first, each with its newest after-visit summary per language."""
+    summaries = Document.objects.filter(kind=Document.Kind.VISIT_SUMMARY, patient=patient).order_by(
+        "-version", "-pk"
+    )
+    visits = list(
         RefillVisit.objects.filter(pump__patient=patient)
         .select_related("program")
         .prefetch_related(Prefetch("documents", queryset=summaries, to_attr="summaries"))
         .order_by("-visit_at", "-pk")
     )
-
-
-def loose_summaries(patient: Patient):
-    """After-visit summaries not tied to a visit row (kept so none is hidden from the family)."""
-    return Document.objects.filter(patient=patient, kind=Document.Kind.VISIT_SUMMARY, visit__isnull=True)
+    for visit in visits:
+        visit.summaries = _newest_per_language(visit.summaries)
+    return visits

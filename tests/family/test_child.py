@@ -46,20 +46,24 @@ def test_a_cancelled_appointment_cannot_be_confirmed_and_says_so(parent_client, 
 
 def test_past_visits_list_their_after_visit_summaries(parent_client, child, django_assert_max_num_queries):
     visit = child.pumps.get().visits.get()
-    Document.objects.create(
-        kind=Document.Kind.VISIT_SUMMARY,
-        patient=child,
-        visit=visit,
-        language="en",
-        file="documents/x.pdf",
-        sha256="0" * 64,
-        created_at=timezone.now(),
-    )
+    for version, language in ((1, "en"), (2, "en"), (1, "es")):
+        Document.objects.create(
+            kind=Document.Kind.VISIT_SUMMARY,
+            patient=child,
+            visit=visit,
+            language=language,
+            version=version,
+            file="documents/x.pdf",
+            sha256="0" * 64,
+            created_at=timezone.now(),
+        )
     with django_assert_max_num_queries(16):
         html = parent_client.get(reverse("family:child", args=[child.pk])).content.decode()
     assert "Past visits" in html
     assert "After-visit summary" in html
     assert "No after-visit summary yet." not in html
+    # The newest version in each language, not every regeneration.
+    assert html.count("After-visit summary: ask the nurse for a copy.") == 2
 
 
 def test_appointment_times_show_in_the_clinics_time_zone(parent_client, child):
