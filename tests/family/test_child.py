@@ -81,3 +81,20 @@ def test_summary_links_are_left_out_until_the_documents_view_exists():
 
     assert url_or_empty("documents:no-such-view", 1) == ""
     assert url_or_empty("family:child", 7) == "/family/children/7/"
+
+
+def test_child_page_queries_stay_constant_however_long_the_history(
+    parent_client, child, django_assert_max_num_queries
+):
+    from datetime import timedelta as td
+
+    from tests.factories import refill
+
+    pump = child.pumps.get()
+    for k in range(25, 0, -1):
+        refill(pump, visit_at=timezone.now() - td(days=60 * k + 20))
+    for k in range(15):
+        Appointment.objects.create(patient=child, start=timezone.now() + td(days=10 + k))
+    with django_assert_max_num_queries(16):
+        html = parent_client.get(reverse("family:child", args=[child.pk])).content.decode()
+    assert html.count("Confirm I will come") == 15

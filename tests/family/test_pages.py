@@ -101,3 +101,13 @@ def test_the_password_reset_email_is_in_the_parents_language(client, parent):
     [message] = mail.outbox
     assert message.subject == "Cree una contraseña nueva para el Portal ITB"
     assert "Si fue usted, abra este enlace" in message.body
+
+
+def test_staff_keep_the_browsers_language(client, nurse):
+    from tests.helpers import login_as
+
+    login_as(client, nurse)
+    html = client.get(reverse("emergency"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Señales de abstinencia de baclofeno" in html
+    html = client.get(reverse("emergency"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Signs of baclofen withdrawal" in html
