@@ -1,5 +1,18 @@
-from django.urls import path  # noqa: F401
+"""The parents' portal (namespace `family`)."""
+
+from django.urls import path
+
+from . import family_views as views
 
 app_name = "family"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("children/<int:pk>/", views.child, name="child"),
+    path("appointments/<int:pk>/confirm/", views.appointment_confirm_view, name="appointment_confirm"),
+    path("texts/", views.texts, name="texts"),
+    path("language/", views.language, name="language"),
+    path("calendar/", views.calendar_page, name="calendar_page"),
+    path("calendar/reset/", views.calendar_reset, name="calendar_reset"),
+    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar"),
+]

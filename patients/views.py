@@ -3,26 +3,16 @@ and the emergency page, which anyone can open in one tap, signed in or not."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils import timezone
-
-from pumps.models import Pump
-
-from .models import Patient
 
 
 @login_required
 def home(request):
     if request.user.is_clinic_staff:
         return redirect("staff:worklist")
-    patients = Patient.objects.visible_to(request.user).active()
-    pumps = (
-        Pump.objects.active()
-        .filter(patient__in=patients)
-        .select_related("patient")
-        .with_current()
-        .order_by("patient__last_name", "patient__first_name")
-    )
-    return render(request, "home.html", {"pumps": pumps, "now": timezone.now()})
+    if request.user.is_caregiver:
+        return redirect("family:home")
+    # Signed in, but neither clinic staff nor linked to a child (e.g. an admin-only account).
+    return render(request, "home.html")
 
 
 def emergency(request):

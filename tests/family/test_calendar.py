@@ -1,0 +1,78 @@
+"""The private calendar feed: the parent's appointments and refill-due days, no drug or dose."""
+
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+from icalendar import Calendar
+
+from appointments.models import Appointment
+
+
+def feed(client, caregiver):
+    response = client.get(reverse("family:calendar", args=[caregiver.calendar_token]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    return response.content
+
+
+def test_the_feed_lists_open_appointments_and_the_refill_due_day(client, parent, child):
+    start = timezone.now().replace(microsecond=0) + timedelta(days=6)
+    appointment = Appointment.objects.create(patient=child, start=start, location="Rehab clinic")
+    Appointment.objects.create(patient=child, start=start, status=Appointment.Status.CANCELLED)
+    cal = Calendar.from_ical(feed(client, parent.caregiver))
+    events = {str(e["uid"]): e for e in cal.walk("VEVENT")}
+    assert set(events) == {
+        f"appointment-{appointment.pk}@itbportal",
+        f"refill-due-patient-{child.pk}@itbportal",
+    }
+    appt = events[f"appointment-{appointment.pk}@itbportal"]
+    assert appt.decoded("dtstart") == start
+    assert appt.decoded("dtstart").utcoffset() == timedelta(0)
+    assert str(appt["summary"]).startswith("Sofia: ")
+    due = events[f"refill-due-patient-{child.pk}@itbportal"]
+    visit = child.pumps.get().visits.get()
+    assert due.decoded("dtstart") == visit.refill_due  # an all-day date, not a time
+    assert str(due["summary"]) == "Sofia: pump refill due"
+
+
+def test_the_feed_names_no_drug_dose_or_last_name(client, parent, child):
+    Appointment.objects.create(patient=child, start=timezone.now() + timedelta(days=6))
+    body = feed(client, parent.caregiver).decode().lower()
+    for word in ("baclofen", "mcg", "microgram", child.last_name.lower(), child.mrn.lower()):
+        assert word not in body
+
+
+def test_uids_are_stable_between_fetches(client, parent, child):
+    Appointment.objects.create(patient=child, start=timezone.now() + timedelta(days=6))
+
+    def uids():
+        return sorted(
+            str(e["uid"]) for e in Calendar.from_ical(feed(client, parent.caregiver)).walk("VEVENT")
+        )
+
+    assert uids() == uids()
+
+
+def test_an_unknown_token_is_404(client, parent):
+    assert client.get(reverse("family:calendar", args=["not-a-token"])).status_code == 404
+
+
+def test_the_feed_is_in_the_parents_language(client, parent, child):
+    parent.caregiver.preferred_language = "es"
+    parent.caregiver.save()
+    body = feed(client, parent.caregiver).decode()
+    assert "Sofia: fecha límite de recarga" in body
+
+
+def test_resetting_the_token_stops_the_old_link(parent_client, parent):
+    old = parent.caregiver.calendar_token
+    page = parent_client.get(reverse("family:calendar_page")).content.decode()
+    assert old in page
+    response = parent_client.post(reverse("family:calendar_reset"), follow=True)
+    parent.caregiver.refresh_from_db()
+    new = parent.caregiver.calendar_token
+    assert new != old and len(new) >= 40
+    assert new in response.content.decode()
+    assert parent_client.get(reverse("family:calendar", args=[old])).status_code == 404
+    assert parent_client.get(reverse("family:calendar", args=[new])).status_code == 200
