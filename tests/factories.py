@@ -6,6 +6,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from appointments.models import Appointment
 from patients.models import Caregiver, CaregiverLink, Clinic, Patient, StaffProfile, User
 from pumps.models import Program, Pump, RefillVisit
 from pumps.services import visit_forecast
@@ -111,3 +112,13 @@ def refill(
     return RefillVisit.objects.create(
         pump=pump, program=program, visit_at=visit_at, volume_after_ml=volume, **fields, **extra
     )
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Appointment
+
+    patient = factory.SubFactory(PatientFactory)
+    kind = Appointment.Kind.REFILL
+    start = factory.LazyFunction(lambda: timezone.now() + timedelta(days=3))
+    location = "Rehabilitation Clinic"

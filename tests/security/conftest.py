@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from pumps.documents import visit_summary_store
+from tests.factories import AppointmentFactory
 from tests.helpers import login_as
 
 
@@ -18,8 +19,12 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
     users = {"parent_a": parent, "parent_b": other_parent, "nurse_a": nurse, "nurse_b": other_nurse}
     visit_a = pump_a.visits.order_by("-pk").first()
     document_a = visit_summary_store(visit=visit_a)[0]
+    appointment_a = AppointmentFactory(patient=child)
+    link_a = parent.caregiver.links.get(patient=child)
     return SimpleNamespace(
         child_a=child,
+        appointment_a=appointment_a,
+        link_a=link_a,
         pump_a=pump_a,
         visit_a=visit_a,
         document_a=document_a,

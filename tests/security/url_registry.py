@@ -89,6 +89,18 @@ def audit_page(**options) -> Entry:
     return Entry(expect=_expect(LOGIN, 403, 403, 403, 403), **options)
 
 
+def _invite_kwargs(world) -> dict:
+    from patients.invites import invite_token_generator
+
+    user = world.parent_a
+    token = invite_token_generator.make_token(user)
+    return {"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": token}
+
+
+def _refill_kwargs(world) -> dict:
+    return {"pk": world.child_a.pk, "kind": "refill"}
+
+
 def _reset_kwargs(world) -> dict:
     user = world.parent_a
     return {
@@ -118,6 +130,40 @@ REGISTRY: dict[str, Entry] = {
     "documents:list": shared_child_page(lambda w: {"patient_pk": w.child_a.pk}),
     "documents:card": shared_child_page(lambda w: {"patient_pk": w.child_a.pk}),
     "documents:card_pdf": shared_child_page(lambda w: {"patient_pk": w.child_a.pk}),
+    # The nurses' console.
+    "staff:worklist": staff_page(query=lambda w: f"?q={w.child_a.first_name}"),
+    "staff:battery": staff_page(),
+    "staff:day": staff_page(),
+    "staff:patient_new": staff_page(methods=("get", "post")),
+    "staff:patient_new_preview": staff_page(methods=("post",)),
+    "staff:chart": staff_child_page(lambda w: {"pk": w.child_a.pk}),
+    "staff:visit": staff_child_page(_refill_kwargs, methods=("get", "post")),
+    "staff:visit_preview": staff_child_page(_refill_kwargs, methods=("post",)),
+    "staff:appointment_book": staff_child_page(lambda w: {"pk": w.child_a.pk}, methods=("get", "post")),
+    "staff:caregivers": staff_child_page(lambda w: {"pk": w.child_a.pk}, methods=("get", "post")),
+    "staff:caregiver_contact": staff_child_page(
+        lambda w: {"pk": w.child_a.pk, "link_pk": w.link_a.pk}, methods=("get", "post")
+    ),
+    "staff:caregiver_deactivate": staff_child_page(
+        lambda w: {"pk": w.child_a.pk, "link_pk": w.link_a.pk}, methods=("post",)
+    ),
+    "staff:appointment_reschedule": staff_child_page(
+        lambda w: {"pk": w.appointment_a.pk}, methods=("get", "post")
+    ),
+    "staff:appointment_act": staff_child_page(
+        lambda w: {"pk": w.appointment_a.pk, "action": "complete"}, methods=("post",)
+    ),
+    # The parents' portal.
+    "family:home": family_page(),
+    "family:child": family_child_page(lambda w: {"pk": w.child_a.pk}),
+    "family:appointment_confirm": family_child_page(lambda w: {"pk": w.appointment_a.pk}, methods=("post",)),
+    "family:texts": family_page(methods=("get", "post")),
+    "family:language": family_page(methods=("post",)),
+    "family:calendar_page": family_page(),
+    "family:calendar_reset": family_page(methods=("post",)),
+    # A capability URL: whoever holds parent A's secret token gets parent A's feed (first names only).
+    "family:calendar": public_page(kwargs=lambda w: {"token": w.parent_a.caregiver.calendar_token}),
+    "invite:accept": public_page(kwargs=_invite_kwargs, methods=("get",)),
     "audit:search": audit_page(query=lambda w: f"?patient={w.child_a.pk}&q={w.child_a.last_name}"),
 }
 
