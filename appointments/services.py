@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.services import reminders_replan
+from patients import audit
 
 from .models import Appointment
 
@@ -72,6 +73,7 @@ def appointment_book(
         booked_by=by,
     )
     reminders_replan(patient=patient)
+    _audit(appointment, by, audit.APPOINTMENT_CREATED)
     return appointment
 
 
@@ -91,32 +93,41 @@ def appointment_reschedule(
     appointment.confirmed_at = None
     appointment.save(update_fields=["start", "after_alarm_reason", "status", "confirmed_at", "updated_at"])
     reminders_replan(patient=appointment.patient)
+    _audit(appointment, by, audit.APPOINTMENT_CHANGED)
     return appointment
 
 
-def _close(appointment: Appointment, status: str, message: str) -> Appointment:
+def _close(appointment: Appointment, status: str, message: str, by=None) -> Appointment:
     appointment = _locked(appointment)
     if not appointment.is_open:
         raise AppointmentError(message)
     appointment.status = status
     appointment.save(update_fields=["status", "updated_at"])
     reminders_replan(patient=appointment.patient)
+    action = (
+        audit.APPOINTMENT_CANCELLED if status == Appointment.Status.CANCELLED else audit.APPOINTMENT_CHANGED
+    )
+    _audit(appointment, by, action)
     return appointment
+
+
+def _audit(appointment: Appointment, by, action: str) -> None:
+    audit.audit_record(actor=by, action=action, obj=appointment, patient_id=appointment.patient_id)
 
 
 @transaction.atomic
 def appointment_cancel(*, appointment: Appointment, by=None) -> Appointment:
-    return _close(appointment, Appointment.Status.CANCELLED, "This appointment is already closed.")
+    return _close(appointment, Appointment.Status.CANCELLED, "This appointment is already closed.", by)
 
 
 @transaction.atomic
 def appointment_complete(*, appointment: Appointment, by=None) -> Appointment:
-    return _close(appointment, Appointment.Status.COMPLETED, "This appointment is already closed.")
+    return _close(appointment, Appointment.Status.COMPLETED, "This appointment is already closed.", by)
 
 
 @transaction.atomic
 def appointment_no_show(*, appointment: Appointment, by=None) -> Appointment:
-    return _close(appointment, Appointment.Status.NO_SHOW, "This appointment is already closed.")
+    return _close(appointment, Appointment.Status.NO_SHOW, "This appointment is already closed.", by)
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 
 from alerts.models import Reminder
 from appointments.models import Appointment
+from patients import audit
 from pumps.charts import dose_chart_svg, residual_chart_svg
 from pumps.models import Pump
 
@@ -107,6 +108,7 @@ def residual_trend(points) -> str:
 @staff_required
 def chart(request, pk: int):
     patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("clinic"), pk=pk)
+    audit.audit_record(request=request, action=audit.CHART_VIEWED, obj=patient, patient_id=patient.pk)
     now = timezone.now()
     pumps = list(patient.pumps.order_by("-implant_date"))
     active = next((p for p in pumps if p.is_active), None)

@@ -10,9 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.services import reminders_replan
+from patients import audit
 
 from . import forecast as fc
-from .documents import visit_summary_queue
+from .documents import emergency_card_queue, visit_summary_queue
 from .models import DOSE_CHANGE_CONFIRM_PERCENT, USUAL_CONCENTRATIONS, Program, Pump, RefillVisit
 
 PLAUSIBLE_DOSE_MCG = (Decimal(25), Decimal(1200))
@@ -309,7 +310,16 @@ def refill_record(
     _eri_record(pump, details.get("eri_reported_date"))
     reminders_replan(patient=pump.patient)
     visit_summary_queue(visit=visit)
+    if saved_program is not current:  # the card shows the concentration and dose: keep it true
+        emergency_card_queue(patient=pump.patient)
+    _audit_visit(visit=visit, by=by)
     return visit
+
+
+def _audit_visit(*, visit: RefillVisit, by) -> None:
+    audit.audit_record(actor=by, action=audit.VISIT_RECORDED, obj=visit, patient_id=visit.pump.patient_id)
+    if visit.dose_changed:
+        audit.audit_record(actor=by, action=audit.DOSE_CHANGED, obj=visit, patient_id=visit.pump.patient_id)
 
 
 def _visit_create(
