@@ -77,9 +77,11 @@ def _dated(child: ChildDates, today: date) -> list[tuple[str, date, int, int | N
         out += [("appointment", day, d, appointment_id) for d in child.appointment_days]
     if child.pump_id is not None and child.battery_opens and not child.battery_booked:
         # Window opened, then every N days: the next repeat on or after today, as a negative offset.
+        # Only the next one is planned; the daily replan plans the one after.
         repeat = max(child.battery_repeat_days, 1)
         k = max(0, -(-(today - child.battery_opens).days // repeat))
-        out.append(("battery", child.battery_opens, -k * repeat, None))
+        if (child.battery_opens - today).days <= repeat:
+            out.append(("battery", child.battery_opens, -k * repeat, None))
     return out
 
 
@@ -89,7 +91,7 @@ def plan_for_patient(child: ChildDates, *, today: date) -> tuple[list[Wanted], s
     create: list[Wanted] = []
     holding: set[Key] = set()
     for kind, target, offset, appointment_id in _dated(child, today):
-        if target < today:
+        if target < today and kind != "battery":  # the battery target is the day the window opened
             continue
         day = target - timedelta(days=offset)
         for caregiver_id in child.caregiver_ids:
