@@ -94,18 +94,37 @@ def _clinic_of(caregivers):
 def sms_inbound_receive(
     *, from_number: str, to_number: str, body: str, message_sid: str = "", now: datetime | None = None
 ) -> str:
-    """Log a reply and act on it. Returns the text to answer with ("" for no answer)."""
-    from patients.services import sms_consent_record
-
+    """Log a reply and act on it. Returns the text to answer with ("" for no answer), which is
+    logged in the outbox too."""
     now = now or timezone.now()
     caregivers = _caregivers_of(from_number)
+    answer = _act_on(
+        caregivers, from_number=from_number, to_number=to_number, body=body, sid=message_sid, now=now
+    )
+    if answer:
+        SmsMessage.objects.create(
+            direction=SmsMessage.Direction.OUTBOUND,
+            caregiver=caregivers[0] if caregivers else None,
+            to_number=from_number[:20],
+            from_number=to_number[:20],
+            body=answer,
+            backend="twiml",
+            status="reply",
+            created_at=now,
+        )
+    return answer
+
+
+def _act_on(caregivers, *, from_number: str, to_number: str, body: str, sid: str, now: datetime) -> str:
+    from patients.services import sms_consent_record
+
     SmsMessage.objects.create(
         direction=SmsMessage.Direction.INBOUND,
         caregiver=caregivers[0] if caregivers else None,
         to_number=to_number[:20],
         from_number=from_number[:20],
         body=body,
-        provider_message_id=message_sid[:64],
+        provider_message_id=sid[:64],
         status="received",
         created_at=now,
     )
