@@ -101,13 +101,25 @@ def escalate_unreachable(children: Iterable, *, now: datetime) -> None:
     """Children with a pump and a due date but nobody who can receive texts."""
     from patients.models import Patient
 
+    def key(child) -> str:
+        return f"no_textable:{child.patient_id}:{child.refill_due:%Y-%m-%d}"
+
     lonely = [c for c in children if c.pump_id and c.refill_due and not c.caregiver_ids]
+    if not lonely:
+        return
+    # One query for the keys already raised, so the daily replan of every child stays bulk.
+    raised = set(
+        Escalation.objects.filter(dedupe_key__in=[key(c) for c in lonely]).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    lonely = [c for c in lonely if key(c) not in raised]
     patients = Patient.objects.in_bulk([c.patient_id for c in lonely])
     for child in lonely:
         escalation_raise(
             patient=patients[child.patient_id],
             kind=Kind.NO_TEXTABLE_CAREGIVER,
-            key=f"no_textable:{child.patient_id}:{child.refill_due:%Y-%m-%d}",
+            key=key(child),
             message=f"No caregiver of {_name(patients[child.patient_id])} can receive texts "
             f"(refill due {child.refill_due:%Y-%m-%d}). Call the family.",
             now=now,

@@ -18,7 +18,7 @@ from tests.alerts.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.alerts.processes import RedisServer, Worker, broker, free_redis_port, wait_until
 from tests.factories import CaregiverFactory, CaregiverLinkFactory, PatientFactory, PumpFactory
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def test_sweep_records_its_heartbeat_and_health_goes_stale_after_5_minutes(child
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_four_concurrent_sweeps_over_1000_due_reminders_send_exactly_1000_texts(clinic, outbox, settings):
     from celery import current_app
 
