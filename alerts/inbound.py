@@ -49,17 +49,27 @@ MAY_MOVE_FROM = {
 
 @transaction.atomic
 def sms_status_update(
-    *, message_sid: str, status: str, error_code: str = "", now: datetime | None = None
+    *,
+    message_sid: str,
+    status: str,
+    error_code: str = "",
+    reminder_id: int | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """Apply a delivery report. Conditional UPDATEs: repeats and late reports change nothing."""
+    """Apply a delivery report. Conditional updates: repeats and late reports change nothing.
+
+    A report can arrive before the sender has committed the message id; with the reminder id
+    (from the callback URL) the row lock makes this wait for that commit instead of missing it."""
     now = now or timezone.now()
     status = (status or "").lower()
     rank = STATUS_RANK.get(status)
+    target = REMINDER_STATUS.get(status)
     if rank is None or not message_sid:
         return
+    if target is not None:
+        reminder_ids = _lock_reminders(message_sid, reminder_id, MAY_MOVE_FROM[target])
     lower = [s for s, r in STATUS_RANK.items() if r < rank] + [""]
     SmsMessage.objects.filter(provider_message_id=message_sid, status__in=lower).update(status=status)
-    target = REMINDER_STATUS.get(status)
     if target is None:
         return
     fields = {"status": target, "updated_at": now}
@@ -67,12 +77,21 @@ def sms_status_update(
         fields["delivered_at"] = now
     if error_code:
         fields["last_error"] = f"{error_code}: {status}"
-    rows = Reminder.objects.filter(provider_message_id=message_sid, status__in=MAY_MOVE_FROM[target])
-    reminder_ids = list(rows.values_list("pk", flat=True))
-    rows.filter(pk__in=reminder_ids).update(**fields)
+    Reminder.objects.filter(pk__in=reminder_ids).update(**fields)
     if target in (Reminder.Status.UNDELIVERED, Reminder.Status.FAILED):
         for reminder in Reminder.objects.filter(pk__in=reminder_ids).select_related("patient"):
             escalate_reminder(reminder=reminder, why=f"{status} {error_code}".strip(), now=now)
+
+
+def _lock_reminders(message_sid: str, reminder_id: int | None, from_statuses) -> list[int]:
+    """The reminders this report may move, locked (waiting for a sender still holding one)."""
+    rows = Reminder.objects.select_for_update().filter(status__in=from_statuses)
+    if reminder_id:
+        rows = rows.filter(pk=reminder_id, provider_message_id__in=[message_sid, ""])
+    else:
+        rows = rows.filter(provider_message_id=message_sid)
+    # FOR UPDATE re-checks the conditions on the row as the sender committed it.
+    return [pk for pk in rows.values_list("pk", flat=True) if pk]
 
 
 def _caregivers_of(number: str):

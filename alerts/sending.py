@@ -152,7 +152,7 @@ def reminder_send(*, reminder: Reminder, now: datetime | None = None) -> Reminde
     body = message_for(reminder)
     to = str(reminder.caregiver.mobile)
     try:
-        result = get_backend().send(to=to, body=body)
+        result = get_backend().send(to=to, body=body, reference=str(reminder.pk))
     except SmsError as exc:
         return _failed_attempt(reminder, exc, now)
     _log_outbound(reminder, to=to, body=body, result=result, now=now)

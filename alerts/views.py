@@ -60,6 +60,10 @@ def _signed(request: HttpRequest) -> bool:
     )
 
 
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
 @csrf_exempt
 @require_POST
 def twilio_status(request: HttpRequest) -> HttpResponse:
@@ -69,6 +73,7 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         message_sid=request.POST.get("MessageSid", ""),
         status=request.POST.get("MessageStatus", ""),
         error_code=request.POST.get("ErrorCode", ""),
+        reminder_id=_int(request.GET.get("reminder")),
     )
     return HttpResponse(status=204)
 

@@ -2,7 +2,8 @@
 
 `SMS_BACKEND` chooses the backend: "console" (development: logs the text; the outbox page shows
 it), "locmem" (tests: keeps texts in `alerts.sms.locmem.outbox`), "twilio" (production), or a
-dotted path to a class. Every backend has `send(*, to, body) -> SendResult` and raises
+dotted path to a class. Every backend has `send(*, to, body, reference="") -> SendResult`
+(reference: the reminder's id, which comes back with the provider's delivery reports) and raises
 `SmsTransientError` (worth retrying: timeouts, connection errors, 5xx, 429) or
 `SmsPermanentError` (never retried: opted out, invalid number, not a mobile...).
 Only `alerts/sms/twilio.py` imports the twilio SDK.
@@ -52,5 +53,5 @@ def get_backend(name: str | None = None):
     return import_string(BACKENDS.get(name, name))()
 
 
-def send_sms(*, to: str, body: str) -> SendResult:
-    return get_backend().send(to=to, body=body)
+def send_sms(*, to: str, body: str, reference: str = "") -> SendResult:
+    return get_backend().send(to=to, body=body, reference=reference)

@@ -14,7 +14,7 @@ logger = logging.getLogger("alerts.sms")
 class ConsoleBackend:
     name = "console"
 
-    def send(self, *, to: str, body: str) -> SendResult:
+    def send(self, *, to: str, body: str, reference: str = "") -> SendResult:
         sid = "CONSOLE" + uuid.uuid4().hex[:26]
         logger.info("Text to %s (%s): %s", to, sid, body)
         # Nothing can fail to arrive in a log: reported delivered so no escalation follows.

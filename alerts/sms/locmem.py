@@ -23,7 +23,7 @@ _lock = threading.Lock()
 class LocmemBackend:
     name = "locmem"
 
-    def send(self, *, to: str, body: str) -> SendResult:
+    def send(self, *, to: str, body: str, reference: str = "") -> SendResult:
         sid = "LOCMEM" + uuid.uuid4().hex[:26]
         with _lock:
             outbox.append(LocmemMessage(to=to, body=body, sid=sid))

@@ -34,7 +34,7 @@ def test_a_text_goes_through_the_sdk_with_callback_validity_and_messaging_servic
     attempt(T0)
     (sent,) = fake_twilio.accepted
     assert sent["To"] == str(row.caregiver.mobile)
-    assert sent["StatusCallback"] == "https://portal.example.org/sms/twilio/status/"
+    assert sent["StatusCallback"] == f"https://portal.example.org/sms/twilio/status/?reminder={row.pk}"
     assert sent["ValidityPeriod"] == "14400"
     assert sent["MessagingServiceSid"].startswith("MG")
     row.refresh_from_db()

@@ -166,3 +166,42 @@ def test_any_other_reply_is_logged_and_answered_with_the_clinic_number(post, sen
     body = inbound(post, sent_row.caregiver, "is the appointment still on?").content.decode()
     assert sent_row.patient.clinic.phone_nurse_line in body
     assert SmsMessage.objects.filter(direction="in", body="is the appointment still on?").exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_delivery_report_that_beats_the_senders_commit_waits_for_it(client, signed, clinic):
+    """Twilio can call back before reminder_send has committed the message id."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    patient = make_child(clinic)
+    now = timezone.now()
+    set_dates(patient, refill_due=(now + timedelta(days=20)).date(), alarm=now + timedelta(days=27))
+    from alerts.services import reminders_replan
+
+    reminders_replan(patient=patient)
+    row = Reminder.objects.filter(patient=patient).first()
+    Reminder.objects.filter(pk=row.pk).update(status="claimed")
+    locked = threading.Event()
+
+    def sender():  # what reminder_send does: lock, call Twilio, record the sid, commit
+        try:
+            with transaction.atomic():
+                Reminder.objects.select_for_update().get(pk=row.pk)
+                locked.set()
+                time.sleep(1.0)
+                Reminder.objects.filter(pk=row.pk).update(status="sent", provider_message_id="SMrace")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=sender)
+    thread.start()
+    assert locked.wait(5)
+    path = f"{STATUS}?reminder={row.pk}"
+    params = {"MessageSid": "SMrace", "MessageStatus": "delivered"}
+    response = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signed(path, params))
+    thread.join()
+    assert response.status_code == 204
+    assert status_of(row) == "delivered"
