@@ -75,3 +75,20 @@ def signed(settings):
         return RequestValidator(AUTH_TOKEN).compute_signature("https://portal.example.org" + path, params)
 
     return sign
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reseed_after_transactional_tests(django_db_setup, django_db_blocker):
+    """The fault tests need committed data (transaction=True), and their flush also empties what
+    the data migration seeded (the clinic, the staff roles). Put it back at the end of the session
+    so that a later run with --reuse-db starts from the migrated state."""
+    yield
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    key = ("patients", "0002_seed_clinic_and_roles")
+    with django_db_blocker.unblock():
+        state = MigrationLoader(connection).project_state(key, at_end=True)
+        importlib.import_module("patients.migrations.0002_seed_clinic_and_roles").seed(state.apps, None)
