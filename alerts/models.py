@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .querysets import EscalationQuerySet, SmsMessageQuerySet
+
 
 class Reminder(models.Model):
     """One planned text: unique per (patient, kind, target date, offset, recipient)."""
@@ -83,6 +85,8 @@ class SmsMessage(models.Model):
     status = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField()
 
+    objects = SmsMessageQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-pk"]
 
@@ -122,6 +126,8 @@ class Escalation(models.Model):
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = EscalationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,14 +1,51 @@
-"""Reminder planning and sending. The reminder engine (issue 5) fills this module in.
+"""The reminder engine's writes and health, in one place to import from.
 
 Contract used by every write that changes a date a family relies on (refill, dose change,
 appointment booked / moved / cancelled, consent given or withdrawn): call
-`reminders_replan(patient=...)` inside the same transaction.
+`reminders_replan(patient=...)` inside the same transaction. The rules of sending (claims,
+retries, the unknown-outcome rule) are written down in alerts/sending.py.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from .escalations import (
+    escalate_opt_out,
+    escalation_raise,
+    escalation_resolve,
+    escalations_check,
+)
+from .inbound import sms_inbound_receive, sms_status_update
+from .planning import reminders_replan, reminders_replan_all
+from .sending import (
+    heartbeat_record,
+    reminder_send,
+    reminders_claim_due,
+    reminders_recover_stale,
+    sweep_health,
+)
 
-def reminders_replan(*, patient, now: datetime | None = None) -> None:
-    """Rebuild the patient's reminder plan (issue 5 replaces this body)."""
+__all__ = [
+    "escalation_raise",
+    "escalation_resolve",
+    "escalations_check",
+    "heartbeat_record",
+    "reminder_send",
+    "reminders_claim_due",
+    "reminders_consent_changed",
+    "reminders_recover_stale",
+    "reminders_replan",
+    "reminders_replan_all",
+    "sms_inbound_receive",
+    "sms_status_update",
+    "sweep_health",
+]
+
+
+def reminders_consent_changed(*, caregiver, consent, now: datetime | None = None) -> None:
+    """Consent given or withdrawn: replan each linked child; a withdrawal tells the nurses."""
+    for link in caregiver.links.filter(active=True).select_related("patient"):
+        reminders_replan(patient=link.patient, now=now)
+    if not consent.given:
+        escalate_opt_out(caregiver=caregiver, consent_id=consent.pk, now=now)

@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "alerts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("outbox/", views.outbox, name="outbox"),
+    path("escalations/", views.escalations, name="escalations"),
+    path("escalations/<int:pk>/resolve/", views.escalation_resolve, name="escalation_resolve"),
+    path("twilio/status/", views.twilio_status, name="twilio_status"),
+    path("twilio/inbound/", views.twilio_inbound, name="twilio_inbound"),
+]

@@ -86,7 +86,7 @@ def sms_consent_record(
     caregiver.sms_consent = given
     caregiver.sms_consent_at = now if given else None
     caregiver.save(update_fields=["sms_consent", "sms_consent_at"])
-    return SmsConsent.objects.create(
+    consent = SmsConsent.objects.create(
         caregiver=caregiver,
         given=given,
         mobile=caregiver.mobile,
@@ -96,3 +96,8 @@ def sms_consent_record(
         recorded_by=by,
         at=now,
     )
+    # Texts start or stop with consent, in this same transaction (and nurses hear of an opt-out).
+    from alerts.services import reminders_consent_changed
+
+    reminders_consent_changed(caregiver=caregiver, consent=consent, now=now)
+    return consent

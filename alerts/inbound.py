@@ -1,0 +1,194 @@
+"""What Twilio tells us: delivery status callbacks and replies from families."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from .escalations import escalate_reminder
+from .models import Reminder, SmsMessage
+from .words import format_date, format_time, reply_text
+
+# Twilio's opt-out and opt-in keywords (they are matched on the whole message, case-insensitive).
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+OPT_IN_WORDS = {"START", "UNSTOP", "YES"}
+HELP_WORDS = {"HELP", "INFO", "AYUDA"}
+CONFIRM_WORDS = {"C", "CONFIRM", "SI", "SÍ"}
+
+# Twilio's message statuses ranked; a status only ever moves up. Final ones never change.
+STATUS_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "read": 3,
+    "undelivered": 4,
+    "failed": 4,
+    "canceled": 4,
+}
+REMINDER_STATUS = {
+    "sent": Reminder.Status.SENT,
+    "delivered": Reminder.Status.DELIVERED,
+    "read": Reminder.Status.DELIVERED,
+    "undelivered": Reminder.Status.UNDELIVERED,
+    "failed": Reminder.Status.FAILED,
+}
+# Reminder statuses a callback may move from, for each status it moves to.
+MAY_MOVE_FROM = {
+    Reminder.Status.SENT: [Reminder.Status.CLAIMED],
+    Reminder.Status.DELIVERED: [Reminder.Status.CLAIMED, Reminder.Status.SENT],
+    Reminder.Status.UNDELIVERED: [Reminder.Status.CLAIMED, Reminder.Status.SENT],
+    Reminder.Status.FAILED: [Reminder.Status.CLAIMED, Reminder.Status.SENT],
+}
+
+
+@transaction.atomic
+def sms_status_update(
+    *,
+    message_sid: str,
+    status: str,
+    error_code: str = "",
+    reminder_id: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Apply a delivery report. Conditional updates: repeats and late reports change nothing.
+
+    A report can arrive before the sender has committed the message id; with the reminder id
+    (from the callback URL) the row lock makes this wait for that commit instead of missing it."""
+    now = now or timezone.now()
+    status = (status or "").lower()
+    rank = STATUS_RANK.get(status)
+    target = REMINDER_STATUS.get(status)
+    if rank is None or not message_sid:
+        return
+    if target is not None:
+        reminder_ids = _lock_reminders(message_sid, reminder_id, MAY_MOVE_FROM[target])
+    lower = [s for s, r in STATUS_RANK.items() if r < rank] + [""]
+    SmsMessage.objects.filter(provider_message_id=message_sid, status__in=lower).update(status=status)
+    if target is None:
+        return
+    fields = {"status": target, "updated_at": now}
+    if target == Reminder.Status.DELIVERED:
+        fields["delivered_at"] = now
+    if error_code:
+        fields["last_error"] = f"{error_code}: {status}"
+    Reminder.objects.filter(pk__in=reminder_ids).update(**fields)
+    if target in (Reminder.Status.UNDELIVERED, Reminder.Status.FAILED):
+        for reminder in Reminder.objects.filter(pk__in=reminder_ids).select_related("patient"):
+            escalate_reminder(reminder=reminder, why=f"{status} {error_code}".strip(), now=now)
+
+
+def _lock_reminders(message_sid: str, reminder_id: int | None, from_statuses) -> list[int]:
+    """The reminders this report may move, locked (waiting for a sender still holding one)."""
+    rows = Reminder.objects.select_for_update().filter(status__in=from_statuses)
+    if reminder_id:
+        rows = rows.filter(pk=reminder_id, provider_message_id__in=[message_sid, ""])
+    else:
+        rows = rows.filter(provider_message_id=message_sid)
+    # FOR UPDATE re-checks the conditions on the row as the sender committed it.
+    return [pk for pk in rows.values_list("pk", flat=True) if pk]
+
+
+def _caregivers_of(number: str):
+    from patients.models import Caregiver
+
+    return list(Caregiver.objects.filter(mobile=number).select_related("user").order_by("pk"))
+
+
+def _clinic_of(caregivers):
+    from patients.models import Clinic
+
+    return (
+        Clinic.objects.filter(patients__caregiver_links__caregiver__in=caregivers).first()
+        or Clinic.objects.first()
+    )
+
+
+@transaction.atomic
+def sms_inbound_receive(
+    *, from_number: str, to_number: str, body: str, message_sid: str = "", now: datetime | None = None
+) -> str:
+    """Log a reply and act on it. Returns the text to answer with ("" for no answer), which is
+    logged in the outbox too."""
+    now = now or timezone.now()
+    caregivers = _caregivers_of(from_number)
+    answer = _act_on(
+        caregivers, from_number=from_number, to_number=to_number, body=body, sid=message_sid, now=now
+    )
+    if answer:
+        SmsMessage.objects.create(
+            direction=SmsMessage.Direction.OUTBOUND,
+            caregiver=caregivers[0] if caregivers else None,
+            to_number=from_number[:20],
+            from_number=to_number[:20],
+            body=answer,
+            backend="twiml",
+            status="reply",
+            created_at=now,
+        )
+    return answer
+
+
+def _act_on(caregivers, *, from_number: str, to_number: str, body: str, sid: str, now: datetime) -> str:
+    from patients.services import sms_consent_record
+
+    SmsMessage.objects.create(
+        direction=SmsMessage.Direction.INBOUND,
+        caregiver=caregivers[0] if caregivers else None,
+        to_number=to_number[:20],
+        from_number=from_number[:20],
+        body=body,
+        provider_message_id=sid[:64],
+        status="received",
+        created_at=now,
+    )
+    word = " ".join(body.split()).upper().rstrip(".!")
+    language = caregivers[0].preferred_language if caregivers else ("es" if word in {"SI", "SÍ"} else "en")
+    clinic = _clinic_of(caregivers)
+    phone = clinic.phone_nurse_line if clinic else ""
+    if word in OPT_OUT_WORDS or word in OPT_IN_WORDS:
+        given = word in OPT_IN_WORDS
+        for caregiver in caregivers:
+            if caregiver.sms_consent != given:
+                sms_consent_record(caregiver=caregiver, given=given, source="sms", now=now)
+        return ""  # Twilio answers opt-out and opt-in keywords itself.
+    if word in HELP_WORDS:
+        return reply_text(
+            "help", language=language, phone=phone, after=clinic.phone_after_hours if clinic else ""
+        )
+    if word in CONFIRM_WORDS and caregivers:
+        return _confirm_next(caregivers, language=language, phone=phone, now=now)
+    return reply_text("unknown", language=language, phone=phone)
+
+
+def _confirm_next(caregivers, *, language: str, phone: str, now: datetime) -> str:
+    from appointments.models import Appointment
+    from appointments.services import AppointmentError, appointment_confirm
+
+    appointment = (
+        Appointment.objects.filter(
+            patient__caregiver_links__caregiver__in=caregivers, patient__caregiver_links__active=True
+        )
+        .upcoming(now=now)
+        .select_related("patient__clinic")
+        .first()
+    )
+    if appointment is None:
+        return reply_text("nothing_to_confirm", language=language, phone=phone)
+    try:
+        appointment = appointment_confirm(appointment=appointment, now=now)
+    except AppointmentError:
+        return reply_text("nothing_to_confirm", language=language, phone=phone)
+    local = appointment.start.astimezone(ZoneInfo(appointment.patient.clinic.time_zone))
+    return reply_text(
+        "confirmed",
+        language=language,
+        initial=appointment.patient.initial,
+        date=format_date(local.date(), language),
+        time=format_time(local, language),
+    )

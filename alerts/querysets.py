@@ -1,0 +1,23 @@
+"""Named reads for the reminder engine's pages."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Exists, OuterRef
+
+
+class EscalationQuerySet(models.QuerySet):
+    def for_clinic(self, clinic) -> EscalationQuerySet:
+        return self.filter(clinic=clinic).select_related("patient", "resolved_by")
+
+    def open(self) -> EscalationQuerySet:
+        return self.filter(resolved_at__isnull=True)
+
+
+class SmsMessageQuerySet(models.QuerySet):
+    def for_clinic(self, clinic) -> SmsMessageQuerySet:
+        """Texts to or from caregivers of this clinic's children."""
+        from patients.models import CaregiverLink
+
+        links = CaregiverLink.objects.filter(caregiver_id=OuterRef("caregiver_id"), patient__clinic=clinic)
+        return self.filter(Exists(links)).select_related("caregiver__user", "reminder__patient")

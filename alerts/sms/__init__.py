@@ -1,0 +1,57 @@
+"""Text messages behind one module, the way Django does e-mail.
+
+`SMS_BACKEND` chooses the backend: "console" (development: logs the text; the outbox page shows
+it), "locmem" (tests: keeps texts in `alerts.sms.locmem.outbox`), "twilio" (production), or a
+dotted path to a class. Every backend has `send(*, to, body, reference="") -> SendResult`
+(reference: the reminder's id, which comes back with the provider's delivery reports) and raises
+`SmsTransientError` (worth retrying: timeouts, connection errors, 5xx, 429) or
+`SmsPermanentError` (never retried: opted out, invalid number, not a mobile...).
+Only `alerts/sms/twilio.py` imports the twilio SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+BACKENDS = {
+    "console": "alerts.sms.console.ConsoleBackend",
+    "locmem": "alerts.sms.locmem.LocmemBackend",
+    "twilio": "alerts.sms.twilio.TwilioBackend",
+}
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+    status: str  # the provider's status: queued, sent, delivered...
+    backend: str
+    from_number: str = ""
+
+
+class SmsError(Exception):
+    def __init__(self, message: str, *, code: int | None = None):
+        super().__init__(message)
+        self.code = code
+
+    def describe(self) -> str:
+        return f"{self.code}: {self}" if self.code else str(self)
+
+
+class SmsTransientError(SmsError):
+    """The text may go through if tried again later."""
+
+
+class SmsPermanentError(SmsError):
+    """The text will never go through to this number as it is."""
+
+
+def get_backend(name: str | None = None):
+    name = name or settings.SMS_BACKEND
+    return import_string(BACKENDS.get(name, name))()
+
+
+def send_sms(*, to: str, body: str, reference: str = "") -> SendResult:
+    return get_backend().send(to=to, body=body, reference=reference)

@@ -1,0 +1,110 @@
+"""Production backend: the real twilio SDK.
+
+Settings: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_MESSAGING_SERVICE_SID (preferred) or
+TWILIO_FROM_NUMBER, TWILIO_VALIDITY_PERIOD (seconds a text may wait at Twilio), TWILIO_TIMEOUT_SECONDS,
+and TWILIO_API_BASE_URL: Twilio's own by default; tests and staging point the real SDK at a local
+fake by rewriting the SDK's https://api.twilio.com prefix in a custom HTTP client.
+Each text carries a status callback URL (PUBLIC_BASE_URL + reverse('alerts:twilio_status')).
+
+A timeout after the request left is an unknown outcome: it is treated as transient and retried,
+which may give a second text rather than none (the rule of alerts.sending).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import requests
+from django.conf import settings
+from django.urls import reverse
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from . import SendResult, SmsPermanentError, SmsTransientError
+
+TWILIO_API = "https://api.twilio.com"
+# Error codes that will not change by trying again (Twilio's error dictionary).
+PERMANENT_CODES = {
+    21211,  # invalid 'To' number
+    21408,  # region not enabled for this account
+    21610,  # recipient replied STOP (opted out)
+    21612,  # cannot route to this number
+    21614,  # 'To' is not a mobile number
+    21606,  # 'From' cannot send to this number
+    21617,  # body too long
+    30004,  # message blocked
+    30005,  # unknown destination
+    30006,  # landline or unreachable carrier
+    30007,  # filtered as spam
+}
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """Sends the SDK's requests to settings.TWILIO_API_BASE_URL instead of api.twilio.com."""
+
+    def __init__(self, base_url: str, **kwargs):
+        super().__init__(**kwargs)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method, url, *args, **kwargs):
+        if url.startswith(TWILIO_API):
+            url = self.base_url + url[len(TWILIO_API) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+def classify(exc: TwilioRestException) -> SmsPermanentError | SmsTransientError:
+    status = int(exc.status or 0)
+    message = (exc.msg or "Twilio error")[:200]
+    if exc.code in PERMANENT_CODES:
+        return SmsPermanentError(message, code=exc.code)
+    if status == 429 or status >= 500:
+        return SmsTransientError(message, code=exc.code or status)
+    if 400 <= status < 500:
+        return SmsPermanentError(message, code=exc.code or status)
+    return SmsTransientError(message, code=exc.code or status)
+
+
+class TwilioBackend:
+    name = "twilio"
+
+    def __init__(self):
+        http_client = BaseUrlHttpClient(settings.TWILIO_API_BASE_URL, timeout=settings.TWILIO_TIMEOUT_SECONDS)
+        self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
+
+    def send(self, *, to: str, body: str, reference: str = "") -> SendResult:
+        callback = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("alerts:twilio_status")
+        if reference:
+            # Lets a delivery report that beats our own commit find (and wait for) its reminder.
+            callback += "?" + urlencode({"reminder": reference})
+        params = {
+            "to": to,
+            "body": body,
+            "status_callback": callback,
+            "validity_period": settings.TWILIO_VALIDITY_PERIOD,
+        }
+        if settings.TWILIO_MESSAGING_SERVICE_SID:
+            params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
+        else:
+            params["from_"] = settings.TWILIO_FROM_NUMBER
+        try:
+            message = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            raise classify(exc) from exc
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise SmsTransientError(f"{exc.__class__.__name__} talking to Twilio") from exc
+        return SendResult(
+            provider_message_id=message.sid,
+            status=message.status or "queued",
+            backend=self.name,
+            from_number=message.from_ or "",
+        )
+
+
+def signature_is_valid(*, url: str, params: dict, signature: str) -> bool:
+    """X-Twilio-Signature check against the public URL. No token or no signature: invalid."""
+    from twilio.request_validator import RequestValidator
+
+    if not (settings.TWILIO_AUTH_TOKEN and signature):
+        return False
+    return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)

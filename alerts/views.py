@@ -1,0 +1,95 @@
+"""Staff pages (outbox, escalations) and Twilio's webhooks."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from patients.permissions import clinic_of, staff_required
+
+from . import services
+from .models import Escalation, SmsMessage
+from .sms.twilio import signature_is_valid
+
+PAGE_SIZE = 100
+
+
+def _health():
+    last_run_at, ok = services.sweep_health()
+    return {"sweep_last_run_at": last_run_at, "sweep_ok": ok}
+
+
+@staff_required
+def outbox(request: HttpRequest) -> HttpResponse:
+    rows = SmsMessage.objects.for_clinic(clinic_of(request.user))[:PAGE_SIZE]
+    return render(request, "alerts/outbox.html", {"sms_messages": rows, **_health()})
+
+
+@staff_required
+def escalations(request: HttpRequest) -> HttpResponse:
+    show_resolved = request.GET.get("resolved") == "1"
+    rows = Escalation.objects.for_clinic(clinic_of(request.user))
+    rows = rows if show_resolved else rows.open()
+    return render(
+        request,
+        "alerts/escalations.html",
+        {"escalations": rows[:PAGE_SIZE], "show_resolved": show_resolved, **_health()},
+    )
+
+
+@staff_required
+@require_POST
+def escalation_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    escalation = get_object_or_404(Escalation.objects.for_clinic(clinic_of(request.user)), pk=pk)
+    services.escalation_resolve(escalation=escalation, by=request.user)
+    messages.success(request, _("Marked as resolved."))
+    return redirect("alerts:escalations")
+
+
+def _signed(request: HttpRequest) -> bool:
+    url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
+    return signature_is_valid(
+        url=url, params=request.POST.dict(), signature=request.headers.get("X-Twilio-Signature", "")
+    )
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@csrf_exempt
+@require_POST
+def twilio_status(request: HttpRequest) -> HttpResponse:
+    if not _signed(request):
+        return HttpResponseForbidden("Invalid signature")
+    services.sms_status_update(
+        message_sid=request.POST.get("MessageSid", ""),
+        status=request.POST.get("MessageStatus", ""),
+        error_code=request.POST.get("ErrorCode", ""),
+        reminder_id=_int(request.GET.get("reminder")),
+    )
+    return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound(request: HttpRequest) -> HttpResponse:
+    if not _signed(request):
+        return HttpResponseForbidden("Invalid signature")
+    reply = services.sms_inbound_receive(
+        from_number=request.POST.get("From", ""),
+        to_number=request.POST.get("To", ""),
+        body=request.POST.get("Body", ""),
+        message_sid=request.POST.get("MessageSid", ""),
+    )
+    twiml = f"<Message>{escape(reply)}</Message>" if reply else ""
+    return HttpResponse(
+        f'<?xml version="1.0" encoding="UTF-8"?><Response>{twiml}</Response>', content_type="text/xml"
+    )

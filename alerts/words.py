@@ -1,0 +1,131 @@
+"""The words of every text, in English and Spanish, written here rather than in locale/.
+
+Rules from DOMAIN.md: no diagnosis, drug or dose; the child by first initial only; the date,
+what to do, and the clinic's phone number. Pure functions, no Django import.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+MONTHS = {
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+    "es": ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"],
+}
+WEEKDAYS = {
+    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    "es": ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"],
+}
+
+REMINDER_TEXTS = {
+    "en": {
+        "refill_due": (
+            "ITB Portal: {initial}'s pump refill is due by {date}. Please make sure a refill visit "
+            "is booked before then. Questions: call {phone}."
+        ),
+        "alarm": (
+            "ITB Portal: {initial}'s pump will beep on {date} because it is getting low. If the refill "
+            "is not done before then, call the clinic today: {phone}."
+        ),
+        "alarm_today": (
+            "ITB Portal: {initial}'s pump may beep today, {date}, because it is getting low. "
+            "If the refill is not done, call the clinic now: {phone}."
+        ),
+        "appointment": (
+            "ITB Portal: {initial} has a clinic visit on {date} at {time}. Reply C to confirm. "
+            "To change it, call {phone}."
+        ),
+        "battery": (
+            "ITB Portal: it is time to plan {initial}'s pump replacement (the battery is running "
+            "down). Please call the clinic to book it: {phone}."
+        ),
+    },
+    "es": {
+        "refill_due": (
+            "Portal ITB: la recarga de la bomba de {initial} vence el {date}. Asegúrese de tener una "
+            "cita para la recarga antes de esa fecha. Preguntas: llame al {phone}."
+        ),
+        "alarm": (
+            "Portal ITB: la bomba de {initial} va a sonar el {date} porque le queda poco. Si la "
+            "recarga no se hace antes, llame hoy a la clínica: {phone}."
+        ),
+        "alarm_today": (
+            "Portal ITB: la bomba de {initial} puede sonar hoy, {date}, porque le queda poco. "
+            "Si la recarga no se ha hecho, llame ya a la clínica: {phone}."
+        ),
+        "appointment": (
+            "Portal ITB: {initial} tiene cita en la clínica el {date} a las {time}. Responda C para "
+            "confirmar. Para cambiarla, llame al {phone}."
+        ),
+        "battery": (
+            "Portal ITB: es hora de planear el cambio de la bomba de {initial} (la batería se está "
+            "agotando). Llame a la clínica para pedir la cita: {phone}."
+        ),
+    },
+}
+
+REPLY_TEXTS = {
+    "en": {
+        "help": "ITB Portal reminders. For help call the clinic: {phone}. After hours: {after}. "
+        "Reply STOP to stop texts.",
+        "confirmed": "Thank you. {initial}'s clinic visit on {date} at {time} is confirmed.",
+        "nothing_to_confirm": "We could not find a visit to confirm. Please call the clinic: {phone}.",
+        "unknown": "This number cannot read messages. Please call the clinic: {phone}. "
+        "In an emergency call 911.",
+    },
+    "es": {
+        "help": "Recordatorios del Portal ITB. Para ayuda llame a la clínica: {phone}. Fuera de horario: "
+        "{after}. Responda STOP para no recibir más mensajes.",
+        "confirmed": "Gracias. La cita de {initial} el {date} a las {time} está confirmada.",
+        "nothing_to_confirm": "No encontramos una cita para confirmar. Llame a la clínica: {phone}.",
+        "unknown": "Este número no puede leer mensajes. Llame a la clínica: {phone}. "
+        "En una emergencia llame al 911.",
+    },
+}
+
+
+def language_of(code: str) -> str:
+    return code if code in REMINDER_TEXTS else "en"
+
+
+def format_date(day: date, language: str) -> str:
+    """'Mon Dec 7' / 'lun 7 dic': short, unambiguous, no locale files needed."""
+    language = language_of(language)
+    weekday = WEEKDAYS[language][day.weekday()]
+    month = MONTHS[language][day.month - 1]
+    if language == "es":
+        return f"{weekday} {day.day} {month}"
+    return f"{weekday} {month} {day.day}"
+
+
+def format_time(moment: datetime, language: str) -> str:
+    if language_of(language) == "es":
+        return moment.strftime("%H:%M")
+    return moment.strftime("%I:%M %p").lstrip("0")
+
+
+def reminder_text(
+    *,
+    kind: str,
+    language: str,
+    initial: str,
+    target: date,
+    phone: str,
+    offset_days: int = 1,
+    local_start: datetime | None = None,
+) -> str:
+    """The text of one reminder. `local_start` is the appointment's start in clinic time."""
+    language = language_of(language)
+    if kind == "alarm" and offset_days == 0:
+        kind = "alarm_today"
+    template = REMINDER_TEXTS[language][kind]
+    return template.format(
+        initial=initial[:1],
+        date=format_date(target, language),
+        time=format_time(local_start, language) if local_start else "",
+        phone=phone,
+    )
+
+
+def reply_text(key: str, *, language: str, **values: str) -> str:
+    return REPLY_TEXTS[language_of(language)][key].format(**values)

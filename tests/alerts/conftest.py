@@ -1,0 +1,94 @@
+"""Fixtures for the reminder engine: a child with known dates, the locmem outbox, fake Twilio."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from alerts.sms import locmem
+from pumps.models import RefillVisit
+from tests.factories import CaregiverLinkFactory, PatientFactory, PumpFactory, refill
+from tests.fakes.twilio_api import FakeTwilio
+
+DENVER = ZoneInfo("America/Denver")
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+
+
+def at(y, m, d, hh=12, mm=0) -> datetime:
+    """An aware instant at clinic local time."""
+    return datetime(y, m, d, hh, mm, tzinfo=DENVER)
+
+
+def set_dates(patient, *, refill_due: date, alarm: datetime) -> RefillVisit:
+    """Pin the latest visit's stored dates (the forecast itself is tested in tests/pumps)."""
+    visit = RefillVisit.objects.filter(pump__patient=patient).order_by("-visit_at").first()
+    RefillVisit.objects.filter(pk=visit.pk).update(refill_due=refill_due, alarm_at_worst=alarm)
+    visit.refresh_from_db()
+    return visit
+
+
+def make_child(clinic, *, first_name="Sofia", caregivers=1, language="en", visit_at=None, **caregiver_fields):
+    patient = PatientFactory(clinic=clinic, first_name=first_name)
+    refill(PumpFactory(patient=patient), visit_at=visit_at or at(2026, 11, 1, 9))
+    for _ in range(caregivers):
+        CaregiverLinkFactory(
+            patient=patient,
+            caregiver__preferred_language=language,
+            **{f"caregiver__{k}": v for k, v in caregiver_fields.items()},
+        )
+    return patient
+
+
+@pytest.fixture
+def outbox():
+    locmem.outbox.clear()
+    yield locmem.outbox
+    locmem.outbox.clear()
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    fake = FakeTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, timeout_sleep=1.5).start()
+    settings.SMS_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "1" * 32
+    settings.TWILIO_API_BASE_URL = fake.base_url
+    settings.TWILIO_TIMEOUT_SECONDS = 0.7
+    settings.PUBLIC_BASE_URL = "https://portal.example.org"
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def signed(settings):
+    """Sign webhook posts as Twilio does (with the public URL, behind the proxy)."""
+    from twilio.request_validator import RequestValidator
+
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.PUBLIC_BASE_URL = "https://portal.example.org"
+
+    def sign(path: str, params: dict) -> str:
+        return RequestValidator(AUTH_TOKEN).compute_signature("https://portal.example.org" + path, params)
+
+    return sign
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reseed_after_transactional_tests(django_db_setup, django_db_blocker):
+    """The fault tests need committed data (transaction=True), and their flush also empties what
+    the data migration seeded (the clinic, the staff roles). Put it back at the end of the session
+    so that a later run with --reuse-db starts from the migrated state."""
+    yield
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    key = ("patients", "0002_seed_clinic_and_roles")
+    with django_db_blocker.unblock():
+        state = MigrationLoader(connection).project_state(key, at_end=True)
+        importlib.import_module("patients.migrations.0002_seed_clinic_and_roles").seed(state.apps, None)

@@ -1,0 +1,143 @@
+"""Real Celery workers on a private redis-server, real twilio SDK against the fake API:
+a worker killed mid-send and a Redis restart lose no reminder; the duplicate rule holds."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import date, time, timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from alerts import tasks
+from alerts.models import Reminder
+from alerts.sending import STALE_CLAIM, reminders_claim_due, reminders_recover_stale
+from tests.alerts.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.alerts.processes import RedisServer, Worker, broker, free_redis_port, wait_until
+from tests.factories import CaregiverFactory, CaregiverLinkFactory, PatientFactory, PumpFactory
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer(free_redis_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def worker_env(fake_twilio, redis_server):
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DEBUG="false",
+        SECRET_KEY="test-secret-key-not-for-production",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        CELERY_BROKER_URL=redis_server.url,
+        REDIS_URL=redis_server.url,
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_MESSAGING_SERVICE_SID="MG" + "1" * 32,
+        TWILIO_API_BASE_URL=fake_twilio.base_url,
+        TWILIO_TIMEOUT_SECONDS="20",
+        PUBLIC_BASE_URL="https://portal.example.org",
+    )
+    return env
+
+
+@pytest.fixture
+def workers(worker_env, tmp_path):
+    started = []
+
+    def start():
+        worker = Worker(worker_env, tmp_path / f"worker{len(started)}.log").start()
+        started.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def due_reminders(n: int) -> list[Reminder]:
+    """n reminders due now, each to its own caregiver (so texts can be told apart by number)."""
+    patient = PatientFactory()
+    pump = PumpFactory(patient=patient)
+    rows = []
+    for i in range(n):
+        caregiver = CaregiverFactory(quiet_hours_start=time(0), quiet_hours_end=time(0))
+        CaregiverLinkFactory(caregiver=caregiver, patient=patient)
+        rows.append(
+            Reminder.objects.create(
+                patient=patient,
+                pump=pump,
+                caregiver=caregiver,
+                kind="refill_due",
+                target_date=date(2030, 1, 1) + timedelta(days=i),
+                offset_days=1,
+                send_after=timezone.now() - timedelta(minutes=1),
+            )
+        )
+    return rows
+
+
+def recover_and_resend():
+    """What the next sweeps do once STALE_CLAIM has passed (the clock moved on by hand)."""
+    later = timezone.now() + STALE_CLAIM + timedelta(minutes=1)
+    reminders_recover_stale(now=later)
+    tasks._dispatch(reminders_claim_due(now=later))
+
+
+def all_sent(rows) -> bool:
+    return Reminder.objects.filter(pk__in=[r.pk for r in rows], status="sent").count() == len(rows)
+
+
+def texts_per_number(fake) -> Counter:
+    return Counter(r["To"] for r in fake.requests)
+
+
+def test_a_worker_killed_mid_send_loses_no_reminder_and_errs_toward_a_second_text(
+    redis_server, fake_twilio, workers
+):
+    rows = due_reminders(4)
+    fake_twilio.fail_next(("hang", 15))  # the first send reaches Twilio and the worker dies waiting
+    with broker(redis_server.url):
+        worker = workers()
+        assert tasks.sweep() == 4
+        assert fake_twilio.arrived.wait(30)
+        worker.kill()
+        in_flight = fake_twilio.requests[0]["To"]
+        assert Reminder.objects.filter(status="claimed").count() >= 1
+        workers()
+        assert wait_until(lambda: Reminder.objects.filter(status="claimed").count() == 0, timeout=5) is False
+        recover_and_resend()
+        assert wait_until(lambda: all_sent(rows)), list(Reminder.objects.values_list("status", flat=True))
+    per_number = texts_per_number(fake_twilio)
+    assert set(per_number) == {str(r.caregiver.mobile) for r in rows}
+    assert per_number[in_flight] == 2  # outcome unknown: sent again rather than never
+    assert all(count == 1 for number, count in per_number.items() if number != in_flight)
+
+
+def test_redis_stopped_and_restarted_loses_no_reminder_and_sends_none_twice(
+    redis_server, fake_twilio, workers
+):
+    first = due_reminders(3)
+    with broker(redis_server.url):
+        assert tasks.sweep() == 3  # queued in Redis, no worker yet
+        redis_server.stop()  # the queued messages are gone
+        second = due_reminders(2)
+        assert tasks.sweep() == 2  # claimed, but the broker is down: nothing raised
+        assert Reminder.objects.filter(status="claimed").count() == 5
+        redis_server.start()
+        workers()
+        recover_and_resend()
+        assert wait_until(lambda: all_sent(first + second)), list(
+            Reminder.objects.values_list("status", flat=True)
+        )
+    per_number = texts_per_number(fake_twilio)
+    assert sorted(per_number.values()) == [1] * 5
