@@ -62,8 +62,12 @@ def test_past_visits_list_their_after_visit_summaries(parent_client, child, djan
     assert "Past visits" in html
     assert "After-visit summary" in html
     assert "No after-visit summary yet." not in html
-    # The newest version in each language, not every regeneration.
-    assert html.count("After-visit summary: ask the nurse for a copy.") == 2
+    # The newest version in each language, not every regeneration, each a link to the download.
+    newest = Document.objects.filter(visit=visit).order_by("language", "-version").distinct()
+    links = {
+        reverse("documents:summary", args=[d.pk]) for d in newest if d.version == 2 or d.language == "es"
+    }
+    assert len(links) == 2 and all(html.count(f'href="{link}"') == 1 for link in links)
 
 
 def test_appointment_times_show_in_the_clinics_time_zone(parent_client, child):

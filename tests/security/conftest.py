@@ -4,7 +4,9 @@ from types import SimpleNamespace
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from alerts.models import Escalation
 from pumps.documents import visit_summary_store
 from tests.factories import AppointmentFactory
 from tests.helpers import login_as
@@ -21,8 +23,17 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
     document_a = visit_summary_store(visit=visit_a)[0]
     appointment_a = AppointmentFactory(patient=child)
     link_a = parent.caregiver.links.get(patient=child)
+    escalation_a = Escalation.objects.create(
+        clinic=child.clinic,
+        patient=child,
+        kind="no_textable",
+        dedupe_key=f"walk-{child.pk}",
+        message="No caregiver can receive texts.",
+        created_at=timezone.now(),
+    )
     return SimpleNamespace(
         child_a=child,
+        escalation_a=escalation_a,
         appointment_a=appointment_a,
         link_a=link_a,
         pump_a=pump_a,

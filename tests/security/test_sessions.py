@@ -9,6 +9,9 @@ from patients import middleware_security as ms
 from patients.models import AuditEvent
 from tests.helpers import login_as
 
+# A page every signed-in person can open (home itself redirects to the person's start page).
+SIGNED_IN_PAGE = "/accounts/password_change/"
+
 
 def _age(client, *, idle_seconds=0, since_login_seconds=0):
     session = client.session
@@ -22,9 +25,9 @@ def _age(client, *, idle_seconds=0, since_login_seconds=0):
 def test_a_nurse_is_signed_out_after_fifteen_idle_minutes(world):
     client = login_as(Client(), world.nurse_a)
     _age(client, idle_seconds=14 * 60)
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(SIGNED_IN_PAGE).status_code == 200
     key = _age(client, idle_seconds=15 * 60 + 5)
-    response = client.get(reverse("home"))
+    response = client.get(SIGNED_IN_PAGE)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     assert not Session.objects.filter(session_key=key).exists()
     assert AuditEvent.objects.filter(actor=world.nurse_a, action="auth.session_expired").exists()
@@ -33,21 +36,21 @@ def test_a_nurse_is_signed_out_after_fifteen_idle_minutes(world):
 def test_a_parent_has_thirty_idle_minutes(world):
     client = login_as(Client(), world.parent_a)
     _age(client, idle_seconds=20 * 60)
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(SIGNED_IN_PAGE).status_code == 200
     _age(client, idle_seconds=30 * 60 + 5)
-    assert client.get(reverse("home"))["Location"].startswith(reverse("login"))
+    assert client.get(SIGNED_IN_PAGE)["Location"].startswith(reverse("login"))
 
 
 def test_no_session_lasts_more_than_twelve_hours_even_when_busy(world):
     client = login_as(Client(), world.parent_a)
     _age(client, idle_seconds=10, since_login_seconds=12 * 3600 + 5)
-    assert client.get(reverse("home"))["Location"].startswith(reverse("login"))
+    assert client.get(SIGNED_IN_PAGE)["Location"].startswith(reverse("login"))
 
 
 def test_activity_moves_the_idle_clock_forward(world):
     client = login_as(Client(), world.nurse_a)
     _age(client, idle_seconds=10 * 60)
-    client.get(reverse("home"))
+    client.get(SIGNED_IN_PAGE)
     assert ms.now() - client.session[ms.SEEN_AT] < 60
 
 
@@ -57,12 +60,12 @@ def test_sign_out_deletes_the_session_on_the_server(world):
     assert Session.objects.filter(session_key=key).exists()
     client.post(reverse("logout"))
     assert not Session.objects.filter(session_key=key).exists()
-    assert client.get(reverse("home"))["Location"].startswith(reverse("login"))
+    assert client.get(SIGNED_IN_PAGE)["Location"].startswith(reverse("login"))
 
 
 def test_signed_in_pages_are_never_stored_by_the_browser_or_a_proxy(world):
     for user in (world.parent_a, world.nurse_a):
-        response = login_as(Client(), user).get(reverse("home"))
+        response = login_as(Client(), user).get(SIGNED_IN_PAGE)
         assert "no-store" in response["Cache-Control"]
 
 

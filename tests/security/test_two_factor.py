@@ -14,6 +14,9 @@ from tests.helpers import login_as
 from .url_registry import OK, REGISTRY
 from .walk import iter_url_names
 
+# A page every signed-in person can open (home itself redirects to the person's start page).
+SIGNED_IN_PAGE = "/accounts/password_change/"
+
 
 def _code(device: TOTPDevice) -> str:
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
@@ -26,7 +29,7 @@ def _unverified(user) -> Client:
 
 
 def _staff_urls(world):
-    urls = [reverse("home"), reverse("admin:index"), reverse("admin:patients_patient_changelist")]
+    urls = [SIGNED_IN_PAGE, reverse("admin:index"), reverse("admin:patients_patient_changelist")]
     for name, entry in REGISTRY.items():
         if entry.expect["nurse_a"] == OK and entry.expect["parent_a"] == 403:
             urls.append(reverse(name, kwargs=entry.kwargs(world)) + entry.query(world))
@@ -94,7 +97,7 @@ def test_setting_up_shows_a_qr_code_image_and_the_key_then_lets_the_nurse_in(wor
     done = client.post(reverse("two_factor:enrol"), {"token": _code(device), "next": "/"})
     assert done.status_code == 200 and "recovery codes" in done.content.decode()
     assert StaticToken.objects.filter(device__user=world.nurse_a).count() == 10
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(SIGNED_IN_PAGE).status_code == 200
     assert AuditEvent.objects.filter(actor=world.nurse_a, action="auth.2fa_enrolled").exists()
 
 
@@ -114,7 +117,7 @@ def test_the_code_page_accepts_the_app_code_and_each_recovery_code_once(world):
     device.save()
     ok = client.post(reverse("two_factor:verify"), {"token": _code(device), "next": "/"})
     assert ok.status_code == 302 and ok["Location"] == "/"
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(SIGNED_IN_PAGE).status_code == 200
 
     from patients.two_factor import recovery_codes_regenerate
 
@@ -123,7 +126,7 @@ def test_the_code_page_accepts_the_app_code_and_each_recovery_code_once(world):
     assert second.post(reverse("two_factor:verify"), {"token": code.upper()}).status_code == 302
     third = _unverified(world.nurse_a)
     third.post(reverse("two_factor:verify"), {"token": code})
-    assert third.get(reverse("home")).status_code == 302
+    assert third.get(SIGNED_IN_PAGE).status_code == 302
 
 
 def test_the_code_page_never_redirects_to_another_site(world):
@@ -137,13 +140,13 @@ def test_the_code_page_never_redirects_to_another_site(world):
 
 def test_a_parent_is_not_asked_for_a_code_until_they_opt_in(world):
     client = _unverified(world.parent_a)
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(SIGNED_IN_PAGE).status_code == 200
     client.get(reverse("two_factor:enrol"))
     device = TOTPDevice.objects.get(user=world.parent_a, confirmed=False)
     client.post(reverse("two_factor:enrol"), {"token": _code(device)})
-    assert client.get(reverse("home")).status_code == 200  # verified by the set-up itself
+    assert client.get(SIGNED_IN_PAGE).status_code == 200  # verified by the set-up itself
     later = _unverified(world.parent_a)
-    assert later.get(reverse("home"))["Location"].startswith(reverse("two_factor:verify"))
+    assert later.get(SIGNED_IN_PAGE)["Location"].startswith(reverse("two_factor:verify"))
 
 
 def test_a_parent_may_turn_it_off_but_staff_may_not(world):
@@ -158,4 +161,4 @@ def test_a_parent_may_turn_it_off_but_staff_may_not(world):
 @pytest.mark.parametrize("persona", ["nurse_a", "parent_a"])
 def test_login_as_signs_staff_in_past_the_gate(world, persona):
     client = login_as(Client(), world.users[persona])
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(SIGNED_IN_PAGE).status_code == 200

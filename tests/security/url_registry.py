@@ -164,6 +164,12 @@ REGISTRY: dict[str, Entry] = {
     # A capability URL: whoever holds parent A's secret token gets parent A's feed (first names only).
     "family:calendar": public_page(kwargs=lambda w: {"token": w.parent_a.caregiver.calendar_token}),
     "invite:accept": public_page(kwargs=_invite_kwargs, methods=("get",)),
+    # The reminder engine: staff pages, and Twilio's webhooks (a valid signature or 403, for everyone).
+    "alerts:outbox": staff_page(),
+    "alerts:escalations": staff_page(),
+    "alerts:escalation_resolve": staff_child_page(lambda w: {"pk": w.escalation_a.pk}, methods=("post",)),
+    "alerts:twilio_status": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
+    "alerts:twilio_inbound": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
     "audit:search": audit_page(query=lambda w: f"?patient={w.child_a.pk}&q={w.child_a.last_name}"),
 }
 
