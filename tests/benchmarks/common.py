@@ -74,6 +74,8 @@ class Figure:
         met = {True: "yes", False: "NO", None: "-"}[self.met]
         if self.value is None:
             met = "n/a"
+        elif self.note:
+            met = f"{met} ({self.note})"
         return [
             self.name,
             _fmt(self.value, self.unit) if self.value is not None else (self.note or "n/a"),

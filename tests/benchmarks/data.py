@@ -44,7 +44,8 @@ def database_reset() -> None:
     admin = url._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
         conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
             [name],
         )
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -110,7 +111,12 @@ def _users(prefix: str, count: int, start: int = 0) -> list:
     from patients.models import User
 
     rows = [
-        User(email=f"{prefix}{start + i}@bench.test", password=NO_PASSWORD, first_name="Bench", last_name=f"{prefix}{i}")
+        User(
+            email=f"{prefix}{start + i}@bench.test",
+            password=NO_PASSWORD,
+            first_name="Bench",
+            last_name=f"{prefix}{i}",
+        )
         for i in range(count)
     ]
     return _bulk(User, rows)
@@ -194,7 +200,9 @@ def _caregivers(families: list[list[int]], patients: list, rng: random.Random, *
             by_child.setdefault(child, []).append(caregiver)
             links.append(
                 CaregiverLink(
-                    caregiver=caregiver, patient=patients[child], relationship="mother" if k == 0 else "father",
+                    caregiver=caregiver,
+                    patient=patients[child],
+                    relationship="mother" if k == 0 else "father",
                     primary_contact=k == 0,
                 )
             )
@@ -217,7 +225,9 @@ def _pumps(patients: list, rng: random.Random, today: date) -> list:
     return _bulk(Pump, rows)
 
 
-def _programs(pumps: list, rng: random.Random, visit_times: list[list[datetime]], versions: int) -> list[list]:
+def _programs(
+    pumps: list, rng: random.Random, visit_times: list[list[datetime]], versions: int
+) -> list[list]:
     """`versions` program rows per pump; version v takes effect at visit v * len/versions."""
     from pumps.models import Program
 
@@ -261,7 +271,9 @@ def _forecast(program, pump, visit_at: datetime, volume: Decimal, clinic) -> dic
     local = visit_at.astimezone(tz)
     result = fc.forecast(
         program.as_forecast_program(),
-        fc.Fill(refill_at=local, volume_ml=volume, capacity_ml=pump.capacity_ml, pump_utc_offset=local.utcoffset()),
+        fc.Fill(
+            refill_at=local, volume_ml=volume, capacity_ml=pump.capacity_ml, pump_utc_offset=local.utcoffset()
+        ),
     )
     due = fc.refill_due(
         alarm_at=result.alarm_at_worst,
@@ -347,7 +359,9 @@ def _reminders(patients, pumps, caregivers_by_child, today: date) -> int:
             caregiver = caregivers_by_child[i][0]
             for j in range(REMINDERS_PER_CHILD):
                 past = j < history
-                target = today - timedelta(days=7 * (history - j)) if past else today + timedelta(days=400 + j)
+                target = (
+                    today - timedelta(days=7 * (history - j)) if past else today + timedelta(days=400 + j)
+                )
                 send_after = datetime.combine(target - timedelta(days=1), time(17, 0), tzinfo=UTC)
                 status = HISTORY_STATUSES[(i + j) % len(HISTORY_STATUSES)] if past else "planned"
                 sent = status in ("sent", "delivered", "undelivered")
@@ -424,7 +438,8 @@ def replan_pumps_generate(*, count: int, seed: int = 5) -> int:
             ((clinic.pk, f"Child{i}", f"Replan{i}", date(2012, 1, 1), f"R{i:07d}") for i in n), count=count,
         )  # fmt: skip
         caregivers = copy_rows(
-            Caregiver, ["user_id", "mobile", "sms_consent", "sms_consent_at", "preferred_language", "calendar_token"],
+            Caregiver,
+            ["user_id", "mobile", "sms_consent", "sms_consent_at", "preferred_language", "calendar_token"],
             ((users[i], f"+1385{2000000 + i:07d}", True, now, "en", secrets.token_urlsafe(24)) for i in n),
             count=count,
         )  # fmt: skip
