@@ -99,6 +99,8 @@ def run(results: Results, dataset: Dataset) -> None:
         if baseline is None:
             return
         results.add(ratio_figure("baseline page: requests/s", baseline["rps"], None, "req/s"))
+        for pct in ("p50", "p95", "p99"):
+            results.add(ratio_figure(f"baseline page: {pct} latency", baseline[f"{pct}_ms"], None, "ms"))
         non2xx = baseline["non2xx"] + (staff_baseline or {}).get("non2xx", 0)
         for label, name, cookie, share in pages:
             path = resolve(name)
