@@ -43,7 +43,7 @@ def bench_env() -> dict[str, str]:
         ITB_VAR_DIR=str(VAR),
         MEDIA_ROOT=str(VAR / "media"),
         LOG_LEVEL="WARNING",
-        CONN_MAX_AGE="60",
+        CONN_MAX_AGE=os.environ.get("CONN_MAX_AGE", "0"),  # production's default
         # http on localhost: production's https-only switches (if the security work reads these).
         SECURE_SSL_REDIRECT="false",
         SESSION_COOKIE_SECURE="false",

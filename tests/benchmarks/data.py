@@ -10,13 +10,14 @@ appointments per child and 40 reminders per child in a status mix.
 from __future__ import annotations
 
 import random
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlparse
 
-from .common import PYTHON, ROOT, bench_env
+from .common import PYTHON, ROOT, VAR, bench_env
 
 REMINDERS_PER_CHILD = 40
 VISITS_PER_CHILD = 10
@@ -50,6 +51,7 @@ def database_reset() -> None:
         )
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
+    shutil.rmtree(VAR / "media", ignore_errors=True)  # the documents of the last run
     for args in (["migrate", "--noinput", "-v", "0"], ["collectstatic", "--noinput", "-v", "0"]):
         subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=bench_env(), check=True, timeout=600)
 
