@@ -20,6 +20,14 @@ def _otp_device_id(user) -> str | None:
     return device.persistent_id
 
 
+def _backend() -> str:
+    """The backend a password sign-in records: ModelBackend when listed (a guard such as axes'
+    standalone backend may come first but never authenticates anyone itself)."""
+    model_backend = "django.contrib.auth.backends.ModelBackend"
+    backends = settings.AUTHENTICATION_BACKENDS
+    return model_backend if model_backend in backends else backends[0]
+
+
 def session_cookie(user) -> str:
     """A 'Cookie:' header value for `user`, signed in (and second-factor verified for staff)."""
     from importlib import import_module
@@ -28,7 +36,7 @@ def session_cookie(user) -> str:
 
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[BACKEND_SESSION_KEY] = _backend()
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     if getattr(user, "is_clinic_staff", False):
         device_id = _otp_device_id(user)
