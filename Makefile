@@ -47,6 +47,17 @@ test: install messages
 	$(BIN)/python tests/security/pip_audit_gate.py
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks (issue 9; not part of `make test`): a throwaway database itbportal_bench on the
+# local PostgreSQL, Redis db 9. See docs/benchmarks.md. BENCH_ARGS e.g. "--write-docs".
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/itbportal_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/9
+BENCH_PORTS ?= 8190-8199
+
+bench: install messages
+	bash scripts/system-deps.sh with-bench
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) BENCH_PORTS=$(BENCH_PORTS) \
+		$(BIN)/python -m tests.benchmarks $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -82,6 +82,9 @@ TEMPLATES = [
     },
 ]
 
+# Benchmarks only (issue 9, `make bench`): mounts /bench/baseline/, a static page behind sign-in.
+BENCHMARK_VIEWS = env.bool("BENCHMARK_VIEWS", default=False)
+
 # --- Database: PostgreSQL when DATABASE_URL is set, else an embedded SQLite file ---------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'itbportal.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False

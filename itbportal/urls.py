@@ -1,5 +1,6 @@
 """The portal's URLs. Each part of the product has its own module and namespace."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -23,3 +24,8 @@ urlpatterns = [
     path("invite/", include("patients.invite_urls")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.BENCHMARK_VIEWS:  # `make bench` only: the baseline page the benchmarks compare with
+    from itbportal.bench_views import BaselineView
+
+    urlpatterns.append(path("bench/baseline/", BaselineView.as_view(), name="bench_baseline"))

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Installs the system libraries the portal needs when they are missing (Debian/Ubuntu):
 # WeasyPrint's Pango, DejaVu fonts (PDFs look the same on every machine), poppler-utils
-# (tests read PDFs as text), and Chromium for the browser tests ("with-browser").
+# (tests read PDFs as text), Chromium for the browser tests ("with-browser"), and the wrk HTTP
+# load generator for `make bench` ("with-bench"). Arguments may be combined.
 set -euo pipefail
 want=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils)
-[ "${1:-}" = "with-browser" ] && want+=(chromium)
+for arg in "$@"; do
+  case "$arg" in
+    with-browser) want+=(chromium) ;;
+    with-bench) want+=(wrk) ;;
+    *) echo "system-deps.sh: unknown option $arg (with-browser, with-bench)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,0 +1,105 @@
+"""`python -m tests.benchmarks` (what `make bench` runs): generate data, measure, print ONE table.
+
+Every machine-dependent figure is a ratio to a baseline measured in the same run. Parts whose
+target does not exist yet print "not available yet (...)". See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+
+from .common import ROOT, Results, Timer, bench_env, machine
+
+PARTS = ("queries", "pages", "documents", "sweep", "replan")
+DOCS = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench:figures:begin -->", "<!-- bench:figures:end -->"
+
+
+def _args(argv):
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__)
+    parser.add_argument("--children", type=int, default=5000, help="children in the large data set")
+    parser.add_argument("--small", type=int, default=50, help="children in the small data set (query counts)")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="parts to run")
+    parser.add_argument("--write-docs", action="store_true", help=f"write the figures into {DOCS.name}")
+    return parser.parse_args(argv)
+
+
+def _part(results: Results, name: str, func, *args) -> None:
+    """Run one part; a crash is a row in the table, never the end of the run."""
+    print(f"\n== {name}", flush=True)
+    try:
+        with Timer() as t:
+            func(*args)
+        print(f"  ({name}: {t.seconds:.0f} s)", flush=True)
+    except Exception as exc:  # noqa: BLE001 - reported, the other parts still run
+        traceback.print_exc()
+        results.missing(name, f"failed: {exc.__class__.__name__}: {str(exc)[:100]}")
+
+
+def main(argv=None) -> int:
+    args = _args(argv)
+    os.environ.update(bench_env())
+    started = time.monotonic()
+    from . import data
+
+    print("== database: drop, create, migrate, collectstatic", flush=True)
+    data.database_reset()
+    import django
+
+    django.setup()
+    from . import bench_documents, bench_pages, bench_queries, bench_reminders
+
+    results = Results()
+    small_counts = {}
+    if "queries" in args.only:
+        small = data.dataset_generate(children=args.small)
+        small_counts = bench_queries.measure(small)
+        data.data_truncate()
+    with Timer() as t:
+        dataset = data.dataset_generate(children=args.children)
+    print(f"  (data: {t.seconds:.0f} s)", flush=True)
+    if "queries" in args.only:
+        _part(results, "queries", lambda: bench_queries.report(
+            results, small_counts, bench_queries.measure(dataset), (args.small, args.children)))  # fmt: skip
+    if "pages" in args.only:
+        _part(results, "pages", bench_pages.run, results, dataset)
+    if "documents" in args.only:
+        _part(results, "documents", bench_documents.run, results, dataset)
+    if "sweep" in args.only:
+        _part(results, "sweep", bench_reminders.run_sweep, results, dataset)
+    if "replan" in args.only:
+        _part(results, "re-planning", bench_reminders.run_replan, results, dataset)
+    described = machine()
+    minutes = (time.monotonic() - started) / 60
+    print("\n== machine: " + "; ".join(f"{k} {v}" for k, v in described.items()))
+    print(f"== figures ({minutes:.1f} min)\n")
+    print(results.table())
+    for note in results.notes:
+        print(f"note: {note}")
+    if args.write_docs:
+        _write_docs(results, described, minutes)
+    return 0
+
+
+def _write_docs(results: Results, described: dict, minutes: float) -> None:
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    block = "\n".join(
+        [BEGIN, f"Run of {when}, {minutes:.1f} minutes.", "", "Machine:", ""]
+        + [f"- {k}: {v}" for k, v in described.items()]
+        + ["", results.markdown(), ""]
+        + [f"Note: {n}" for n in results.notes]
+        + [END]
+    )
+    text = DOCS.read_text()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    DOCS.write_text(head + block + tail)
+    print(f"\nwrote the figures into {DOCS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""Reminder planning (pumps/s, against one INSERT ... SELECT of the same number of rows) and the
+sweep (10,000 due reminders claimed and handed to the locmem backend by real Celery workers)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
+
+from .common import PYTHON, Figure, Results, Timer, ratio_figure, start, stop
+from .data import Dataset, replan_pumps_generate
+
+REPLAN_PUMPS = int(os.environ.get("BENCH_REPLAN_PUMPS", "100000"))
+SWEEP_TEXTS = int(os.environ.get("BENCH_SWEEP_TEXTS", "10000"))
+SWEEP_TIMEOUT = float(os.environ.get("BENCH_SWEEP_TIMEOUT", "300"))
+PER_PATIENT_BUDGET = 120.0  # seconds, when only the per-patient reminders_replan exists
+SENT = ("sent", "delivered")
+
+
+def _attr(module: str, name: str):
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+# --- Planning ---------------------------------------------------------------------------------
+
+
+def _replan(total: int) -> tuple[float, int, str] | str:
+    """(seconds for all `total` pumps, rows planned, note) or why it cannot run."""
+    from alerts.models import Reminder
+    from patients.models import Patient
+
+    before = Reminder.objects.count()
+    now = datetime.now(UTC)
+    replan_all = _attr("alerts.services", "reminders_replan_all")
+    if replan_all is not None:
+        with Timer() as t:
+            replan_all(now=now)
+        return t.seconds, Reminder.objects.count() - before, ""
+    replan = _attr("alerts.services", "reminders_replan")
+    if replan is None:
+        return "function alerts.services.reminders_replan_all missing"
+    done, deadline = 0, time.monotonic() + PER_PATIENT_BUDGET
+    with Timer() as t:
+        for patient in Patient.objects.active().select_related("clinic").iterator(chunk_size=500):
+            replan(patient=patient, now=now)
+            done += 1
+            if time.monotonic() > deadline:
+                break
+    rows = Reminder.objects.count() - before
+    scale = total / max(done, 1)
+    note = f"per patient, extrapolated from {done:,} (reminders_replan_all missing)"
+    return t.seconds * scale, int(rows * scale), note
+
+
+def _sql_baseline(rows: int) -> float:
+    """Seconds for ONE INSERT ... SELECT FROM generate_series of `rows` reminder rows (rolled back)."""
+    from django.db import connection, transaction
+
+    from alerts.models import Reminder
+    from patients.models import CaregiverLink
+
+    link = CaregiverLink.objects.select_related("patient").first()
+    pump_id = link.patient.pumps.values_list("pk", flat=True).first()
+    given = {
+        "patient_id": ("%s", link.patient_id), "caregiver_id": ("%s", link.caregiver_id),
+        "pump_id": ("%s", pump_id), "kind": ("%s", "battery"), "target_date": ("DATE '2200-01-01' + g", None),
+        "offset_days": ("0", None), "send_after": ("now()", None), "status": ("%s", "planned"),
+    }  # fmt: skip
+    columns, exprs, params = [], [], []
+    for f in Reminder._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        columns.append(f.column)
+        if f.attname in given:
+            expr, value = given[f.attname]
+        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            expr, value = "now()", None
+        else:
+            expr, value = "%s", f.get_db_prep_save(f.get_default(), connection)
+        exprs.append(expr)
+        if expr == "%s":
+            params.append(value)
+    sql = (
+        f"INSERT INTO {Reminder._meta.db_table} ({', '.join(columns)}) "
+        f"SELECT {', '.join(exprs)} FROM generate_series(1, %s) AS g"
+    )
+    with transaction.atomic():
+        sid = transaction.savepoint()
+        with connection.cursor() as cursor, Timer() as t:
+            cursor.execute(sql, [*params, rows])
+        transaction.savepoint_rollback(sid)
+    return t.seconds
+
+
+def run_replan(results: Results, dataset: Dataset) -> None:
+    from pumps.models import Pump
+
+    name = "re-planning: pumps/s"
+    if (
+        _attr("alerts.services", "reminders_replan_all") is None
+        and _attr("alerts.services", "reminders_replan") is None
+    ):
+        results.missing(name, "function alerts.services.reminders_replan_all missing")
+        return
+    existing = Pump.objects.active().count()
+    if REPLAN_PUMPS > existing:
+        with Timer() as t:
+            replan_pumps_generate(count=REPLAN_PUMPS - existing)
+        print(
+            f"  data: {REPLAN_PUMPS - existing:,} more pumps for re-planning in {t.seconds:.0f} s", flush=True
+        )
+    total = Pump.objects.active().count()
+    outcome = _replan(total)
+    if isinstance(outcome, str):
+        results.missing(name, outcome)
+        return
+    seconds, rows, note = outcome
+    if rows <= 0:
+        results.missing(name, "re-planning wrote no reminder rows (the placeholder reminders_replan?)")
+        return
+    print(f"  re-planned {total:,} pumps into {rows:,} new rows in {seconds:.1f} s {note}", flush=True)
+    baseline = _sql_baseline(rows)
+    results.add(ratio_figure(name, total / seconds, total / baseline, "pumps/s"))
+    fig = ratio_figure(
+        f"re-planning: seconds for {total:,} pumps ({rows:,} rows)", seconds, baseline, "s", at_most=3
+    )
+    fig.note = note and "extrapolated"
+    results.add(fig)
+
+
+# --- Sweep ------------------------------------------------------------------------------------
+
+
+def _due_reminders(dataset: Dataset, count: int, now: datetime) -> list[int]:
+    """`count` planned refill-due reminders, due now, for caregivers who accept texts at any hour."""
+    from alerts.models import Reminder
+    from patients.models import Caregiver, CaregiverLink
+    from pumps.models import RefillVisit
+
+    latest = (
+        RefillVisit.objects.filter(pump__patient__clinic_id__in=dataset.clinic_ids)
+        .order_by("pump_id", "-visit_at")
+        .distinct("pump_id")
+        .values_list("pump__patient_id", "pump_id", "refill_due")
+    )
+    by_patient = {patient: (pump, due) for patient, pump, due in latest}
+    links = list(
+        CaregiverLink.objects.filter(patient_id__in=by_patient, caregiver__sms_consent=True, active=True)
+        .order_by("pk")
+        .values_list("patient_id", "caregiver_id")
+    )
+    rows = []
+    for offset in (14, 7, 3):  # the generated history uses offset 1: no unique-key clash
+        for patient, caregiver in links:
+            pump, due = by_patient[patient]
+            rows.append(
+                Reminder(patient_id=patient, pump_id=pump, caregiver_id=caregiver, kind="refill_due",
+                         target_date=due, offset_days=offset, send_after=now - timedelta(minutes=1))
+            )  # fmt: skip
+    rows = rows[:count]
+    Caregiver.objects.filter(pk__in={r.caregiver_id for r in rows}).update(
+        quiet_hours_start=clock(0), quiet_hours_end=clock(0)
+    )
+    return [r.pk for r in Reminder.objects.bulk_create(rows, batch_size=5000)]
+
+
+def _worker_queues() -> list[str]:
+    from django.conf import settings
+
+    queues = {"celery"}
+    routes = getattr(settings, "CELERY_TASK_ROUTES", None) or {}
+    if isinstance(routes, dict):
+        queues |= {r["queue"] for r in routes.values() if isinstance(r, dict) and "queue" in r}
+    return sorted(queues)
+
+
+def _wait_for_workers(app, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=1):
+            return
+    raise TimeoutError("no Celery worker answered a ping")
+
+
+def _drain(sweep, ids: list[int]) -> tuple[int, float]:
+    """Start the sweep and wait until every reminder is sent (bounded). Returns (sent, seconds)."""
+    from alerts.models import Reminder
+
+    mine = Reminder.objects.filter(pk__in=ids)
+    t0 = time.perf_counter()
+    sweep.delay()
+    sent, last_progress, last_sweep = 0, t0, t0
+    while time.perf_counter() - t0 < SWEEP_TIMEOUT:
+        time.sleep(0.5)
+        now_sent = mine.filter(status__in=SENT).count()
+        now = time.perf_counter()
+        if now_sent > sent:
+            sent, last_progress = now_sent, now
+        if sent >= len(ids) or now - last_progress > 30:
+            break
+        waiting = mine.filter(status="planned").exists()
+        if waiting and now - last_progress > 3 and now - last_sweep > 3:
+            sweep.delay()  # a sweep may claim in batches: start the next one
+            last_sweep = now
+    return sent, last_progress - t0
+
+
+def run_sweep(results: Results, dataset: Dataset) -> None:
+    name = f"sweep: texts/s ({SWEEP_TEXTS:,} due, locmem, real workers)"
+    sweep, send = _attr("alerts.tasks", "sweep"), _attr("alerts.tasks", "send_reminder")
+    if sweep is None or send is None:
+        results.missing(name, "function alerts.tasks.sweep / alerts.tasks.send_reminder missing")
+        return
+    import redis
+
+    from itbportal.celery import app
+
+    from .common import bench_env
+
+    redis.Redis.from_url(bench_env()["REDIS_URL"], socket_timeout=10).flushdb()  # our db 9 only
+    ids = _due_reminders(dataset, SWEEP_TEXTS, datetime.now(UTC))
+    cmd = [PYTHON, "-m", "celery", "-A", "itbportal", "worker", "-c", "2", "-l", "WARNING", "-n", "bench@%h",
+           "-Q", ",".join(_worker_queues()), "--without-gossip", "--without-mingle"]  # fmt: skip
+    proc = start(cmd, "celery-worker")
+    try:
+        _wait_for_workers(app)
+        sent, seconds = _drain(sweep, ids)
+    finally:
+        stop(proc, timeout=30)
+    if sent == 0:
+        results.missing(name, "no reminder reached 'sent' (see var/bench/celery-worker.log)")
+        return
+    rate = sent / seconds if seconds > 0 else 0.0
+    results.add(Figure(name, rate, "texts/s", None, None, "≥ 200 texts/s", rate >= 200 and sent == len(ids)))
+    if sent < len(ids):
+        results.notes.append(f"sweep: only {sent:,} of {len(ids):,} reminders were sent in time")
