@@ -9,6 +9,7 @@ the CSS, so every machine draws the same glyphs. A wall-clock guard stops a runa
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.template.loader import render_to_string
 from django.utils import translation
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 # Templates reference `{% static %}` paths; they resolve against this host, which never exists.
@@ -93,6 +95,13 @@ def _time_limit(seconds: int):
         signal.signal(signal.SIGALRM, previous)
 
 
+@functools.cache
+def _font_config() -> FontConfiguration:
+    """One font configuration per process: building it (fontconfig's set-up) is a large part of
+    a small document's cost, and nothing in it depends on the document."""
+    return FontConfiguration()
+
+
 def render_html(*, template: str, context: dict, language: str, title: str) -> str:
     """The HTML that `render_pdf` lays out (autoescaped Django template, in `language`)."""
     with translation.override(language):
@@ -108,4 +117,4 @@ def render_pdf(*, template: str, context: dict, language: str, title: str) -> by
     html = render_html(template=template, context=context, language=language, title=title)
     with _time_limit(RENDER_TIME_LIMIT_SECONDS):
         document = HTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyURLFetcher())
-        return document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=True)
+        return document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=True, font_config=_font_config())

@@ -69,7 +69,7 @@ def test_home_sends_staff_to_the_worklist_and_parents_to_their_page(client, nurs
     login_as(client, nurse)
     assert client.get(reverse("home"))["Location"] == reverse("staff:worklist")
     login_as(client, parent)
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("home"))["Location"] == reverse("family:home")
 
 
 def test_the_nurse_of_the_clinic_opens_every_page(nurse_client, child, parent, appointment):

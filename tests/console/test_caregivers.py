@@ -51,7 +51,7 @@ def test_invite_creates_a_linked_account_and_emails_a_set_password_link(
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password("Sunny-garden-4821")
-    assert client.get(reverse("home")).status_code == 200  # signed in
+    assert client.get(reverse("family:home")).status_code == 200  # signed in
     client.logout()
     assert client.get(path).status_code == 400  # used once
 

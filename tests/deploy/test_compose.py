@@ -104,6 +104,46 @@ def _start(name: str, env: dict[str, str], port: int, log: Path) -> subprocess.P
     )
 
 
+CREATE_DUE_REMINDER = """
+from django.utils import timezone
+from alerts.models import Reminder
+from tests.factories import CaregiverLinkFactory, PatientFactory
+link = CaregiverLinkFactory(patient=PatientFactory())
+r = Reminder.objects.create(patient=link.patient, caregiver=link.caregiver, kind="refill_due",
+    target_date=timezone.localdate(), offset_days=0, send_after=timezone.now())
+print(r.pk)
+"""
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    full = {**env, **service_env("worker", env)}
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=full, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _a_reminder_goes_through(env: dict[str, str]) -> None:
+    """A due reminder in the database is claimed by the sweep and sent by the worker."""
+    pk = _manage(env, "shell", "-c", CREATE_DUE_REMINDER)
+    full = {**env, **service_env("worker", env)}
+    subprocess.run(
+        ["celery", "-A", "itbportal", "call", "alerts.tasks.sweep"], cwd=ROOT, env=full, check=True
+    )
+    status = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and status not in ("sent", "delivered"):
+        time.sleep(1)
+        status = _manage(
+            env,
+            "shell",
+            "-c",
+            f"from alerts.models import Reminder; print(Reminder.objects.get(pk={pk}).status)",
+        )
+    assert status in ("sent", "delivered"), f"the reminder is {status!r}"
+
+
 def _get(url: str) -> tuple[int, dict]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -137,8 +177,13 @@ def test_compose_services_start_and_the_portal_reports_healthy(compose_env, tmp_
             time.sleep(2)
         logs = {n: (tmp_path / f"{n}.log").read_text()[-2000:] for n in procs}
         assert status == 200, f"/healthz said {status} {body}\n{logs}"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/css/portal.css", timeout=5) as response:
+        # As the TLS proxy in front of it would ask (the compose file trusts one proxy).
+        static = urllib.request.Request(
+            f"http://127.0.0.1:{port}/static/css/portal.css", headers={"X-Forwarded-Proto": "https"}
+        )
+        with urllib.request.urlopen(static, timeout=5) as response:
             assert response.status == 200  # whitenoise serves the static files
+        _a_reminder_goes_through(compose_env)
     finally:
         for proc in procs.values():
             os.killpg(proc.pid, signal.SIGTERM)

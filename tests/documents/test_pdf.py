@@ -69,5 +69,7 @@ def test_nothing_but_pumps_pdf_imports_weasyprint():
         capture_output=True,
         text=True,
     ).stdout.split()
-    found = [f for f in found if not f.startswith("./.venv") and not f.startswith("./var")]
+    # The benchmark's baseline renders a one-line page with raw WeasyPrint on purpose.
+    skip = ("./.venv", "./var", "./tests/benchmarks/")
+    found = [f for f in found if not f.startswith(skip)]
     assert found == ["./pumps/pdf.py"]
