@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appointments.models import Appointment
 from pumps.models import Program, Pump, PumpModel, RefillVisit
@@ -258,6 +259,8 @@ def seed(now: datetime | None = None) -> bool:
         )
         for e, f, last in NURSES
     ]
+    for nurse in nurses:
+        TOTPDevice.objects.create(user=nurse, name="Demo authenticator", key=DEMO_TOTP_HEX, confirmed=True)
     parents = []
     for i, (email, first, last, lang, consent) in enumerate(PARENTS):
         caregiver = caregiver_create(

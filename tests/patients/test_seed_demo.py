@@ -40,3 +40,14 @@ def test_seed_demo_covers_the_states_a_nurse_must_see():
         "a child with two caregivers"
     )
     assert RefillVisit.objects.filter(visit_at__gt=now).count() == 0
+
+
+def test_demo_nurses_can_pass_the_second_step_with_the_printed_key():
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from patients import demo
+
+    call_command("seed_demo")
+    for device in TOTPDevice.objects.filter(user__staff_profile__isnull=False):
+        assert device.confirmed and device.verify_token(demo.current_code())
+    assert TOTPDevice.objects.filter(confirmed=True).count() == 2
