@@ -137,6 +137,11 @@ def _at_local(clinic: Clinic, day: date, hour: int = 10) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour, 0)), clinic.tzinfo)
 
 
+def _weekday(day: date) -> date:
+    """The clinic is closed at weekends: move a Saturday or Sunday back to the Friday before."""
+    return day - timedelta(days=max(0, day.weekday() - 4))
+
+
 def _visit_for(pump: Pump, program: Program, alarm_target: datetime, volume: Decimal, **extra) -> RefillVisit:
     """Place a refill so that its worst-case alarm lands at `alarm_target`."""
     probe_at = alarm_target - timedelta(days=365)
@@ -235,7 +240,9 @@ def _seed_child(n: int, spec: Child, clinic: Clinic, nurse, parents, now: dateti
             patient=patient,
             kind=Appointment.Kind.REFILL,
             booked_by=nurse,
-            start=_at_local(clinic, (now + timedelta(days=spec.appointment_in_days)).date(), 9 + n % 6),
+            start=_at_local(
+                clinic, _weekday((now + timedelta(days=spec.appointment_in_days)).date()), 9 + n % 6
+            ),
             location=clinic.default_location,
             after_alarm_reason=spec.appointment_reason,
         )
