@@ -198,6 +198,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # WeasyPrint reports every layout step at INFO; only its warnings are worth a line.
+    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
 # --- Security: proxy, HTTPS, cookies, headers (env-driven; production defaults when DEBUG is off) ---
