@@ -179,3 +179,37 @@ def sign_in(page, base_url: str, email: str, *, shots=None, step="sign-in", totp
             shots(page, "second-factor")
         page.click("button[type=submit]:has-text('Continue')")
         page.wait_for_load_state()
+
+
+@pytest.fixture
+def celery_worker(tmp_path):
+    """A real `celery -A itbportal worker` on a private redis-server, against the live server's
+    test database; this process's Celery app sends to the same redis while the fixture lasts."""
+    from django.db import connection
+
+    from tests.alerts.processes import RedisServer, Worker, broker
+
+    port = next(p for p in range(6380, 6390) if _port_free(p))
+    server = RedisServer(port).start()
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        CELERY_BROKER_URL=server.url,
+        REDIS_URL=server.url,
+    )
+    worker = Worker(env, tmp_path / "worker.log").start()
+    try:
+        worker.wait_ready(60)
+        with broker(server.url):
+            yield worker
+    finally:
+        worker.stop()
+        server.stop()
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
