@@ -57,7 +57,8 @@ def test_a_parent_who_replies_stop_shows_up_for_the_nurse(
     assert row.locator(".flag-reminder_failed").is_visible()
     shots(page, "worklist-flag")
 
-    page.goto(live_server.url + "/sms/escalations/")
+    page.get_by_role("link", name="Escalations").click()
+    page.wait_for_url("**/sms/escalations/")
     item = page.locator("li.list-group-item", has_text="Caregiver opted out of texts")
     assert "Mia Rivera" in item.inner_text()
     assert "Ana Rivera" in item.inner_text() and "stopped text reminders" in item.inner_text()
