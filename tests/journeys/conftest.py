@@ -213,3 +213,20 @@ def _port_free(port: int) -> bool:
 
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reseed_after_journeys(django_db_setup, django_db_blocker):
+    """The journeys run on committed data (live_server), and the flush after each one also empties
+    what the data migration seeded (the clinic, the staff roles). Put it back at the end of the
+    session, so that the next run with --reuse-db starts from the migrated state."""
+    yield
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    key = ("patients", "0002_seed_clinic_and_roles")
+    with django_db_blocker.unblock():
+        state = MigrationLoader(connection).project_state(key, at_end=True)
+        importlib.import_module("patients.migrations.0002_seed_clinic_and_roles").seed(state.apps, None)
