@@ -28,7 +28,8 @@ FLAGS = {
     "residual": "Residual discrepancy",
     "battery": "Battery window open",
     "eri": "ERI reported",
-    "reminder_failed": "Reminder not delivered",
+    # A text failed or was undelivered, the family opted out, or no caregiver can receive texts.
+    "reminder_failed": "Texts not reaching the family",
     "dose_change": "Dose change over 20%",
 }
 UNDELIVERED = (Reminder.Status.FAILED, Reminder.Status.UNDELIVERED)
