@@ -140,6 +140,7 @@ def _locked(reminder_id: int) -> Reminder | None:
         .select_related("patient__clinic", "caregiver__user", "appointment")
         .annotate(linked=Exists(linked))
         .filter(pk=reminder_id)
+        .order_by()
         .first()
     )
 
