@@ -22,7 +22,7 @@ def sweep() -> int:
     workers' pace without piling up claims that could go stale."""
     services.heartbeat_record()
     services.reminders_recover_stale()
-    ids = services.reminders_claim_due()
+    ids = services.reminders_claim_due(limit=sending.CLAIM_BATCH)
     more = len(ids) >= sending.CLAIM_BATCH
     transaction.on_commit(lambda: _dispatch(ids, more=more))
     return len(ids)
