@@ -64,6 +64,7 @@ class ChildDates:
     battery_repeat_days: int
 
 
+@lru_cache(maxsize=4096)
 def send_time(day: date, tz: str) -> datetime:
     """SEND_AT local time on `day`, as an aware instant (right on both sides of a DST change)."""
     return datetime.combine(day, SEND_AT, tzinfo=ZoneInfo(tz))
@@ -313,11 +314,14 @@ _INSERTED = (
 )
 
 
-_COLUMN_INDEX = [Wanted._fields.index(name) for name, _ in _INSERTED]
+def _nullable(value) -> str:
+    return "" if value is None else str(value)
 
 
-def _text(value) -> str:
-    return value.isoformat() if isinstance(value, date) else str(value)
+# How each column becomes text (columns are typed: no per-value isinstance).
+_TEXT = {"kind": None, "target_date": date.isoformat, "send_after": datetime.isoformat}
+_TEXT.update(pump_id=_nullable, appointment_id=_nullable)
+_COLUMNS = [(Wanted._fields.index(name), _TEXT.get(name, str)) for name, _ in _INSERTED]
 
 
 def _insert(rows: list[Wanted], now: datetime) -> None:
@@ -339,7 +343,10 @@ def _insert(rows: list[Wanted], now: datetime) -> None:
         defaults.append(now if auto else f.get_db_prep_save(f.get_default(), connection))
     # Each column travels as ONE comma-separated text (empty = NULL), split by the server:
     # far cheaper than adapting Python lists into array literals on the client.
-    arrays = [",".join("" if w[i] is None else _text(w[i]) for w in rows) for i in _COLUMN_INDEX]
+    arrays = []
+    for index, text in _COLUMNS:
+        values = [w[index] for w in rows]
+        arrays.append(",".join(values if text is None else map(text, values)))
     unnest = ", ".join(f"string_to_array(%s, ',', '')::{kind}[]" for _, kind in _INSERTED)
     sql = (
         f"INSERT INTO {Reminder._meta.db_table} ({', '.join(columns)}) "
