@@ -23,7 +23,7 @@ from .models import Reminder
 
 # Texts go out at this local time on the day of sending (clinic time, DST-aware through zoneinfo).
 SEND_AT = time(10, 0)
-REPLAN_ALL_CHUNK = 500
+REPLAN_ALL_CHUNK = 2000
 
 Key = tuple[int, str, date, int, int]  # (patient, kind, target_date, offset_days, caregiver)
 
