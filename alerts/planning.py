@@ -12,22 +12,25 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import Reminder
 
 # Texts go out at this local time on the day of sending (clinic time, DST-aware through zoneinfo).
 SEND_AT = time(10, 0)
-REPLAN_ALL_CHUNK = 500
+REPLAN_ALL_CHUNK = 2000
 
 Key = tuple[int, str, date, int, int]  # (patient, kind, target_date, offset_days, caregiver)
 
 
-@dataclass(frozen=True)
-class Wanted:
+class Wanted(NamedTuple):
+    """One row the plan wants (a named tuple: the daily replan makes hundreds of thousands)."""
+
     patient_id: int
     kind: str
     target_date: date
@@ -39,7 +42,7 @@ class Wanted:
 
     @property
     def key(self) -> Key:
-        return (self.patient_id, self.kind, self.target_date, self.offset_days, self.caregiver_id)
+        return self[:5]
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class ChildDates:
     battery_repeat_days: int
 
 
+@lru_cache(maxsize=4096)
 def send_time(day: date, tz: str) -> datetime:
     """SEND_AT local time on `day`, as an aware instant (right on both sides of a DST change)."""
     return datetime.combine(day, SEND_AT, tzinfo=ZoneInfo(tz))
@@ -112,53 +116,121 @@ def plan_for_patient(child: ChildDates, *, today: date) -> tuple[list[Wanted], s
 
 
 def _load_children(patient_ids: list[int], now: datetime) -> list[ChildDates]:
-    """Every input of the plan for these children, in a fixed number of queries."""
+    """Every input of the plan for these children, in a fixed number of queries, as plain
+    values (no model instances: the daily replan reads every child)."""
     from appointments.models import Appointment
-    from patients.models import CaregiverLink, Patient
+    from patients.models import CaregiverLink, Clinic, Patient
+    from pumps.models import Pump, RefillVisit
+
+    patients = list(
+        Patient.objects.filter(pk__in=patient_ids, active=True).order_by("pk").values_list("pk", "clinic_id")
+    )
+    clinics = {c.pk: _ClinicRules.of(c) for c in Clinic.objects.filter(pk__in={c for _, c in patients})}
+    pumps = {}
+    for row in (
+        Pump.objects.active()
+        .filter(patient_id__in=patient_ids)
+        .order_by("implant_date", "pk")
+        .values_list("patient_id", "pk", "implant_date", "eri_date", "model")
+    ):
+        pumps[row[0]] = row[1:]  # the newest implant wins
+    visits = dict(
+        (pump_id, (due, alarm))
+        for pump_id, due, alarm in RefillVisit.objects.filter(pump_id__in=[p[0] for p in pumps.values()])
+        .latest_per_pump()
+        .values_list("pump_id", "refill_due", "alarm_at_worst")
+    )
+    caregivers = defaultdict(list)
+    # Caregiver.can_receive_texts, in SQL (consent, a mobile, an active account): parsing every
+    # mobile number into a PhoneNumber would cost more than the rest of the load.
+    links = (
+        CaregiverLink.objects.filter(
+            patient_id__in=patient_ids,
+            active=True,
+            caregiver__sms_consent=True,
+            caregiver__user__is_active=True,
+        )
+        .exclude(caregiver__mobile="")
+        .order_by("caregiver_id")
+    )
+    for patient_id, caregiver_id in links.values_list("patient_id", "caregiver_id"):
+        caregivers[patient_id].append(caregiver_id)
+    appointments = defaultdict(list)
+    for row in (
+        Appointment.objects.filter(patient_id__in=patient_ids)
+        .upcoming(now=now)
+        .values_list("patient_id", "pk", "kind", "start")
+    ):
+        appointments[row[0]].append(row[1:])
+    return [
+        _child_dates(pk, clinics[clinic_id], pumps.get(pk), visits, caregivers[pk], appointments[pk])
+        for pk, clinic_id in patients
+    ]
+
+
+@dataclass(frozen=True)
+class _ClinicRules:
+    tz: str
+    refill_days: tuple[int, ...]
+    alarm_days: tuple[int, ...]
+    appointment_days: tuple[int, ...]
+    battery_repeat_days: int
+
+    @classmethod
+    def of(cls, clinic) -> _ClinicRules:
+        return cls(
+            tz=clinic.time_zone,
+            refill_days=tuple(int(d) for d in clinic.reminder_refill_due_days),
+            alarm_days=tuple(int(d) for d in clinic.reminder_alarm_days),
+            appointment_days=tuple(int(d) for d in clinic.reminder_appointment_days),
+            battery_repeat_days=clinic.reminder_battery_repeat_days,
+        )
+
+
+@lru_cache(maxsize=16)
+def _shuts_off_at_7_years(model: str) -> bool:
     from pumps.models import Pump
 
-    patients = Patient.objects.filter(pk__in=patient_ids, active=True).select_related("clinic")
-    pumps = {}
-    for pump in (
-        Pump.objects.active().filter(patient_id__in=patient_ids).with_current().order_by("implant_date")
-    ):
-        pumps[pump.patient_id] = pump  # the newest implant wins
-    caregivers = defaultdict(list)
-    links = CaregiverLink.objects.filter(patient_id__in=patient_ids, active=True).select_related(
-        "caregiver__user"
-    )
-    for link in links.order_by("caregiver_id"):
-        if link.caregiver.can_receive_texts:
-            caregivers[link.patient_id].append(link.caregiver_id)
-    appointments = defaultdict(list)
-    for appt in Appointment.objects.filter(patient_id__in=patient_ids).upcoming(now=now):
-        appointments[appt.patient_id].append(appt)
-    return [_child_dates(p, pumps.get(p.pk), caregivers[p.pk], appointments[p.pk]) for p in patients]
+    return Pump(model=model).shuts_off_at_7_years
 
 
-def _child_dates(patient, pump, caregiver_ids, appointments) -> ChildDates:
-    clinic = patient.clinic
-    tz = ZoneInfo(clinic.time_zone)
-    visit = pump.latest_visit if pump else None
+def _child_dates(patient_id, rules: _ClinicRules, pump, visits, caregiver_ids, appointments) -> ChildDates:
+    from pumps import forecast as fc
+
+    tz = ZoneInfo(rules.tz)
+    pump_id, implant_date, eri_date, model = pump or (None, None, None, None)
+    refill_due, alarm_at = visits.get(pump_id, (None, None))
+    battery_opens = None
+    if pump_id is not None:
+        battery_opens = fc.battery_window_opens(
+            implant_date=implant_date,
+            eri_date=eri_date,
+            shuts_off_at_7_years=_shuts_off_at_7_years(model),
+        )
     return ChildDates(
-        patient_id=patient.pk,
-        tz=clinic.time_zone,
-        pump_id=pump.pk if pump else None,
-        refill_due=visit.refill_due if visit else None,
-        alarm_date=visit.alarm_at_worst.astimezone(tz).date() if visit else None,
-        battery_opens=pump.battery_window_opens() if pump else None,
-        battery_booked=any(a.kind == "battery" for a in appointments),
-        appointments=tuple((a.pk, a.start.astimezone(tz).date()) for a in appointments),
+        patient_id=patient_id,
+        tz=rules.tz,
+        pump_id=pump_id,
+        refill_due=refill_due,
+        alarm_date=alarm_at.astimezone(tz).date() if alarm_at else None,
+        battery_opens=battery_opens,
+        battery_booked=any(kind == "battery" for _, kind, _ in appointments),
+        appointments=tuple((pk, start.astimezone(tz).date()) for pk, _, start in appointments),
         caregiver_ids=tuple(caregiver_ids),
-        refill_days=tuple(int(d) for d in clinic.reminder_refill_due_days),
-        alarm_days=tuple(int(d) for d in clinic.reminder_alarm_days),
-        appointment_days=tuple(int(d) for d in clinic.reminder_appointment_days),
-        battery_repeat_days=clinic.reminder_battery_repeat_days,
+        refill_days=rules.refill_days,
+        alarm_days=rules.alarm_days,
+        appointment_days=rules.appointment_days,
+        battery_repeat_days=rules.battery_repeat_days,
     )
 
 
 def _today(child_tz: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(child_tz)).date()
+
+
+_OPEN = [Reminder.Status.PLANNED, Reminder.Status.CANCELLED]
+_EXISTING = ("pk", "patient_id", "kind", "target_date", "offset_days", "caregiver_id", "status",
+             "send_after", "attempts", "pump_id", "appointment_id")  # fmt: skip
 
 
 def _apply(children: Iterable[ChildDates], patient_ids: list[int], now: datetime) -> None:
@@ -169,70 +241,120 @@ def _apply(children: Iterable[ChildDates], patient_ids: list[int], now: datetime
         create, keys = plan_for_patient(child, today=_today(child.tz, now))
         wanted.update((row.key, row) for row in create)
         holding |= keys
-    # Lock the rows this plan may change; the sweep skips locked rows, so it cannot claim one
-    # that is being cancelled or moved.
-    existing = {
-        (r.patient_id, r.kind, r.target_date, r.offset_days, r.caregiver_id): r
-        for r in Reminder.objects.select_for_update()
-        .filter(patient_id__in=patient_ids, status__in=[Reminder.Status.PLANNED, Reminder.Status.CANCELLED])
-        .only(
-            "pk",
-            "patient_id",
-            "kind",
-            "target_date",
-            "offset_days",
-            "caregiver_id",
-            "status",
-            "send_after",
-            "attempts",
-            "pump_id",
-            "appointment_id",
-        )
-        .order_by("pk")
-    }
-    _cancel(existing, holding, now)
-    _update(existing, wanted, now)
-    new = [_row(w) for key, w in wanted.items() if key not in existing]
-    Reminder.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+    # Read the open rows without locking them, then lock only those this plan changes (the
+    # sweep skips locked rows, so it cannot claim one that is being cancelled or moved) and
+    # decide again on their locked values: a row claimed meanwhile is no longer ours to touch.
+    rows = Reminder.objects.filter(patient_id__in=patient_ids, status__in=_OPEN)
+    existing = _by_key(rows)
+    touch = _cancelled(existing, holding) + [row[0] for row in _moved(existing, wanted)]
+    if touch:
+        locked = _by_key(rows.select_for_update().filter(pk__in=touch).order_by("pk"))
+        _cancel(_cancelled(locked, holding), now)
+        _update(_moved(locked, wanted), now)
+    _insert([w for key, w in wanted.items() if key not in existing], now)
 
 
-def _cancel(existing: dict[Key, Reminder], holding: set[Key], now: datetime) -> None:
-    gone = [r.pk for key, r in existing.items() if r.status == Reminder.Status.PLANNED and key not in holding]
+def _by_key(rows) -> dict[Key, tuple]:
+    """Plan key -> (pk, status, send_after, attempts, pump_id, appointment_id)."""
+    return {row[1:6]: (row[0], *row[6:]) for row in rows.values_list(*_EXISTING)}
+
+
+def _cancelled(existing: dict[Key, tuple], holding: set[Key]) -> list[int]:
+    return [r[0] for key, r in existing.items() if r[1] == Reminder.Status.PLANNED and key not in holding]
+
+
+def _cancel(gone: list[int], now: datetime) -> None:
     if gone:
         Reminder.objects.filter(pk__in=gone, status=Reminder.Status.PLANNED).update(
             status=Reminder.Status.CANCELLED, updated_at=now
         )
 
 
-def _update(existing: dict[Key, Reminder], wanted: dict[Key, Wanted], now: datetime) -> None:
+def _moved(existing: dict[Key, tuple], wanted: dict[Key, Wanted]) -> list[tuple]:
+    """(pk, status, send_after, pump_id, appointment_id) of each open row whose values change."""
     changed = []
     for key, w in wanted.items():
         row = existing.get(key)
         if row is None:
             continue
+        pk, status, send_after, attempts, pump_id, appointment_id = row
         # A retry or a quiet-hours deferral keeps its own later time.
-        send_after = w.send_after if row.attempts == 0 else max(row.send_after, w.send_after)
-        new = (Reminder.Status.PLANNED, send_after, w.pump_id, w.appointment_id)
-        if (row.status, row.send_after, row.pump_id, row.appointment_id) != new:
-            row.status, row.send_after, row.pump_id, row.appointment_id = new
-            row.updated_at = now
-            changed.append(row)
+        new = (
+            Reminder.Status.PLANNED,
+            w.send_after if attempts == 0 else max(send_after, w.send_after),
+            w.pump_id,
+            w.appointment_id,
+        )
+        if (status, send_after, pump_id, appointment_id) != new:
+            changed.append((pk, *new))
+    return changed
+
+
+def _update(changed: list[tuple], now: datetime) -> None:
     if changed:
+        rows = [
+            Reminder(pk=pk, status=status, send_after=at, pump_id=pump, appointment_id=appt, updated_at=now)
+            for pk, status, at, pump, appt in changed
+        ]
         fields = ["status", "send_after", "pump_id", "appointment_id", "updated_at"]
-        Reminder.objects.bulk_update(changed, fields, batch_size=500)
+        Reminder.objects.bulk_update(rows, fields, batch_size=500)
 
 
-def _row(w: Wanted) -> Reminder:
-    return Reminder(
-        patient_id=w.patient_id,
-        kind=w.kind,
-        target_date=w.target_date,
-        offset_days=w.offset_days,
-        caregiver_id=w.caregiver_id,
-        send_after=w.send_after,
-        pump_id=w.pump_id,
-        appointment_id=w.appointment_id,
+# The new rows of a chunk go in with ONE statement: INSERT ... SELECT FROM unnest(arrays),
+# skipping rows that exist (the unique plan key), as bulk_create(ignore_conflicts=True) would.
+_INSERTED = (
+    ("patient_id", "bigint"),
+    ("kind", "varchar"),
+    ("target_date", "date"),
+    ("offset_days", "smallint"),
+    ("caregiver_id", "bigint"),
+    ("send_after", "timestamptz"),
+    ("pump_id", "bigint"),
+    ("appointment_id", "bigint"),
+)
+
+
+def _nullable(value) -> str:
+    return "" if value is None else str(value)
+
+
+# How each column becomes text (columns are typed: no per-value isinstance).
+_TEXT = {"kind": None, "target_date": date.isoformat, "send_after": datetime.isoformat}
+_TEXT.update(pump_id=_nullable, appointment_id=_nullable)
+_COLUMNS = [(Wanted._fields.index(name), _TEXT.get(name, str)) for name, _ in _INSERTED]
+
+
+def _insert(rows: list[Wanted], now: datetime) -> None:
+    if not rows:
+        return
+    if connection.vendor != "postgresql":  # `make run` on SQLite: the ORM's way
+        fields = [name for name, _ in _INSERTED]
+        new = [Reminder(**{name: getattr(w, name) for name in fields}) for w in rows]
+        Reminder.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+        return
+    names = [name for name, _ in _INSERTED]
+    columns, exprs, defaults = list(names), [f"u.{name}" for name in names], []
+    for f in Reminder._meta.concrete_fields:
+        if f.primary_key or f.attname in names:
+            continue
+        columns.append(f.column)
+        exprs.append("%s")
+        auto = getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        defaults.append(now if auto else f.get_db_prep_save(f.get_default(), connection))
+    # Each column travels as ONE comma-separated text (empty = NULL), split by the server:
+    # far cheaper than adapting Python lists into array literals on the client.
+    arrays = []
+    for index, text in _COLUMNS:
+        values = [w[index] for w in rows]
+        arrays.append(",".join(values if text is None else map(text, values)))
+    unnest = ", ".join(f"string_to_array(%s, ',', '')::{kind}[]" for _, kind in _INSERTED)
+    sql = (
+        f"INSERT INTO {Reminder._meta.db_table} ({', '.join(columns)}) "
+        f"SELECT {', '.join(exprs)} FROM unnest({unnest}) AS u({', '.join(names)}) "
+        "ON CONFLICT DO NOTHING"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*defaults, *arrays])
 
 
 @transaction.atomic

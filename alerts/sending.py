@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from .escalations import escalate_reminder
@@ -82,16 +82,12 @@ def reminders_claim_due(*, now: datetime | None = None, limit: int = CLAIM_BATCH
 
 
 def _recheck(reminder: Reminder) -> str | None:
-    """Why a claimed row must not be sent any more, or None."""
-    from patients.models import CaregiverLink
-
+    """Why a claimed row must not be sent any more, or None (`linked` is annotated by the lock)."""
     if not reminder.patient.active:
         return "child no longer active"
     if not reminder.caregiver.can_receive_texts:
         return "caregiver cannot receive texts"
-    if not CaregiverLink.objects.filter(
-        caregiver=reminder.caregiver, patient=reminder.patient, active=True
-    ).exists():
+    if not reminder.linked:
         return "caregiver no longer linked"
     return None
 
@@ -132,16 +128,67 @@ def message_for(reminder: Reminder) -> str:
     )
 
 
+def _linked():
+    from patients.models import CaregiverLink
+
+    return Exists(
+        CaregiverLink.objects.filter(
+            caregiver_id=OuterRef("caregiver_id"), patient_id=OuterRef("patient_id"), active=True
+        )
+    )
+
+
+# What a send must read fresh, under the row's lock: the claim itself and everything that can
+# forbid the text (child active, consent, account active, caregiver still linked).
+_FRESH = ("status", "attempts", "send_after", "patient__active", "caregiver__sms_consent",
+          "caregiver__user__is_active", "linked")  # fmt: skip
+_RELATED = ("patient__clinic", "caregiver__user", "appointment")
+
+
+def _locked(reminder_id: int, known: Reminder | None = None) -> Reminder | None:
+    """The row, locked. With `known` (the batch's prefetched row: names, numbers, language,
+    quiet hours), one narrow query locks it and refreshes the fields in _FRESH; without it,
+    one query reads everything."""
+    locking = Reminder.objects.select_for_update(of=("self",)).filter(pk=reminder_id).order_by()
+    if known is None:
+        return locking.select_related(*_RELATED).annotate(linked=_linked()).first()
+    fresh = locking.annotate(linked=_linked()).values_list(*_FRESH).first()
+    if fresh is None:
+        return None
+    known.status, known.attempts, known.send_after, known.patient.active = fresh[:4]
+    known.caregiver.sms_consent, known.caregiver.user.is_active, known.linked = fresh[4:]
+    return known
+
+
+def reminders_send(*, reminder_ids: list[int], now: datetime | None = None) -> int:
+    """Send a batch of claimed reminders, each in its own short transaction holding its row's
+    lock (the per-row rules are those of `reminder_send`). A row whose send raises stays
+    claimed and is recovered by the unknown-outcome rule. Returns how many ended sent."""
+    known = Reminder.objects.select_related(*_RELATED).in_bulk(reminder_ids)
+    sent = 0
+    for pk in reminder_ids:
+        if pk not in known:
+            continue
+        try:
+            with transaction.atomic():
+                row = _send_locked(pk, now or timezone.now(), known[pk])
+        except Exception:  # noqa: BLE001 - one bad row must not hold back the rest of the batch
+            logger.exception("Reminder %s: send failed; the claim will be recovered", pk)
+            continue
+        sent += row is not None and row.status in (Status.SENT, Status.DELIVERED)
+    return sent
+
+
 @transaction.atomic
 def reminder_send(*, reminder: Reminder, now: datetime | None = None) -> Reminder:
     """Send one claimed reminder and record the outcome. Anything but `claimed` is left alone."""
-    now = now or timezone.now()
-    reminder = (
-        Reminder.objects.select_for_update(of=("self",))
-        .select_related("patient__clinic", "caregiver__user", "appointment")
-        .get(pk=reminder.pk)
-    )
-    if reminder.status != Status.CLAIMED:
+    return _send_locked(reminder.pk, now or timezone.now()) or reminder
+
+
+def _send_locked(reminder_id: int, now: datetime, known: Reminder | None = None) -> Reminder | None:
+    """Inside a transaction: lock the row, recheck, send, record. None if the row is gone."""
+    reminder = _locked(reminder_id, known)
+    if reminder is None or reminder.status != Status.CLAIMED:
         return reminder
     reason = _recheck(reminder)
     if reason:

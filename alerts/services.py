@@ -23,6 +23,7 @@ from .sending import (
     reminder_send,
     reminders_claim_due,
     reminders_recover_stale,
+    reminders_send,
     sweep_health,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "reminders_recover_stale",
     "reminders_replan",
     "reminders_replan_all",
+    "reminders_send",
     "sms_inbound_receive",
     "sms_status_update",
     "sweep_health",

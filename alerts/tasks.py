@@ -7,36 +7,50 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
-from . import services
-from .models import Reminder
+from . import sending, services
 
 logger = logging.getLogger("alerts")
 
 
+SEND_BATCH = 50  # ids per send task: one broker message and one DB connection for many texts
+
+
 @shared_task(ignore_result=True)
 def sweep() -> int:
-    """Every minute: heartbeat, recover stale claims, claim due rows, hand their ids out."""
+    """Every minute: heartbeat, recover stale claims, claim due rows, hand their ids out in
+    batches. A full claim queues the next sweep behind its batches, so a backlog drains at the
+    workers' pace without piling up claims that could go stale."""
     services.heartbeat_record()
     services.reminders_recover_stale()
-    ids = services.reminders_claim_due()
-    transaction.on_commit(lambda: _dispatch(ids))
+    ids = services.reminders_claim_due(limit=sending.CLAIM_BATCH)
+    more = len(ids) >= sending.CLAIM_BATCH
+    transaction.on_commit(lambda: _dispatch(ids, more=more))
     return len(ids)
 
 
-def _dispatch(ids: list[int]) -> None:
-    for pk in ids:
+def _dispatch(ids: list[int], *, more: bool = False) -> None:
+    for start in range(0, len(ids), SEND_BATCH):
+        batch = ids[start : start + SEND_BATCH]
         try:
-            send_reminder.delay(pk)
-        except Exception:  # noqa: BLE001 - broker down: the row stays claimed and is recovered
-            logger.exception("Could not queue reminder %s; it will be recovered", pk)
+            send_reminders.delay(batch)
+        except Exception:  # noqa: BLE001 - broker down: the rows stay claimed and are recovered
+            logger.exception("Could not queue reminders %s; they will be recovered", batch)
+    if more:
+        try:
+            sweep.delay()
+        except Exception:  # noqa: BLE001 - beat starts the next sweep within a minute anyway
+            logger.exception("Could not queue the next sweep")
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def send_reminders(reminder_ids: list[int]) -> int:
+    """Send a batch of claimed reminders, each row in its own short locked transaction."""
+    return services.reminders_send(reminder_ids=reminder_ids)
 
 
 @shared_task(ignore_result=True, acks_late=True)
 def send_reminder(reminder_id: int) -> None:
-    reminder = Reminder.objects.filter(pk=reminder_id).first()
-    if reminder is None or reminder.status != Reminder.Status.CLAIMED:
-        return
-    services.reminder_send(reminder=reminder)
+    services.reminders_send(reminder_ids=[reminder_id])
 
 
 @shared_task(ignore_result=True)

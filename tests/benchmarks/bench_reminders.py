@@ -29,6 +29,16 @@ def _attr(module: str, name: str):
 # --- Planning ---------------------------------------------------------------------------------
 
 
+def _analyze() -> None:
+    """Give the planner statistics, as autovacuum does in production. The data was just
+    bulk-loaded by COPY: without them the per-chunk queries of the replan scan whole tables
+    (2.3 s instead of 7 ms per chunk at 100,000 pumps)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def _replan(total: int) -> tuple[float, int, str] | str:
     """(seconds for all `total` pumps, rows planned, note) or why it cannot run."""
     from alerts.models import Reminder
@@ -115,6 +125,7 @@ def run_replan(results: Results, dataset: Dataset) -> None:
             f"  data: {REPLAN_PUMPS - existing:,} more pumps for re-planning in {t.seconds:.0f} s", flush=True
         )
     total = Pump.objects.active().count()
+    _analyze()
     outcome = _replan(total)
     if isinstance(outcome, str):
         results.missing(name, outcome)
@@ -224,6 +235,7 @@ def run_sweep(results: Results, dataset: Dataset) -> None:
 
     redis.Redis.from_url(bench_env()["REDIS_URL"], socket_timeout=10).flushdb()  # our db 9 only
     ids = _due_reminders(dataset, SWEEP_TEXTS, datetime.now(UTC))
+    _analyze()
     cmd = [PYTHON, "-m", "celery", "-A", "itbportal", "worker", "-c", "2", "-l", "WARNING", "-n", "bench@%h",
            "-Q", ",".join(_worker_queues()), "--without-gossip", "--without-mingle"]  # fmt: skip
     proc = start(cmd, "celery-worker")
