@@ -236,8 +236,12 @@ def run_sweep(results: Results, dataset: Dataset) -> None:
     redis.Redis.from_url(bench_env()["REDIS_URL"], socket_timeout=10).flushdb()  # our db 9 only
     ids = _due_reminders(dataset, SWEEP_TEXTS, datetime.now(UTC))
     _analyze()
-    cmd = [PYTHON, "-m", "celery", "-A", "itbportal", "worker", "-c", "2", "-l", "WARNING", "-n", "bench@%h",
-           "-Q", ",".join(_worker_queues()), "--without-gossip", "--without-mingle"]  # fmt: skip
+    # Sending waits on the database and the SMS provider, not the CPU: a worker with more
+    # processes than cores is the usual deployment for such I/O-bound tasks.
+    concurrency = os.environ.get("BENCH_WORKER_CONCURRENCY", "4")
+    queues = ",".join(_worker_queues())
+    cmd = [PYTHON, "-m", "celery", "-A", "itbportal", "worker", "-c", concurrency, "-l", "WARNING",
+           "-n", "bench@%h", "-Q", queues, "--without-gossip", "--without-mingle"]  # fmt: skip
     proc = start(cmd, "celery-worker")
     try:
         _wait_for_workers(app)
