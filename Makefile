@@ -32,7 +32,7 @@ messages: install
 	DEBUG=true $(BIN)/python manage.py compile_catalogues
 
 run: install system-deps messages
-	mkdir -p var/celery/queue var/celery/processed
+	mkdir -p var/celery/queue var/celery/processed var/celery/control
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	@echo "ITB Portal: open http://127.0.0.1:$${WEB_PORT:-8000}/ (logins above). Ctrl-C stops web, worker and beat."
