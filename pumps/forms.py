@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from .models import Program, RefillVisit
 from .services import (
+    VISIT_DETAIL_FIELDS,
     RefillError,
     dose_change_percent,
     dose_warning,
@@ -285,25 +286,7 @@ class VisitForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)
-        details = {
-            k: data[k]
-            for k in (
-                "pre_concentration_mcg_ml",
-                "pre_mode",
-                "pre_daily_dose_mcg",
-                "expected_residual_ml",
-                "actual_residual_ml",
-                "volume_instilled_ml",
-                "dose_change_reason",
-                "dose_change_confirmed",
-                "bolus_note",
-                "printed_alarm_date",
-                "tone_assessment",
-                "notes",
-                "eri_reported_date",
-            )
-            if k in data
-        }
+        details = {k: data[k] for k in sorted(VISIT_DETAIL_FIELDS) if k in data}
         details = {k: v for k, v in details.items() if v is not None}
         return {
             "kind": self.kind,
