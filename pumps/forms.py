@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from .models import Program, RefillVisit
 from .services import (
+    PROGRAM_FIELDS,
     VISIT_DETAIL_FIELDS,
     RefillError,
     dose_change_percent,
@@ -199,19 +200,7 @@ class VisitForm(forms.Form):
 
     def program_input(self) -> dict:
         data = self.cleaned_data
-        return {
-            name: data.get(name)
-            for name in (
-                "concentration_mcg_ml",
-                "concentration_reason",
-                "mode",
-                "daily_dose_mcg",
-                "flex_steps",
-                "bolus_mcg",
-                "bolus_max_per_day",
-                "alarm_volume_ml",
-            )
-        }
+        return {name: data.get(name) for name in PROGRAM_FIELDS}
 
     def clean(self):
         data = super().clean()
