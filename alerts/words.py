@@ -84,6 +84,72 @@ REPLY_TEXTS = {
 }
 
 
+# The ladder (alerts/ladder.py): texts that ask for an answer, and what a call says. Signed "the
+# clinic" with its number, never a therapy name; the child by first initial.
+LADDER_TEXTS = {
+    "en": {
+        "alarm_near": "{initial}'s pump will beep on {date} because it is getting low, and no refill "
+        "visit is booked. Please call the clinic to book: {phone}.",
+        "alarm_passed": "{initial}'s pump alarm date ({date}) has passed and no refill is recorded. "
+        "Call the clinic now: {phone}.",
+        "refill_overdue": "{initial}'s pump refill was due by {date} and no visit is booked. Please call "
+        "the clinic to book: {phone}.",
+        "eri": "{initial}'s pump battery is running down and the replacement must be booked. Please call "
+        "the clinic: {phone}.",
+        "ask": " Reply 1 if you have booked, 2 to be called.",
+        "say_prompt": "Press 1 if you heard this message. To speak to a nurse, call {phone}.",
+        "say_intro": "Hello. This is a message from your child's clinic. ",
+        "say_goodbye": "We will try again later. Goodbye.",
+        "say_thanks": "Thank you. The clinic will know you heard this message. Goodbye.",
+        "answer_booked": "Thank you. We have noted that you booked. If you need help call {phone}.",
+        "answer_call_me": "Thank you. A nurse will call you today. In an emergency call 911.",
+    },
+    "es": {
+        "alarm_near": "La bomba de {initial} va a sonar el {date} porque le queda poco, y no hay cita de "
+        "recarga. Llame a la clínica para pedirla: {phone}.",
+        "alarm_passed": "La fecha de alarma de la bomba de {initial} ({date}) ya pasó y no hay recarga "
+        "registrada. Llame ya a la clínica: {phone}.",
+        "refill_overdue": "La recarga de la bomba de {initial} vencía el {date} y no hay cita. Llame a la "
+        "clínica para pedirla: {phone}.",
+        "eri": "La batería de la bomba de {initial} se está agotando y hay que programar el cambio. Llame "
+        "a la clínica: {phone}.",
+        "ask": " Responda 1 si ya tiene cita, 2 para que le llamemos.",
+        "say_prompt": "Marque 1 si escuchó este mensaje. Para hablar con una enfermera, llame al {phone}.",
+        "say_intro": "Hola. Este es un mensaje de la clínica de su hijo. ",
+        "say_goodbye": "Volveremos a intentarlo más tarde. Adiós.",
+        "say_thanks": "Gracias. La clínica sabrá que escuchó este mensaje. Adiós.",
+        "answer_booked": "Gracias. Anotamos que ya tiene cita. Si necesita ayuda llame al {phone}.",
+        "answer_call_me": "Gracias. Una enfermera le llamará hoy. En una emergencia llame al 911.",
+    },
+}
+
+
+def ladder_text(*, danger: str, language: str, initial: str, day: date | None, phone: str) -> str:
+    """A ladder text: what is wrong and what to do, then the question (reply 1 or 2)."""
+    words = LADDER_TEXTS[language_of(language)]
+    body = words[danger].format(
+        initial=initial[:1], date=format_date(day, language) if day else "", phone=phone
+    )
+    return body + words["ask"]
+
+
+def ladder_call_words(*, danger: str, language: str, initial: str, day: date | None, phone: str) -> dict:
+    """What a ladder call says: message, prompt (press 1) and goodbye, in the caregiver's language."""
+    words = LADDER_TEXTS[language_of(language)]
+    body = words[danger].format(
+        initial=initial[:1], date=format_date(day, language) if day else "", phone=phone
+    )
+    return {
+        "message": words["say_intro"] + body,
+        "prompt": words["say_prompt"].format(phone=phone),
+        "goodbye": words["say_goodbye"],
+    }
+
+
+def ladder_reply(key: str, *, language: str, phone: str = "") -> str:
+    return LADDER_TEXTS[language_of(language)][key].format(phone=phone)
+
+
 def language_of(code: str) -> str:
     return code if code in REMINDER_TEXTS else "en"
 

@@ -182,6 +182,17 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
     raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")
 
+# --- Phone calls (the last automatic step of the ladder, alerts/voice/) ----------------------
+VOICE_BACKEND = env.str("VOICE_BACKEND", default="console")
+# A voice-capable number of the account (a messaging service cannot place calls).
+TWILIO_VOICE_FROM_NUMBER = env.str("TWILIO_VOICE_FROM_NUMBER", default=TWILIO_FROM_NUMBER)
+# How long a call rings before Twilio reports no-answer.
+TWILIO_CALL_RING_SECONDS = env.int("TWILIO_CALL_RING_SECONDS", default=30)
+if VOICE_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_VOICE_FROM_NUMBER):
+    raise ImproperlyConfigured(
+        "VOICE_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_VOICE_FROM_NUMBER."
+    )
+
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",

@@ -1,22 +1,31 @@
-"""A local fake of Twilio's Messages API, for the real twilio SDK to talk to.
+"""A local fake of Twilio's Messages and Calls APIs, for the real twilio SDK to talk to.
 
-Implements POST /2010-04-01/Accounts/<sid>/Messages.json with HTTP basic auth, answering with
-Twilio-shaped JSON. Tell it how to answer the next requests with `fail_next(...)`:
+Implements POST /2010-04-01/Accounts/<sid>/Messages.json and .../Calls.json with HTTP basic auth,
+answering with Twilio-shaped JSON. Every request is checked against Twilio's own request schema
+(twilio_v2010_create.json, copied from Twilio's OpenAPI description): an unknown parameter, a
+missing required one, or a value of the wrong type or pattern is answered 400, as Twilio would.
+Tell it how to answer the next requests with `fail_next(...)`:
   "ok" | 500 | 503 | 429 | "timeout" (sleeps past the client's timeout, then answers 201) |
   ("error", 400, 21610) | ("hang", seconds) (answers 201 after a delay).
-Every request that reached it is kept in `requests` (even the ones answered with an error).
+Every text request that reached it is kept in `requests` (even the ones answered with an error),
+the accepted ones in `accepted`; calls likewise in `call_requests` and `calls`. Schema errors are
+kept in `invalid`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import uuid
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs
+
+SCHEMAS = json.loads((Path(__file__).parent / "twilio_v2010_create.json").read_text())["paths"]
 
 ERROR_MESSAGES = {
     21610: "Attempt to send to unsubscribed recipient",
@@ -33,6 +42,9 @@ class FakeTwilio:
         self.timeout_sleep = timeout_sleep
         self.requests: list[dict] = []
         self.accepted: list[dict] = []
+        self.call_requests: list[dict] = []
+        self.calls: list[dict] = []
+        self.invalid: list[str] = []
         self.plan: deque = deque()
         self.arrived = threading.Event()
         self._lock = threading.Lock()
@@ -69,14 +81,23 @@ class FakeTwilio:
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                expected_path = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
-                if self.path != expected_path:
+                raw = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+                form = {k: v[0] for k, v in raw.items()}
+                match = re.fullmatch(
+                    rf"/2010-04-01/Accounts/{fake.account_sid}/(Messages|Calls)\.json", self.path
+                )
+                if not match:
                     return self._json(404, {"code": 20404, "message": "Not found", "status": 404})
                 if not fake._authorised(self.headers.get("Authorization", "")):
                     return self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                resource = match.group(1)
+                problem = schema_problem(resource, raw)
+                if problem:
+                    with fake._lock:
+                        fake.invalid.append(problem)
+                    return self._json(400, {"code": 21201, "message": problem, "status": 400})
                 with fake._lock:
-                    fake.requests.append(form)
+                    (fake.requests if resource == "Messages" else fake.call_requests).append(form)
                 fake.arrived.set()
                 action = fake._next_action()
                 if action == "timeout":
@@ -105,8 +126,8 @@ class FakeTwilio:
                         },
                     )
                 with fake._lock:
-                    fake.accepted.append(form)
-                return self._json(201, fake._message(form))
+                    (fake.accepted if resource == "Messages" else fake.calls).append(form)
+                return self._json(201, fake._message(form) if resource == "Messages" else fake._call(form))
 
             def _json(self, status, payload):
                 body = json.dumps(payload).encode()
@@ -152,3 +173,77 @@ class FakeTwilio:
             "to": form.get("To"),
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
         }
+
+    def _call(self, form: dict) -> dict:
+        sid = "CA" + uuid.uuid4().hex
+        now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+        return {
+            "account_sid": self.account_sid,
+            "answered_by": None,
+            "api_version": "2010-04-01",
+            "caller_name": None,
+            "date_created": now,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": form.get("From"),
+            "from_formatted": form.get("From"),
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": None,
+            "price": None,
+            "price_unit": "USD",
+            "queue_time": "0",
+            "sid": sid,
+            "start_time": None,
+            "status": "queued",
+            "subresource_uris": {
+                "recordings": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}/Recordings.json"
+            },
+            "to": form.get("To"),
+            "to_formatted": form.get("To"),
+            "trunk_sid": None,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
+        }
+
+
+def _value_problem(name: str, value: str, spec: dict) -> str:
+    kind = spec.get("type")
+    if kind == "integer" and not re.fullmatch(r"-?\d+", value):
+        return f"{name} must be an integer"
+    if kind == "boolean" and value.lower() not in ("true", "false"):
+        return f"{name} must be true or false"
+    if kind == "number" and not re.fullmatch(r"-?\d+(\.\d+)?", value):
+        return f"{name} must be a number"
+    if "enum" in spec and value not in spec["enum"]:
+        return f"{name} must be one of {spec['enum']}"
+    if "pattern" in spec and not re.search(spec["pattern"], value):
+        return f"{name} does not match {spec['pattern']}"
+    if spec.get("format") == "uri" and not re.match(r"https?://", value):
+        return f"{name} must be an absolute URL"
+    return ""
+
+
+def schema_problem(resource: str, raw: dict[str, list[str]]) -> str:
+    """Why this request would not fit Twilio's request schema ("" when it does)."""
+    schema = SCHEMAS[resource]
+    props = schema["properties"]
+    for name in schema["required"]:
+        if not raw.get(name, [""])[0]:
+            return f"Missing required parameter {name}"
+    if resource == "Calls" and not any(raw.get(k) for k in ("Url", "Twiml", "ApplicationSid")):
+        return "One of Url, Twiml or ApplicationSid is required"  # Twilio's rule for a call
+    for name, values in raw.items():
+        if name not in props:
+            return f"Unknown parameter {name}"
+        spec = props[name]
+        if spec.get("type") != "array" and len(values) > 1:
+            return f"{name} given more than once"
+        item = spec.get("items", {}) if spec.get("type") == "array" else spec
+        for value in values:
+            problem = _value_problem(name, value, item)
+            if problem:
+                return problem
+    return ""
