@@ -17,6 +17,7 @@ OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REV
 OPT_IN_WORDS = {"START", "UNSTOP", "YES"}
 HELP_WORDS = {"HELP", "INFO", "AYUDA"}
 CONFIRM_WORDS = {"C", "CONFIRM", "SI", "SÍ"}
+LADDER_DIGITS = {"1", "2"}  # answers to a ladder text (alerts/ladder_answers.py)
 
 # Twilio's message statuses ranked; a status only ever moves up. Final ones never change.
 STATUS_RANK = {
@@ -161,6 +162,12 @@ def _act_on(caregivers, *, from_number: str, to_number: str, body: str, sid: str
         return reply_text(
             "help", language=language, phone=phone, after=clinic.phone_after_hours if clinic else ""
         )
+    if word in LADDER_DIGITS and caregivers:
+        from .ladder_answers import ladder_text_answered
+
+        answer = ladder_text_answered(caregivers=caregivers, digit=word, now=now)
+        if answer:
+            return answer
     if word in CONFIRM_WORDS and caregivers:
         return _confirm_next(caregivers, language=language, phone=phone, now=now)
     return reply_text("unknown", language=language, phone=phone)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .querysets import EscalationQuerySet, SmsMessageQuerySet
+from .querysets import EscalationQuerySet, LadderStepQuerySet, SmsMessageQuerySet
 
 
 class Reminder(models.Model):
@@ -145,3 +145,88 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_run_at:%Y-%m-%d %H:%M}"
+
+
+class Concern(models.Model):
+    """PROVISIONAL stand-in for the safety engine's concern (branch `safety`), with the fields it
+    promises, so the ladder can be built and tested; replaced by the real model at the merge."""
+
+    class Tier(models.TextChoices):
+        CRITICAL = "critical", _("Critical")
+        URGENT = "urgent", _("Urgent")
+        ATTENTION = "attention", _("Attention")
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="concerns")
+    kind = models.CharField(max_length=30)
+    tier = models.CharField(max_length=10, choices=Tier.choices)
+    began_at = models.DateTimeField()
+    act_by = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_reason = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.tier})"
+
+
+class LadderStep(models.Model):
+    """One rung of the escalation ladder, recorded on the child's concern (alerts/ladder.py).
+    A `stopped` row ends the ladder and says why; a `call_list` row is the nurses' call for a day
+    and holds the outcome of that call."""
+
+    class Rung(models.TextChoices):
+        TEXT = "text", _("Text asking for an answer")
+        TEXT_NEXT = "text_next", _("Text to the next caregiver")
+        CALL = "call", _("Phone call")
+        CALL_LIST = "call_list", _("On the nurses' call list")
+        STOPPED = "stopped", _("Ladder stopped")
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("Reached")
+        MESSAGE_LEFT = "message_left", _("Message left")
+        NO_ANSWER = "no_answer", _("No answer")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+    concern = models.ForeignKey(Concern, on_delete=models.CASCADE, related_name="ladder_steps")
+    rung = models.CharField(max_length=10, choices=Rung.choices)
+    at = models.DateTimeField()
+    caregiver = models.ForeignKey(
+        "patients.Caregiver", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sms_message = models.ForeignKey(
+        SmsMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="ladder_steps"
+    )
+    call_sid = models.CharField(max_length=64, blank=True, db_index=True)
+    call_status = models.CharField(max_length=20, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    list_day = models.DateField(null=True, blank=True, help_text="call_list: the clinic day of the call")
+    note = models.CharField(max_length=300, blank=True)
+    answer = models.CharField(max_length=20, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=15, choices=Outcome.choices, blank=True)
+    outcome_note = models.CharField(max_length=500, blank=True)
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = LadderStepQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            # One stop per ladder, one call-list entry per day: two beats can never add either twice.
+            models.UniqueConstraint(
+                fields=["concern"], condition=models.Q(rung="stopped"), name="ladder_one_stop"
+            ),
+            models.UniqueConstraint(
+                fields=["concern", "list_day"], condition=models.Q(rung="call_list"), name="ladder_list_day"
+            ),
+        ]
+        indexes = [models.Index(fields=["rung", "list_day"], name="ladder_call_list")]
+
+    def __str__(self) -> str:
+        return f"{self.get_rung_display()} at {self.at:%Y-%m-%d %H:%M}"

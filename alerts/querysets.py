@@ -21,3 +21,17 @@ class SmsMessageQuerySet(models.QuerySet):
 
         links = CaregiverLink.objects.filter(caregiver_id=OuterRef("caregiver_id"), patient__clinic=clinic)
         return self.filter(Exists(links)).select_related("caregiver__user", "reminder__patient")
+
+
+class LadderStepQuerySet(models.QuerySet):
+    def for_clinic(self, clinic) -> LadderStepQuerySet:
+        """Steps about this clinic's children (tenancy follows the child)."""
+        return self.filter(concern__patient__clinic=clinic)
+
+    def call_list(self, *, day) -> LadderStepQuerySet:
+        """The nurses' call list of a clinic day: children whose ladder reached a person."""
+        return (
+            self.filter(rung="call_list", list_day=day)
+            .select_related("concern__patient", "outcome_by")
+            .order_by("outcome_at", "concern__act_by", "pk")
+        )

@@ -28,6 +28,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from .escalations import escalate_reminder
+from .ladder_rules import URGENT_DAYS, alarm_is_urgent
 from .models import Heartbeat, Reminder, SmsMessage
 from .sms import SendResult, SmsError, SmsPermanentError, get_backend
 from .words import reminder_text
@@ -39,7 +40,7 @@ STALE_CLAIM = timedelta(minutes=10)
 SWEEP_STALE_AFTER = timedelta(minutes=5)
 CLAIM_BATCH = 500
 MAX_ATTEMPTS = 6
-ALARM_URGENT_DAYS = 2
+ALARM_URGENT_DAYS = URGENT_DAYS  # the rule is alerts.ladder_rules.alarm_is_urgent
 Status = Reminder.Status
 
 
@@ -94,14 +95,16 @@ def _recheck(reminder: Reminder) -> str | None:
 
 def quiet_until(reminder: Reminder, now: datetime) -> datetime | None:
     """The end of the caregiver's quiet hours if now is inside them and the text may wait."""
-    caregiver = reminder.caregiver
     tz = ZoneInfo(reminder.patient.clinic.time_zone)
+    urgent = reminder.kind == Reminder.Kind.ALARM and alarm_is_urgent(
+        alarm_day=reminder.target_date, today=now.astimezone(tz).date()
+    )
+    return None if urgent else caregiver_quiet_until(reminder.caregiver, now=now, tz=tz)
+
+
+def caregiver_quiet_until(caregiver, *, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """The end of this caregiver's quiet hours if `now` is inside them, else None."""
     local = now.astimezone(tz)
-    if (
-        reminder.kind == Reminder.Kind.ALARM
-        and (reminder.target_date - local.date()).days <= ALARM_URGENT_DAYS
-    ):
-        return None
     if not caregiver.in_quiet_hours(local.time().replace(tzinfo=None)):
         return None
     end = datetime.combine(local.date(), caregiver.quiet_hours_end, tzinfo=tz)

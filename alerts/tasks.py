@@ -61,3 +61,11 @@ def check_escalations() -> int:
 @shared_task(ignore_result=True)
 def replan_all() -> int:
     return services.reminders_replan_all()
+
+
+@shared_task(ignore_result=True)
+def advance_ladders() -> int:
+    """Every few minutes: take each open ladder's due rung (alerts/ladder.py)."""
+    from .ladder import ladders_advance
+
+    return ladders_advance()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .voice import views as voice_views
 
 app_name = "alerts"
 
@@ -10,4 +11,6 @@ urlpatterns = [
     path("escalations/<int:pk>/resolve/", views.escalation_resolve, name="escalation_resolve"),
     path("twilio/status/", views.twilio_status, name="twilio_status"),
     path("twilio/inbound/", views.twilio_inbound, name="twilio_inbound"),
+    path("twilio/voice/gather/", voice_views.gather, name="voice_gather"),
+    path("twilio/voice/status/", voice_views.status, name="voice_status"),
 ]

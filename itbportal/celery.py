@@ -20,6 +20,12 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # The escalation ladder: texts, a call, then the nurses' call list (alerts/ladder.py).
+    "ladder-advance": {
+        "task": "alerts.tasks.advance_ladders",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     # Dates move with time: replan every child daily, at night in the Americas (09:00 UTC).
     "reminders-replan-all": {"task": "alerts.tasks.replan_all", "schedule": crontab(hour=9, minute=0)},
 }

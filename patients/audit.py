@@ -36,6 +36,7 @@ APPOINTMENT_CREATED = "appointment.created"
 APPOINTMENT_CHANGED = "appointment.changed"
 APPOINTMENT_CANCELLED = "appointment.cancelled"
 AUDIT_SEARCHED = "audit.searched"
+CALL_OUTCOME_RECORDED = "ladder.call_outcome"
 
 ACTIONS = [
     SIGN_IN,
@@ -59,6 +60,7 @@ ACTIONS = [
     APPOINTMENT_CHANGED,
     APPOINTMENT_CANCELLED,
     AUDIT_SEARCHED,
+    CALL_OUTCOME_RECORDED,
 ]
 
 OUTCOMES = ["ok", "failed", "refused", "missing"]

@@ -6,7 +6,7 @@ from datetime import time
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
@@ -86,6 +86,11 @@ class Clinic(models.Model):
     reminder_alarm_days = models.JSONField(default=default_alarm_offsets)
     reminder_appointment_days = models.JSONField(default=default_appointment_offsets)
     reminder_battery_repeat_days = models.PositiveSmallIntegerField(default=30)
+    # The escalation ladder: hours a family has to answer one rung before the next (shorter as
+    # the alarm nears: alerts/ladder_rules.py).
+    ladder_answer_hours = models.PositiveSmallIntegerField(
+        default=24, validators=[MinValueValidator(1), MaxValueValidator(72)]
+    )
 
     def __str__(self) -> str:
         return self.name

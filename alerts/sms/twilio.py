@@ -108,3 +108,11 @@ def signature_is_valid(*, url: str, params: dict, signature: str) -> bool:
     if not (settings.TWILIO_AUTH_TOKEN and signature):
         return False
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
+
+
+def request_is_signed(request) -> bool:
+    """A webhook request carries Twilio's valid signature of our public URL and its POST body."""
+    url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
+    return signature_is_valid(
+        url=url, params=request.POST.dict(), signature=request.headers.get("X-Twilio-Signature", "")
+    )

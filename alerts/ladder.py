@@ -1,0 +1,215 @@
+"""The escalation ladder: for the dangers where the family must act, text, text the next
+caregiver, call, then put the child on the nurses' call list, each rung recorded on the child's
+concern (LadderStep). The timing is in alerts/ladder_rules.py; this module does the I/O.
+
+- `ladder_advance(concern_id=, now=)` takes the rung that is due, under the concern's row lock
+  (a beat task runs it for every open ladder; two beats never take one rung twice).
+- It stops, with a `stopped` step that says why, when the concern resolves (a refill booked or
+  recorded: the concern refresh notices) or a caregiver answers (a reply 1 or 2, pressing 1 on
+  the call, or a nurse reaching the family from the call list).
+- Quiet hours hold a text or a call until they end, unless the alarm date is within 2 days.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from . import ladder_rules as rules
+from .models import Concern, LadderStep, SmsMessage
+from .sending import caregiver_quiet_until
+from .sms import SmsError, send_sms
+from .voice import place_call
+from .voice.twiml import call_twiml
+from .words import ladder_call_words, ladder_text
+
+logger = logging.getLogger("alerts")
+Rung = LadderStep.Rung
+
+# Concern kinds where the family must act, and the words their texts and calls use.
+LADDER_KINDS = {
+    "alarm_near": "alarm_near",
+    "alarm_passed": "alarm_passed",
+    "refill_overdue": "refill_overdue",
+    "eri": "eri",
+}
+CALL_FAILED = {"busy", "failed", "no-answer", "canceled"}
+
+
+def open_ladders():
+    """Concerns whose ladder is still climbing: open, of a ladder kind, not stopped."""
+    return (
+        Concern.objects.filter(resolved_at__isnull=True, kind__in=LADDER_KINDS)
+        .exclude(ladder_steps__rung=Rung.STOPPED)
+        .order_by("pk")
+    )
+
+
+def ladders_advance(*, now: datetime | None = None) -> int:
+    """Every open ladder, and every ladder whose concern resolved since (to record the stop)."""
+    now = now or timezone.now()
+    ids = set(open_ladders().values_list("pk", flat=True))
+    ids |= set(
+        Concern.objects.filter(resolved_at__isnull=False, ladder_steps__isnull=False)
+        .exclude(ladder_steps__rung=Rung.STOPPED)
+        .values_list("pk", flat=True)
+    )
+    taken = 0
+    for pk in sorted(ids):
+        try:
+            taken += ladder_advance(concern_id=pk, now=now) is not None
+        except Exception:  # noqa: BLE001 - one child's failure must not hold back the others
+            logger.exception("Ladder of concern %s could not advance", pk)
+    return taken
+
+
+@transaction.atomic
+def ladder_advance(*, concern_id: int, now: datetime) -> LadderStep | None:
+    """Take the rung due now, if any. Returns the step recorded, or None."""
+    concern = (
+        Concern.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("patient__clinic")
+        .filter(pk=concern_id)
+        .first()
+    )
+    if concern is None:
+        return None
+    steps = list(concern.ladder_steps.order_by("at", "pk"))
+    if any(s.rung == Rung.STOPPED for s in steps):
+        return None
+    if concern.resolved_at is not None:
+        return ladder_stop(
+            concern, now, steps and f"Concern resolved: {concern.resolved_reason or 'resolved'}."
+        )
+    if concern.kind not in LADDER_KINDS:
+        return None
+    return _climb(concern, steps, now)
+
+
+def _climb(concern: Concern, steps: list[LadderStep], now: datetime) -> LadderStep | None:
+    patient = concern.patient
+    tz = ZoneInfo(patient.clinic.time_zone)
+    today = now.astimezone(tz).date()
+    alarm_at = _alarm_at(patient)
+    caregivers = _caregivers(patient)
+    textable = [c for c in caregivers if c.can_receive_texts]
+    callable_ = [c for c in caregivers if c.mobile and c.user.is_active]
+    climbed = [rules.Climbed(rung=s.rung, at=s.at) for s in steps]
+    last = steps[-1] if steps else None
+    base = timedelta(hours=patient.clinic.ladder_answer_hours)
+    wait = (
+        timedelta(0)
+        if last and last.error
+        else rules.answer_wait(base=base, since=last.at, alarm_at=alarm_at)
+        if last
+        else base
+    )
+    rung = rules.next_rung(
+        climbed=climbed,
+        reachable=rules.Reachable(textable=len(textable), callable=len(callable_)),
+        now=now,
+        wait=wait,
+        today=today,
+        list_day=next((s.list_day for s in reversed(steps) if s.rung == Rung.CALL_LIST), None),
+    )
+    if rung is None:
+        return None
+    if rung == Rung.CALL_LIST:
+        return LadderStep.objects.create(concern=concern, rung=rung, at=now, list_day=today)
+    texted = sum(s.rung in (Rung.TEXT, Rung.TEXT_NEXT) for s in steps)
+    caregiver = callable_[0] if rung == Rung.CALL else textable[min(texted, len(textable) - 1)]
+    urgent = rules.alarm_is_urgent(
+        alarm_day=alarm_at.astimezone(tz).date() if alarm_at else None, today=today
+    )
+    if not urgent and caregiver_quiet_until(caregiver, now=now, tz=tz):
+        return None  # held: the next beat after quiet hours end takes it
+    words = {
+        "danger": LADDER_KINDS[concern.kind],
+        "language": caregiver.preferred_language,
+        "initial": patient.initial,
+        "day": alarm_at.astimezone(tz).date() if alarm_at else None,
+        "phone": patient.clinic.phone_nurse_line,
+    }
+    if rung == Rung.CALL:
+        return _call(concern, caregiver, words, now)
+    return _text(concern, rung, caregiver, words, now)
+
+
+def _alarm_at(patient) -> datetime | None:
+    from pumps.models import Pump
+
+    pump = Pump.objects.active().with_alarm().filter(patient=patient).order_by("-implant_date").first()
+    return pump.alarm_at_worst if pump else None
+
+
+def _caregivers(patient) -> list:
+    from patients.models import CaregiverLink
+
+    links = (
+        CaregiverLink.objects.filter(patient=patient, active=True)
+        .select_related("caregiver__user")
+        .order_by("-primary_contact", "pk")
+    )
+    return [link.caregiver for link in links]
+
+
+def _text(concern: Concern, rung: str, caregiver, words: dict, now: datetime) -> LadderStep:
+    body = ladder_text(**words)
+    to = str(caregiver.mobile)
+    step = LadderStep(concern=concern, rung=rung, at=now, caregiver=caregiver)
+    try:
+        result = send_sms(to=to, body=body)
+    except SmsError as exc:
+        step.error = exc.describe()[:300]
+        step.save()
+        return step
+    step.sms_message = SmsMessage.objects.create(
+        direction=SmsMessage.Direction.OUTBOUND,
+        caregiver=caregiver,
+        to_number=to,
+        from_number=result.from_number,
+        body=body,
+        backend=result.backend,
+        provider_message_id=result.provider_message_id,
+        status=result.status,
+        created_at=now,
+    )
+    step.save()
+    return step
+
+
+def _public(name: str, step: LadderStep) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse(name) + "?" + urlencode({"step": step.pk})
+
+
+def _call(concern: Concern, caregiver, words: dict, now: datetime) -> LadderStep:
+    step = LadderStep.objects.create(concern=concern, rung=Rung.CALL, at=now, caregiver=caregiver)
+    said = ladder_call_words(**words)
+    twiml = call_twiml(**said, language=words["language"], gather_url=_public("alerts:voice_gather", step))
+    try:
+        result = place_call(
+            to=str(caregiver.mobile), twiml=twiml, status_url=_public("alerts:voice_status", step)
+        )
+    except SmsError as exc:
+        step.error = exc.describe()[:300]
+    else:
+        step.call_sid, step.call_status = result.provider_call_id, result.status
+    step.save(update_fields=["error", "call_sid", "call_status"])
+    return step
+
+
+def ladder_stop(concern: Concern, now: datetime, why) -> LadderStep | None:
+    """Record the end of the ladder once (a concern that never climbed needs no stop)."""
+    if not why:
+        return None
+    step, _ = LadderStep.objects.get_or_create(
+        concern=concern, rung=Rung.STOPPED, defaults={"at": now, "note": str(why)[:300]}
+    )
+    return step
