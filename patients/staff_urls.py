@@ -2,6 +2,8 @@
 
 from django.urls import path
 
+from alerts import ladder_views
+from alerts.figures import views as figures_views
 from appointments import views as appointment_views
 
 from . import staff_views, staff_views_caregivers, staff_views_visits
@@ -12,6 +14,10 @@ urlpatterns = [
     path("", staff_views.worklist_view, name="worklist"),
     path("battery/", staff_views.battery, name="battery"),
     path("day/", staff_views.day, name="day"),
+    path("calls/", ladder_views.call_list, name="call_list"),
+    path("calls/<int:pk>/outcome/", ladder_views.call_outcome, name="call_outcome"),
+    path("figures/", figures_views.figures, name="figures"),
+    path("figures.csv", figures_views.figures_csv, name="figures_csv"),
     path("patients/new/", staff_views_visits.patient_new, name="patient_new"),
     path("patients/new/preview/", staff_views_visits.patient_new_preview, name="patient_new_preview"),
     path("patients/<int:pk>/", staff_views.chart, name="chart"),

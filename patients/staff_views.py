@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from alerts.models import Reminder
+from alerts.models import LadderStep, Reminder
 from appointments.models import Appointment
 from patients import audit
 from pumps.charts import dose_chart_svg, residual_chart_svg
@@ -131,6 +131,9 @@ def chart(request, pk: int):
         .select_related("caregiver__user")
         .order_by("-send_after")[:30],
         "documents": patient.documents.order_by("-created_at")[:20],
+        "ladder_steps": LadderStep.objects.filter(concern__patient=patient)
+        .select_related("concern", "caregiver__user", "outcome_by", "sms_message")
+        .order_by("-at", "-pk")[:40],
         "today": _today(patient.clinic),
         "now": now,
         "appointment_actions": APPOINTMENT_ACTIONS,

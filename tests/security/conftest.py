@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from alerts.models import Escalation
+from alerts.models import Concern, Escalation, LadderStep
 from pumps.documents import visit_summary_store
 from tests.factories import AppointmentFactory
 from tests.helpers import login_as
@@ -31,8 +31,18 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
         message="No caregiver can receive texts.",
         created_at=timezone.now(),
     )
+    concern_a = Concern.objects.create(
+        patient=child, kind="alarm_passed", tier="critical", began_at=timezone.now()
+    )
+    call_step_a = LadderStep.objects.create(
+        concern=concern_a,
+        rung="call_list",
+        at=timezone.now(),
+        list_day=timezone.localdate(timezone.now(), child.clinic.tzinfo),
+    )
     return SimpleNamespace(
         child_a=child,
+        call_step_a=call_step_a,
         escalation_a=escalation_a,
         appointment_a=appointment_a,
         link_a=link_a,

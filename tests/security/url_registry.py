@@ -134,6 +134,14 @@ REGISTRY: dict[str, Entry] = {
     "staff:worklist": staff_page(query=lambda w: f"?q={w.child_a.first_name}"),
     "staff:battery": staff_page(),
     "staff:day": staff_page(),
+    "staff:call_list": staff_page(),
+    "staff:call_outcome": staff_child_page(
+        lambda w: {"pk": w.call_step_a.pk},
+        methods=("post",),
+        post_data=lambda w: {f"s{w.call_step_a.pk}-outcome": "no_answer"},
+    ),
+    "staff:figures": staff_page(),
+    "staff:figures_csv": staff_page(),
     "staff:patient_new": staff_page(methods=("get", "post")),
     "staff:patient_new_preview": staff_page(methods=("post",)),
     "staff:chart": staff_child_page(lambda w: {"pk": w.child_a.pk}),
@@ -170,6 +178,8 @@ REGISTRY: dict[str, Entry] = {
     "alerts:escalation_resolve": staff_child_page(lambda w: {"pk": w.escalation_a.pk}, methods=("post",)),
     "alerts:twilio_status": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
     "alerts:twilio_inbound": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
+    "alerts:voice_gather": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
+    "alerts:voice_status": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
     "audit:search": audit_page(query=lambda w: f"?patient={w.child_a.pk}&q={w.child_a.last_name}"),
 }
 

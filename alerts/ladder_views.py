@@ -1,0 +1,68 @@
+"""The nurses' call list: children whose ladder reached its last rung today, and the outcome
+form for each call (reached, message left, no answer, wrong number)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from patients.permissions import clinic_of, staff_required
+
+from .ladder_answers import CallOutcomeError, call_outcome_record
+from .models import LadderStep
+
+
+class CallOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="How did the call go?",
+        choices=LadderStep.Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose how the call went.",
+            "invalid_choice": "Choose how the call went.",
+        },
+    )
+    note = forms.CharField(
+        label="Note (optional)", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+def _page(request: HttpRequest, *, failed: tuple[int, CallOutcomeForm] | None = None, status: int = 200):
+    clinic = clinic_of(request.user)
+    today = timezone.localtime(timezone.now(), clinic.tzinfo).date()
+    steps = list(LadderStep.objects.for_clinic(clinic).call_list(day=today))
+    rows = []
+    for step in steps:
+        form = failed[1] if failed and failed[0] == step.pk else CallOutcomeForm(prefix=f"s{step.pk}")
+        rows.append({"step": step, "patient": step.concern.patient, "form": form})
+    context = {"rows": rows, "today": today, "waiting": sum(not s.outcome for s in steps)}
+    return render(request, "staff/call_list.html", context, status=status)
+
+
+@staff_required
+def call_list(request: HttpRequest) -> HttpResponse:
+    return _page(request)
+
+
+@staff_required
+@require_POST
+def call_outcome(request: HttpRequest, pk: int) -> HttpResponse:
+    step = get_object_or_404(
+        LadderStep.objects.for_clinic(clinic_of(request.user)).filter(rung="call_list"), pk=pk
+    )
+    form = CallOutcomeForm(request.POST, prefix=f"s{step.pk}")
+    if not form.is_valid():
+        return _page(request, failed=(step.pk, form), status=400)
+    try:
+        call_outcome_record(
+            step=step, outcome=form.cleaned_data["outcome"], note=form.cleaned_data["note"], by=request.user
+        )
+    except CallOutcomeError as exc:
+        form.add_error(None, str(exc))
+        return _page(request, failed=(step.pk, form), status=400)
+    messages.success(request, f"Call outcome recorded for {step.concern.patient.full_name}.")
+    return redirect("staff:call_list")
