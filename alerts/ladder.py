@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import ladder_rules as rules
-from .models import Concern, LadderStep, SmsMessage
+from .models import ChildSafety, Concern, LadderStep, SmsMessage
 from .sending import caregiver_quiet_until
 from .sms import SmsError, send_sms
 from .voice import place_call
@@ -35,10 +35,10 @@ Rung = LadderStep.Rung
 
 # Concern kinds where the family must act, and the words their texts and calls use.
 LADDER_KINDS = {
-    "alarm_near": "alarm_near",
-    "alarm_passed": "alarm_passed",
-    "refill_overdue": "refill_overdue",
-    "eri": "eri",
+    Concern.Kind.ALARM_NEAR: "alarm_near",
+    Concern.Kind.ALARM_PASSED: "alarm_passed",
+    Concern.Kind.DUE_PASSED: "refill_overdue",
+    Concern.Kind.ERI: "eri",
 }
 CALL_FAILED = {"busy", "failed", "no-answer", "canceled"}
 
@@ -143,10 +143,8 @@ def _climb(concern: Concern, steps: list[LadderStep], now: datetime) -> LadderSt
 
 
 def _alarm_at(patient) -> datetime | None:
-    from pumps.models import Pump
-
-    pump = Pump.objects.active().with_alarm().filter(patient=patient).order_by("-implant_date").first()
-    return pump.alarm_at_worst if pump else None
+    """The governing alarm instant, as the concern refresh stored it."""
+    return ChildSafety.objects.filter(patient=patient).values_list("alarm_at", flat=True).first()
 
 
 def _caregivers(patient) -> list:

@@ -14,7 +14,8 @@ than never:
   the row stays claimed. A row claimed for longer than STALE_CLAIM is put back to planned by the
   next sweep and sent again. This may send a second text; it never leaves a family without one.
 - Quiet hours: a caregiver in quiet hours gets the text at the end of them, except alarm
-  reminders in the last ALARM_URGENT_DAYS days before the alarm date.
+  reminders in the last ALARM_URGENT_DAYS days before the alarm date, and the daily "overdue"
+  text once the alarm date has passed with no refill (sent at any hour).
 """
 
 from __future__ import annotations
@@ -96,8 +97,10 @@ def _recheck(reminder: Reminder) -> str | None:
 def quiet_until(reminder: Reminder, now: datetime) -> datetime | None:
     """The end of the caregiver's quiet hours if now is inside them and the text may wait."""
     tz = ZoneInfo(reminder.patient.clinic.time_zone)
-    urgent = reminder.kind == Reminder.Kind.ALARM and alarm_is_urgent(
-        alarm_day=reminder.target_date, today=now.astimezone(tz).date()
+    # The alarm date has passed (overdue), or is within 2 days: any hour.
+    urgent = reminder.kind == Reminder.Kind.OVERDUE or (
+        reminder.kind == Reminder.Kind.ALARM
+        and alarm_is_urgent(alarm_day=reminder.target_date, today=now.astimezone(tz).date())
     )
     return None if urgent else caregiver_quiet_until(reminder.caregiver, now=now, tz=tz)
 
@@ -126,6 +129,7 @@ def message_for(reminder: Reminder) -> str:
         initial=reminder.patient.initial,
         target=reminder.target_date,
         phone=clinic.phone_nurse_line,
+        after_hours=clinic.phone_after_hours,
         offset_days=reminder.offset_days,
         local_start=start,
     )

@@ -35,6 +35,10 @@ REMINDER_TEXTS = {
             "ITB Portal: {initial} has a clinic visit on {date} at {time}. Reply C to confirm. "
             "To change it, call {phone}."
         ),
+        "overdue": (
+            "ITB Portal: URGENT. {initial}'s pump refill is overdue: the pump may be beeping and "
+            "will soon be empty. Call the clinic now: {phone}. After hours: {after}."
+        ),
         "battery": (
             "ITB Portal: it is time to plan {initial}'s pump replacement (the battery is running "
             "down). Please call the clinic to book it: {phone}."
@@ -56,6 +60,10 @@ REMINDER_TEXTS = {
         "appointment": (
             "Portal ITB: {initial} tiene cita en la clínica el {date} a las {time}. Responda C para "
             "confirmar. Para cambiarla, llame al {phone}."
+        ),
+        "overdue": (
+            "Portal ITB: URGENTE. La recarga de la bomba de {initial} está atrasada: la bomba puede "
+            "estar sonando y pronto quedará vacía. Llame ya a la clínica: {phone}. Fuera de horario: {after}."
         ),
         "battery": (
             "Portal ITB: es hora de planear el cambio de la bomba de {initial} (la batería se está "
@@ -177,6 +185,7 @@ def reminder_text(
     initial: str,
     target: date,
     phone: str,
+    after_hours: str = "",
     offset_days: int = 1,
     local_start: datetime | None = None,
 ) -> str:
@@ -190,6 +199,7 @@ def reminder_text(
         date=format_date(target, language),
         time=format_time(local_start, language) if local_start else "",
         phone=phone,
+        after=after_hours or phone,
     )
 
 

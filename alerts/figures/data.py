@@ -42,7 +42,7 @@ def clinic_figures(*, clinic, now: datetime, count: int = 12) -> list[compute.Mo
     criticals = [
         compute.CriticalConcern(began_at=began, acknowledged_at=acknowledged)
         for began, acknowledged in Concern.objects.filter(
-            patient__clinic=clinic, tier="critical", began_at__gte=_start(months[0], tz)
+            clinic=clinic, tier=Concern.Tier.CRITICAL, began_at__gte=_start(months[0], tz)
         ).values_list("began_at", "acknowledged_at")
     ]
     steps = list(

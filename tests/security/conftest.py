@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from alerts.models import Concern, Escalation, LadderStep
+from alerts.models import Concern, LadderStep
 from pumps.documents import visit_summary_store
 from tests.factories import AppointmentFactory
 from tests.helpers import login_as
@@ -23,16 +23,19 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
     document_a = visit_summary_store(visit=visit_a)[0]
     appointment_a = AppointmentFactory(patient=child)
     link_a = parent.caregiver.links.get(patient=child)
-    escalation_a = Escalation.objects.create(
-        clinic=child.clinic,
-        patient=child,
-        kind="no_textable",
-        dedupe_key=f"walk-{child.pk}",
-        message="No caregiver can receive texts.",
-        created_at=timezone.now(),
-    )
+    now = timezone.now()
     concern_a = Concern.objects.create(
-        patient=child, kind="alarm_passed", tier="critical", began_at=timezone.now()
+        patient=child,
+        clinic=child.clinic,
+        kind="alarm_passed",
+        tier="critical",
+        tier_rank=0,
+        key=f"walk-{child.pk}",
+        began_at=now,
+        opened_at=now,
+        updated_at=now,
+        nurse_words="Alarm date passed, no refill.",
+        needs_nurse=True,
     )
     call_step_a = LadderStep.objects.create(
         concern=concern_a,
@@ -43,7 +46,7 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
     return SimpleNamespace(
         child_a=child,
         call_step_a=call_step_a,
-        escalation_a=escalation_a,
+        concern_a=concern_a,
         appointment_a=appointment_a,
         link_a=link_a,
         pump_a=pump_a,

@@ -175,7 +175,7 @@ REGISTRY: dict[str, Entry] = {
     # The reminder engine: staff pages, and Twilio's webhooks (a valid signature or 403, for everyone).
     "alerts:outbox": staff_page(),
     "alerts:escalations": staff_page(),
-    "alerts:escalation_resolve": staff_child_page(lambda w: {"pk": w.escalation_a.pk}, methods=("post",)),
+    "alerts:concern_acknowledge": staff_child_page(lambda w: {"pk": w.concern_a.pk}, methods=("post",)),
     "alerts:twilio_status": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
     "alerts:twilio_inbound": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
     "alerts:voice_gather": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
