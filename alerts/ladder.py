@@ -44,56 +44,65 @@ CALL_FAILED = {"busy", "failed", "no-answer", "canceled"}
 
 
 def open_ladders():
-    """Concerns whose ladder is still climbing: open, of a ladder kind, not stopped."""
-    return (
-        Concern.objects.filter(resolved_at__isnull=True, kind__in=LADDER_KINDS)
-        .exclude(ladder_steps__rung=Rung.STOPPED)
-        .order_by("pk")
+    """Concerns whose ladder may still climb: open, of a ladder kind, not stopped."""
+    return Concern.objects.filter(resolved_at__isnull=True, kind__in=LADDER_KINDS).exclude(
+        ladder_steps__rung=Rung.STOPPED
+    )
+
+
+def _unfinished():
+    """Concerns that resolved while their ladder was climbing: the stop is still to be recorded."""
+    return Concern.objects.filter(resolved_at__isnull=False, ladder_steps__isnull=False).exclude(
+        ladder_steps__rung=Rung.STOPPED
     )
 
 
 def ladders_advance(*, now: datetime | None = None) -> int:
-    """Every open ladder, and every ladder whose concern resolved since (to record the stop)."""
+    """The beat's work: every child with an open ladder, or one whose concern resolved since."""
     now = now or timezone.now()
-    ids = set(open_ladders().values_list("pk", flat=True))
-    ids |= set(
-        Concern.objects.filter(resolved_at__isnull=False, ladder_steps__isnull=False)
-        .exclude(ladder_steps__rung=Rung.STOPPED)
-        .values_list("pk", flat=True)
-    )
+    ids = set(open_ladders().values_list("patient_id", flat=True))
+    ids |= set(_unfinished().values_list("patient_id", flat=True))
     taken = 0
     for pk in sorted(ids):
         try:
-            taken += ladder_advance(concern_id=pk, now=now) is not None
+            taken += ladder_advance(patient_id=pk, now=now) is not None
         except Exception:  # noqa: BLE001 - one child's failure must not hold back the others
-            logger.exception("Ladder of concern %s could not advance", pk)
+            logger.exception("Ladder of patient %s could not advance", pk)
     return taken
 
 
 @transaction.atomic
-def ladder_advance(*, concern_id: int, now: datetime) -> LadderStep | None:
-    """Take the rung due now, if any. Returns the step recorded, or None."""
-    concern = (
-        Concern.objects.select_for_update(skip_locked=True, of=("self",))
+def ladder_advance(*, patient_id: int, now: datetime) -> LadderStep | None:
+    """Take the rung of this child's ladder that is due now, if any; record the stop of a ladder
+    whose concern resolved. One ladder per child: the one already climbing, else the most urgent
+    concern's; its texts speak of the child's most urgent danger. Returns the step taken."""
+    from patients.models import Patient
+
+    # The child's row lock: two beats (or a beat and an answer) never take a rung twice.
+    if not Patient.objects.select_for_update(skip_locked=True).filter(pk=patient_id).exists():
+        return None
+    for concern in _unfinished().filter(patient_id=patient_id).distinct():
+        ladder_stop(concern, now, f"Concern resolved: {concern.resolved_reason or 'resolved'}.")
+    concerns = list(
+        open_ladders()
+        .filter(patient_id=patient_id)
         .select_related("patient__clinic")
-        .filter(pk=concern_id)
-        .first()
+        .order_by("tier_rank", "began_at", "pk")
     )
-    if concern is None:
+    if not concerns:
         return None
-    steps = list(concern.ladder_steps.order_by("at", "pk"))
-    if any(s.rung == Rung.STOPPED for s in steps):
-        return None
-    if concern.resolved_at is not None:
-        return ladder_stop(
-            concern, now, steps and f"Concern resolved: {concern.resolved_reason or 'resolved'}."
-        )
-    if concern.kind not in LADDER_KINDS:
-        return None
-    return _climb(concern, steps, now)
+    climbing = next((c for c in concerns if c.ladder_steps.exists()), concerns[0])
+    steps = list(climbing.ladder_steps.order_by("at", "pk"))
+    return _climb(climbing, LADDER_KINDS[concerns[0].kind], steps, now)
 
 
-def _climb(concern: Concern, steps: list[LadderStep], now: datetime) -> LadderStep | None:
+def ladder_stop_child(*, patient_id: int, now: datetime, why: str) -> None:
+    """An answer stops every open ladder of the child (the family has been reached)."""
+    for concern in open_ladders().filter(patient_id=patient_id):
+        ladder_stop(concern, now, why)
+
+
+def _climb(concern: Concern, danger: str, steps: list[LadderStep], now: datetime) -> LadderStep | None:
     patient = concern.patient
     tz = ZoneInfo(patient.clinic.time_zone)
     today = now.astimezone(tz).date()
@@ -131,7 +140,7 @@ def _climb(concern: Concern, steps: list[LadderStep], now: datetime) -> LadderSt
     if not urgent and caregiver_quiet_until(caregiver, now=now, tz=tz):
         return None  # held: the next beat after quiet hours end takes it
     words = {
-        "danger": LADDER_KINDS[concern.kind],
+        "danger": danger,
         "language": caregiver.preferred_language,
         "initial": patient.initial,
         "day": alarm_at.astimezone(tz).date() if alarm_at else None,
@@ -203,10 +212,8 @@ def _call(concern: Concern, caregiver, words: dict, now: datetime) -> LadderStep
     return step
 
 
-def ladder_stop(concern: Concern, now: datetime, why) -> LadderStep | None:
-    """Record the end of the ladder once (a concern that never climbed needs no stop)."""
-    if not why:
-        return None
+def ladder_stop(concern: Concern, now: datetime, why: str) -> LadderStep:
+    """Record the end of the concern's ladder, once."""
     step, _ = LadderStep.objects.get_or_create(
         concern=concern, rung=Rung.STOPPED, defaults={"at": now, "note": str(why)[:300]}
     )

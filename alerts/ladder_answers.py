@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from .ladder import CALL_FAILED, ladder_stop
+from .ladder import CALL_FAILED, ladder_stop_child
 from .models import Concern, LadderStep
 from .voice.twiml import say_twiml
 from .words import LADDER_TEXTS, ladder_reply, language_of
@@ -58,7 +58,8 @@ def ladder_text_answered(*, caregivers: list, digit: str, now: datetime | None =
         _answered(step, f"text {digit}", now)
         if digit == "2":
             _put_on_call_list(concern, now, note=f"{caregiver} replied 2: asked to be called.")
-        ladder_stop(concern, now, f"{caregiver} replied {digit} ({'booked' if digit == '1' else 'call me'}).")
+        why = f"{caregiver} replied {digit} ({'booked' if digit == '1' else 'call me'})."
+        ladder_stop_child(patient_id=concern.patient_id, now=now, why=why)
     phone = next(iter(latest.values())).concern.patient.clinic.phone_nurse_line
     return ladder_reply(f"answer_{ANSWER_DIGITS[digit]}", language=caregiver.preferred_language, phone=phone)
 
@@ -85,7 +86,8 @@ def ladder_call_answered(*, step_id: int | None, digits: str, now: datetime | No
     concern = _lock(step.concern_id)
     if not step.answered_at:
         _answered(step, "pressed 1", now)
-    ladder_stop(concern, now, f"{step.caregiver} pressed 1 on the phone call.")
+    why = f"{step.caregiver} pressed 1 on the phone call."
+    ladder_stop_child(patient_id=concern.patient_id, now=now, why=why)
     return say_twiml(LADDER_TEXTS[language]["say_thanks"], language=language)
 
 
@@ -124,6 +126,7 @@ def call_outcome_record(
     step.outcome, step.outcome_note, step.outcome_at, step.outcome_by = outcome, note.strip()[:500], now, by
     step.save(update_fields=["outcome", "outcome_note", "outcome_at", "outcome_by"])
     if outcome == Outcome.REACHED:
-        ladder_stop(concern, now, f"{by.get_full_name() or by.email} reached the family by phone.")
+        why = f"{by.get_full_name() or by.email} reached the family by phone."
+        ladder_stop_child(patient_id=concern.patient_id, now=now, why=why)
     audit.audit_record(actor=by, action=audit.CALL_OUTCOME_RECORDED, obj=step, patient_id=concern.patient_id)
     return step
