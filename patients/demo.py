@@ -16,6 +16,7 @@ from appointments.models import Appointment
 from pumps.models import Program, Pump, PumpModel, RefillVisit
 from pumps.services import visit_forecast
 
+from . import demo_history
 from .models import Clinic, Patient, StaffProfile
 from .services import caregiver_create, caregiver_link, sms_consent_record, staff_create
 
@@ -142,13 +143,18 @@ def _weekday(day: date) -> date:
     return day - timedelta(days=max(0, day.weekday() - 4))
 
 
-def _visit_for(pump: Pump, program: Program, alarm_target: datetime, volume: Decimal, **extra) -> RefillVisit:
-    """Place a refill so that its worst-case alarm lands at `alarm_target`."""
+def _place(pump: Pump, program: Program, alarm_target: datetime, volume: Decimal) -> datetime:
+    """When a refill must happen for its worst-case alarm to land at `alarm_target` (10:00 local)."""
     probe_at = alarm_target - timedelta(days=365)
     probe = visit_forecast(pump=pump, program=program, visit_at=probe_at, volume_after_ml=volume)
     visit_at = alarm_target - (probe["alarm_at_worst"] - probe_at)
     # Refills happen in clinic hours: round to 10:00 local on that day.
-    visit_at = _at_local(pump.patient.clinic, timezone.localtime(visit_at, pump.patient.clinic.tzinfo).date())
+    return _at_local(pump.patient.clinic, timezone.localtime(visit_at, pump.patient.clinic.tzinfo).date())
+
+
+def _visit_for(pump: Pump, program: Program, alarm_target: datetime, volume: Decimal, **extra) -> RefillVisit:
+    """Place a refill so that its worst-case alarm lands at `alarm_target`."""
+    visit_at = _place(pump, program, alarm_target, volume)
     assert visit_at <= timezone.now(), "a demo refill must lie in the past"
     fields = visit_forecast(pump=pump, program=program, visit_at=visit_at, volume_after_ml=volume)
     return RefillVisit.objects.create(
@@ -192,13 +198,11 @@ def _seed_child(n: int, spec: Child, clinic: Clinic, nurse, parents, now: dateti
             flex_steps=tuple(fc.FlexStep(time.fromisoformat(s), Decimal(r)) for s, r in spec.flex),
         ).daily_dose()
     alarm_target = now + timedelta(days=spec.alarm_in_days)
-    history = []
     first_dose = spec.previous_dose or spec.dose
-    # Two earlier refills for the dose and residual history, then the current one.
     new_implant = spec.implant_years_ago < 0.1
-    plan = ((0, spec.dose),) if new_implant else ((2, first_dose), (1, first_dose), (0, spec.dose))
-    for k, dose in plan:
-        program = Program.objects.create(
+
+    def program_for(dose: Decimal) -> Program:
+        return Program.objects.create(
             pump=pump,
             effective_from=now,
             concentration_mcg_ml=spec.conc,
@@ -209,8 +213,21 @@ def _seed_child(n: int, spec: Child, clinic: Clinic, nurse, parents, now: dateti
             bolus_max_per_day=spec.bolus[1],
             created_by=nurse,
         )
-        target = alarm_target - timedelta(days=k * 75)
-        expected = Decimal("2.5") + Decimal(k) / 4
+
+    # A year of refills, planned backwards from the current one: each earlier refill's alarm
+    # falls a few days (the margin, demo_history.MARGINS) after the next refill.
+    plan = [(program_for(spec.dose), alarm_target)]
+    while not new_implant and len(plan) < 9:
+        later_at = _place(pump, plan[-1][0], plan[-1][1], volume)
+        if later_at < now - timedelta(days=365) or later_at - timedelta(days=120) < _at_local(
+            clinic, implant
+        ):
+            break
+        margin = demo_history.margin(n, len(plan))
+        plan.append((program_for(first_dose), later_at + timedelta(days=margin)))
+    history = []
+    for k, (program, target) in reversed(list(enumerate(plan))):
+        expected = Decimal("2.5") + Decimal(k % 3) / 4
         actual = expected + (spec.residual_off if k == 0 else Decimal("0.2"))
         previous = history[-1] if history else None
         visit = _visit_for(
@@ -235,6 +252,7 @@ def _seed_child(n: int, spec: Child, clinic: Clinic, nurse, parents, now: dateti
         )
         Program.objects.filter(pk=program.pk).update(effective_from=visit.visit_at)
         history.append(visit)
+    demo_history.seed_history(patient=patient, visits=history, nurse=nurse, now=now)
     if spec.appointment_in_days is not None:
         Appointment.objects.create(
             patient=patient,

@@ -51,3 +51,19 @@ def test_demo_nurses_can_pass_the_second_step_with_the_printed_key():
     for device in TOTPDevice.objects.filter(user__staff_profile__isnull=False):
         assert device.confirmed and device.verify_token(demo.current_code())
     assert TOTPDevice.objects.filter(confirmed=True).count() == 2
+
+
+def test_the_demo_has_a_year_of_history_for_the_safety_figures():
+    from alerts.figures.data import clinic_figures
+    from patients.models import Clinic
+
+    call_command("seed_demo")
+    months = clinic_figures(clinic=Clinic.objects.order_by("pk").first(), now=timezone.now())
+    assert len(months) == 12
+    assert sum(m.refills for m in months) >= 60
+    assert sum(1 for m in months[:-1] if m.refills) >= 10, "refills in (almost) every past month"
+    assert sum(m.texts_sent for m in months) > 0 and sum(m.texts_undelivered for m in months) > 0
+    assert any(m.ack_median_hours is not None for m in months)
+    assert sum(m.ladder["text"] for m in months) > 0
+    margins = [v for m in months for v in m.margins]
+    assert min(margins) < 0 < max(margins), "a refill after its alarm date, and refills in time"
