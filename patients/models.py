@@ -89,7 +89,7 @@ class Clinic(models.Model):
     # The escalation ladder: hours a family has to answer one rung before the next (shorter as
     # the alarm nears: alerts/ladder_rules.py).
     ladder_answer_hours = models.PositiveSmallIntegerField(
-        default=24, validators=[MinValueValidator(1), MaxValueValidator(72)]
+        default=24, db_default=24, validators=[MinValueValidator(1), MaxValueValidator(72)]
     )
 
     def __str__(self) -> str:

@@ -46,6 +46,7 @@ CHARTS = [
     ("alarms_passed", "Alarm dates passed per 100 pump-months", "per 100", lambda m: m.alarms_per_100),
     ("texts", "Texts undelivered", "texts", lambda m: m.texts_undelivered),
     ("ack", "Critical concern to acknowledgement, median", "hours", lambda m: m.ack_median_hours),
+    ("ladder", "Ladder steps taken (texts, calls, call list)", "steps", lambda m: sum(m.ladder.values())),
 ]
 
 
@@ -67,18 +68,16 @@ def figures(request: HttpRequest) -> HttpResponse:
     clinic = clinic_of(request.user)
     months = clinic_figures(clinic=clinic, now=timezone.now())
     charts = {key: _chart(months, title, unit, value) for key, title, unit, value in CHARTS}
-    table = [[_blank(get(m)) for _, _, get in COLUMNS] for m in reversed(months)]
-    return render(
-        request,
-        "staff/figures.html",
-        {
-            "clinic": clinic,
-            "charts": charts,
-            "how": HOW,
-            "headers": [h for _, h, _ in COLUMNS],
-            "table": table,
-        },
-    )
+    # One row per figure, one column per month: twelve short numbers read across a screen.
+    table = [(label, [_blank(get(m)) for m in months]) for _, label, get in COLUMNS[1:]]
+    context = {
+        "clinic": clinic,
+        "charts": charts,
+        "how": HOW,
+        "months": [m.start for m in months],
+        "table": table,
+    }
+    return render(request, "staff/figures.html", context)
 
 
 @staff_required

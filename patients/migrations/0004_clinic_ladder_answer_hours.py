@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='clinic',
             name='ladder_answer_hours',
-            field=models.PositiveSmallIntegerField(default=24, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(72)]),
+            field=models.PositiveSmallIntegerField(db_default=24, default=24, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(72)]),
         ),
     ]
