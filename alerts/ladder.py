@@ -23,8 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import ladder_rules as rules
-from .models import ChildSafety, Concern, LadderStep, SmsMessage
-from .sending import caregiver_quiet_until
+from .models import ChildSafety, Concern, LadderStep
+from .sending import caregiver_quiet_until, sms_outbound_log
 from .sms import SmsError, send_sms
 from .voice import place_call
 from .voice.twiml import call_twiml
@@ -177,17 +177,7 @@ def _text(concern: Concern, rung: str, caregiver, words: dict, now: datetime) ->
         step.error = exc.describe()[:300]
         step.save()
         return step
-    step.sms_message = SmsMessage.objects.create(
-        direction=SmsMessage.Direction.OUTBOUND,
-        caregiver=caregiver,
-        to_number=to,
-        from_number=result.from_number,
-        body=body,
-        backend=result.backend,
-        provider_message_id=result.provider_message_id,
-        status=result.status,
-        created_at=now,
-    )
+    step.sms_message = sms_outbound_log(caregiver=caregiver, to=to, body=body, result=result, now=now)
     step.save()
     return step
 

@@ -251,10 +251,19 @@ def _save(reminder: Reminder, **fields) -> Reminder:
 
 
 def _log_outbound(reminder: Reminder, *, to: str, body: str, result: SendResult, now: datetime) -> None:
-    SmsMessage.objects.create(
+    sms_outbound_log(
+        caregiver=reminder.caregiver, reminder=reminder, to=to, body=body, result=result, now=now
+    )
+
+
+def sms_outbound_log(
+    *, caregiver, to: str, body: str, result: SendResult, now: datetime, reminder: Reminder | None = None
+) -> SmsMessage:
+    """The outbox row of a text the provider accepted (a reminder's, or a ladder step's)."""
+    return SmsMessage.objects.create(
         direction=SmsMessage.Direction.OUTBOUND,
         reminder=reminder,
-        caregiver=reminder.caregiver,
+        caregiver=caregiver,
         to_number=to,
         from_number=result.from_number,
         body=body,
