@@ -35,10 +35,23 @@ def _page(request: HttpRequest, *, failed: tuple[int, CallOutcomeForm] | None = 
     clinic = clinic_of(request.user)
     today = timezone.localtime(timezone.now(), clinic.tzinfo).date()
     steps = list(LadderStep.objects.for_clinic(clinic).call_list(day=today))
+    tried: dict[int, list[LadderStep]] = {}
+    earlier = LadderStep.objects.filter(
+        concern_id__in=[s.concern_id for s in steps], rung__in=["text", "text_next", "call"]
+    )
+    for earlier_step in earlier.select_related("caregiver__user").order_by("at", "pk"):
+        tried.setdefault(earlier_step.concern_id, []).append(earlier_step)
     rows = []
     for step in steps:
         form = failed[1] if failed and failed[0] == step.pk else CallOutcomeForm(prefix=f"s{step.pk}")
-        rows.append({"step": step, "patient": step.concern.patient, "form": form})
+        rows.append(
+            {
+                "step": step,
+                "patient": step.concern.patient,
+                "form": form,
+                "tried": tried.get(step.concern_id, []),
+            }
+        )
     context = {"rows": rows, "today": today, "waiting": sum(not s.outcome for s in steps)}
     return render(request, "staff/call_list.html", context, status=status)
 

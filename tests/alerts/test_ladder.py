@@ -235,3 +235,17 @@ def test_a_nurse_of_another_clinic_cannot_record_the_call(family, voice, client,
         reverse("staff:call_outcome", args=[on_list.pk]), {f"s{on_list.pk}-outcome": "reached"}
     )
     assert response.status_code == 404
+
+
+def test_the_call_list_reads_in_a_fixed_number_of_queries(
+    family, voice, client, nurse, django_assert_max_num_queries
+):
+    t0 = at(2026, 12, 8, 10)
+    refresh(family, t0)
+    for hours in (0, 19, 33.25, 44):
+        advance(t0 + timedelta(hours=hours))
+    with time_machine.travel(at(2026, 12, 10, 8), tick=False):
+        login_as(client, nurse)
+        with django_assert_max_num_queries(12):
+            page = client.get(reverse("staff:call_list")).content.decode()
+    assert "Tried: text asking for an answer to" in page and "phone call to" in page
