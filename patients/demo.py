@@ -283,6 +283,12 @@ def seed(now: datetime | None = None) -> bool:
         parents.append(caregiver)
     for n, spec in enumerate(CHILDREN, start=1):
         _seed_child(n, spec, clinic, nurses[n % 2], parents, now)
+    # The demo rows were written directly: assess every child once, as the beat would.
+    from alerts.concerns import concerns_refresh_many
+
+    concerns_refresh_many(
+        patient_ids=list(Patient.objects.filter(clinic=clinic).values_list("pk", flat=True)), now=now
+    )
     return True
 
 
