@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -203,52 +204,78 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
 # --- Bringing the rows in line -------------------------------------------------------------------
 
 
-def _apply(
-    patient, facts: safety.Facts, assessment: safety.Assessment, open_rows, now: datetime
-) -> list[int]:
-    """Open, update and resolve this child's rows. Returns the ids of concerns just opened
-    that need a nurse (to e-mail after commit)."""
+@dataclass
+class _Writes:
+    """The rows a refresh changes, written in bulk at the end (the beat refreshes every child)."""
+
+    new: list[Concern] = field(default_factory=list)
+    changed: list[Concern] = field(default_factory=list)
+    resolved: list[Concern] = field(default_factory=list)
+    to_email: list[int] = field(default_factory=list)
+
+    def save(self) -> None:
+        Concern.objects.bulk_update(self.resolved, ["resolved_at", "resolved_reason", "updated_at"])
+        Concern.objects.bulk_update(self.changed, [*_CONCERN_FIELDS, "updated_at"], batch_size=500)
+        Concern.objects.bulk_create(self.new, batch_size=500)
+        self.to_email += [row.pk for row in self.new if row.needs_nurse]
+
+
+_CONCERN_FIELDS = (
+    "kind",
+    "tier",
+    "tier_rank",
+    "act_by",
+    "nurse_words",
+    "family_level",
+    "details",
+    "needs_nurse",
+)
+
+
+def _values(concern: safety.Concern) -> dict:
+    return {
+        "kind": concern.kind.value,
+        "tier": concern.tier.value,
+        "tier_rank": concern.rank,
+        "act_by": concern.act_by,
+        "nurse_words": concern.nurse_words()[:500],
+        "family_level": concern.family_level.value if concern.family_level else "",
+        "details": concern.details,
+        "needs_nurse": concern.needs_nurse,
+    }
+
+
+def _apply(patient, assessment: safety.Assessment, open_rows: dict, now: datetime, writes: _Writes) -> None:
+    """Open, update and resolve this child's rows (collected in `writes`)."""
     wanted = {c.key: c for c in (assessment.concerns if patient.active else ())}
-    opened = []
     for key, row in open_rows.items():
         if key not in wanted:
             row.resolved_at = now
             row.resolved_reason = RESOLVED_REASONS.get(row.kind, "condition cleared")
             row.updated_at = now
-            row.save(update_fields=["resolved_at", "resolved_reason", "updated_at"])
+            writes.resolved.append(row)
     for key, concern in wanted.items():
-        values = {
-            "kind": concern.kind.value,
-            "tier": concern.tier.value,
-            "tier_rank": concern.rank,
-            "act_by": concern.act_by,
-            "nurse_words": concern.nurse_words()[:500],
-            "family_level": concern.family_level.value if concern.family_level else "",
-            "details": concern.details,
-            "needs_nurse": concern.needs_nurse,
-        }
+        values = _values(concern)
         row = open_rows.get(key)
         if row is None:
-            row = Concern.objects.create(
-                patient=patient,
-                clinic_id=patient.clinic_id,
-                key=key,
-                began_at=concern.began_at or now,
-                opened_at=now,
-                updated_at=now,
-                **values,
+            writes.new.append(
+                Concern(
+                    patient_id=patient.pk,
+                    clinic_id=patient.clinic_id,
+                    key=key,
+                    began_at=concern.began_at or now,
+                    opened_at=now,
+                    updated_at=now,
+                    **values,
+                )
             )
-            if row.needs_nurse:
-                opened.append(row.pk)
         elif any(getattr(row, name) != value for name, value in values.items()):
-            became_nurse = values["needs_nurse"] and not row.needs_nurse
+            if values["needs_nurse"] and not row.needs_nurse and row.emailed_at is None:
+                writes.to_email.append(row.pk)
             for name, value in values.items():
                 setattr(row, name, value)
             row.updated_at = now
-            row.save(update_fields=[*values, "updated_at"])
-            if became_nurse and row.emailed_at is None:
-                opened.append(row.pk)
-    return opened
+            writes.changed.append(row)
 
 
 def _battery_notice_from(patient, open_rows: dict, assessment: safety.Assessment, now: datetime):
@@ -314,11 +341,11 @@ def concerns_refresh_many(*, patient_ids: list[int], now: datetime | None = None
         for row in locked.order_by("pk"):
             open_rows[row.patient_id][row.key] = row
         existing = ChildSafety.objects.select_for_update().in_bulk(ids)
-        states, to_email = {}, []
+        states, writes = {}, _Writes()
         for pk, (patient, facts) in loaded.items():
             assessment = safety.assess(facts, now=now)
             keys_before = set(open_rows[pk])
-            to_email += _apply(patient, facts, assessment, open_rows[pk], now)
+            _apply(patient, assessment, open_rows[pk], now, writes)
             notice = _battery_notice_from(patient, open_rows[pk], assessment, now)
             states[pk] = _state(patient, facts, assessment, notice)
             row = existing.get(pk)
@@ -326,9 +353,10 @@ def concerns_refresh_many(*, patient_ids: list[int], now: datetime | None = None
             after = (assessment.rank, assessment.dates.alarm_day, assessment.dates.refill_due)
             if before != after or keys_before != {c.key for c in assessment.concerns}:
                 changed.append(pk)
+        writes.save()
         _store_states(states, existing, now)
-        for concern_id in to_email:
-            transaction.on_commit(lambda pk=concern_id: concern_email(concern_id=pk))
+        if writes.to_email:
+            transaction.on_commit(lambda ids=tuple(writes.to_email): _email_each(ids))
     return changed
 
 
@@ -389,6 +417,11 @@ def concern_email(*, concern_id: int) -> None:
         logger.exception("Could not e-mail concern %s", concern_id)
         return
     Concern.objects.filter(pk=concern_id).update(emailed_at=timezone.now())
+
+
+def _email_each(concern_ids) -> None:
+    for pk in concern_ids:
+        concern_email(concern_id=pk)
 
 
 def concerns_email_pending(*, limit: int = 100) -> None:

@@ -59,6 +59,23 @@ def concern_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("alerts:escalations")
 
 
+@staff_required
+@require_POST
+def printed_alarm_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    """The nurse checked the pump: the computed alarm date governs again."""
+    from pumps.models import RefillVisit
+    from pumps.services import printed_alarm_resolve as resolve
+
+    concern = get_object_or_404(
+        Concern.objects.for_clinic(clinic_of(request.user)).open(), pk=pk, kind=Concern.Kind.PRINTED_DIFFERS
+    )
+    visit_id = int(concern.key.rsplit(":", 1)[1])
+    visit = get_object_or_404(RefillVisit.objects.filter(pump__patient=concern.patient), pk=visit_id)
+    resolve(visit=visit, by=request.user)
+    messages.success(request, _("The computed alarm date governs again."))
+    return redirect("alerts:escalations")
+
+
 def _signed(request: HttpRequest) -> bool:
     url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
     return signature_is_valid(

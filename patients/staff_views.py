@@ -34,7 +34,7 @@ def worklist_view(request):
     kind = request.GET.get("kind", "")
     search = request.GET.get("q", "")
     qs = worklist_filter(worklist(user=request.user), tier=tier, kind=kind, search=search)
-    page = Paginator(qs.select_related("next_refill"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     today = _today(clinic)
     rows = page_rows(list(page.object_list))
     for row in rows:

@@ -220,8 +220,15 @@ class Assessment:
         return FamilyReason.NOT_DUE_YET.value
 
 
+def family_key(level: str | None, tier_rank: int, act_by: date | None, kind: str) -> tuple:
+    """The one order of what the family is told: what they must do first, then how bad, then
+    how soon. A child with nothing to do sorts last (level None)."""
+    rank = FAMILY_RANK[FamilyLevel(level)] if level else FAMILY_RANK[FamilyLevel.PLENTY]
+    return (rank, tier_rank, act_by or date.max, str(kind))
+
+
 def _family_key(concern: Concern) -> tuple:
-    return (FAMILY_RANK[concern.family_level], concern.rank, concern.act_by or date.max, concern.kind)
+    return family_key(concern.family_level, concern.rank, concern.act_by, concern.kind)
 
 
 # --- The rules ----------------------------------------------------------------------------------
@@ -258,6 +265,30 @@ def _day_start(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
+def governing_alarm(
+    *, computed_at: datetime, printed: date | None, tz: tzinfo, resolved: bool = False
+) -> datetime:
+    """The alarm instant that governs: the start of the printed day (clinic time) when it is
+    more than a day earlier than the computed date and no nurse has resolved the difference."""
+    computed_day = _local_day(computed_at, tz)
+    if (
+        not resolved
+        and printed_differs(printed=printed, computed_day=computed_day)
+        and printed < computed_day
+    ):
+        return _day_start(printed, tz)
+    return computed_at
+
+
+def governing_refill_due(
+    *, alarm_at: datetime, computed_at: datetime, refill_due: date, tz, lead_days: int
+) -> date:
+    """The refill-due date moves earlier with a printed alarm date that governs."""
+    if alarm_at == computed_at:
+        return refill_due
+    return min(refill_due, _local_day(alarm_at, tz) - timedelta(days=lead_days))
+
+
 def governing_dates(facts: Facts) -> Dates:
     """The earlier of the printed and computed alarm dates governs until a nurse resolves them."""
     latest, tz = facts.latest, facts.tz
@@ -265,15 +296,20 @@ def governing_dates(facts: Facts) -> Dates:
     last_refill_at = facts.refills[0].at if facts.refills else None
     if latest is None:
         return Dates(next_refill=refills[0] if refills else None, last_refill_at=last_refill_at)
-    alarm_at, alarm_day, due = latest.alarm_at, _local_day(latest.alarm_at, tz), latest.refill_due
-    printed = latest.printed_alarm_date
-    if (
-        not latest.printed_resolved
-        and printed_differs(printed=printed, computed_day=alarm_day)
-        and printed < alarm_day
-    ):
-        alarm_at, alarm_day = _day_start(printed, tz), printed
-        due = min(due, printed - timedelta(days=facts.rules.lead_days))
+    alarm_at = governing_alarm(
+        computed_at=latest.alarm_at,
+        printed=latest.printed_alarm_date,
+        tz=tz,
+        resolved=latest.printed_resolved,
+    )
+    alarm_day = _local_day(alarm_at, tz)
+    due = governing_refill_due(
+        alarm_at=alarm_at,
+        computed_at=latest.alarm_at,
+        refill_due=latest.refill_due,
+        tz=tz,
+        lead_days=facts.rules.lead_days,
+    )
     return Dates(
         alarm_at=alarm_at,
         alarm_day=alarm_day,
