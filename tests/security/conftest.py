@@ -37,6 +37,18 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
         nurse_words="Alarm date passed, no refill.",
         needs_nurse=True,
     )
+    printed_a = Concern.objects.create(
+        patient=child,
+        clinic=child.clinic,
+        kind="printed_differs",
+        tier="urgent",
+        tier_rank=1,
+        key=f"printed_differs:{visit_a.pk}",
+        began_at=now,
+        opened_at=now,
+        updated_at=now,
+        nurse_words="Printed and computed alarm dates differ.",
+    )
     call_step_a = LadderStep.objects.create(
         concern=concern_a,
         rung="call_list",
@@ -47,6 +59,7 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
         child_a=child,
         call_step_a=call_step_a,
         concern_a=concern_a,
+        printed_a=printed_a,
         appointment_a=appointment_a,
         link_a=link_a,
         pump_a=pump_a,

@@ -176,6 +176,7 @@ REGISTRY: dict[str, Entry] = {
     "alerts:outbox": staff_page(),
     "alerts:escalations": staff_page(),
     "alerts:concern_acknowledge": staff_child_page(lambda w: {"pk": w.concern_a.pk}, methods=("post",)),
+    "alerts:printed_alarm_resolve": staff_child_page(lambda w: {"pk": w.printed_a.pk}, methods=("post",)),
     "alerts:twilio_status": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
     "alerts:twilio_inbound": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
     "alerts:voice_gather": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
