@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
@@ -131,6 +131,14 @@ def _bookings(ids: list[int], now: datetime, tzs: dict[int, ZoneInfo]) -> tuple[
     return bookings, no_shows
 
 
+_OUTCOMES = [
+    Reminder.Status.SENT,
+    Reminder.Status.DELIVERED,
+    Reminder.Status.FAILED,
+    Reminder.Status.UNDELIVERED,
+]
+
+
 def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
     """Each active caregiver link, whether they can be texted, and their last text's outcome."""
     from patients.models import CaregiverLink, SmsConsent
@@ -143,16 +151,18 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
         .order_by("caregiver_id")
     )
     last_text: dict[tuple[int, int], tuple] = {}
-    texts = Reminder.objects.filter(
-        patient_id__in=ids,
-        status__in=[Reminder.Status.SENT, Reminder.Status.DELIVERED, Reminder.Status.FAILED,
-                    Reminder.Status.UNDELIVERED],
-        claimed_at__gte=now - TEXT_HISTORY,
-    ).order_by("claimed_at", "pk")  # fmt: skip
-    for patient_id, caregiver_id, status, sent_at, claimed_at in texts.values_list(
-        "patient_id", "caregiver_id", "status", "sent_at", "claimed_at"
+    # When the text was handed over (a row written by hand may lack the claim time).
+    handed = Coalesce("claimed_at", "sent_at", "updated_at")
+    texts = (
+        Reminder.objects.filter(patient_id__in=ids, status__in=_OUTCOMES)
+        .annotate(handed=handed)
+        .filter(handed__gte=now - TEXT_HISTORY)
+        .order_by("handed", "pk")
+    )
+    for patient_id, caregiver_id, status, sent_at, at in texts.values_list(
+        "patient_id", "caregiver_id", "status", "sent_at", "handed"
     ):
-        last_text[(patient_id, caregiver_id)] = (status, sent_at or claimed_at)
+        last_text[(patient_id, caregiver_id)] = (status, sent_at or at)
     contacts = defaultdict(list)
     for link in links:
         caregiver = link.caregiver

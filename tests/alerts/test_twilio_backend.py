@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from alerts.models import Escalation, Reminder, SmsMessage
+from alerts.models import Concern, Reminder, SmsMessage
 from alerts.sending import MAX_ATTEMPTS, backoff
 from alerts.services import reminder_send, reminders_claim_due, reminders_replan
 from tests.alerts.conftest import ACCOUNT_SID, at, make_child, set_dates
@@ -65,7 +65,7 @@ def test_transient_errors_are_retried_with_backoff_and_end_sent(row, fake_twilio
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("sent", 3)
     assert len(fake_twilio.requests) == 3
-    assert not Escalation.objects.exists()
+    assert not Concern.objects.open().filter(kind="unreachable").exists()
 
 
 @pytest.mark.parametrize("code", [21610, 21211, 21614, 21408])
@@ -80,9 +80,9 @@ def test_permanent_errors_end_failed_at_once_and_escalate_once(
     assert (row.status, row.attempts) == ("failed", 1)
     assert row.last_error.startswith(str(code))
     assert len(fake_twilio.requests) == 1
-    (escalation,) = Escalation.objects.filter(kind="reminder_failed")
-    assert escalation.reminder_id == row.pk and escalation.emailed_at is not None
-    assert [m.to for m in mailoutbox if "not delivered" in m.subject.lower()] == [
+    (concern,) = Concern.objects.open().filter(kind="unreachable", patient=row.patient)
+    assert "undelivered" in concern.details["reasons"] and concern.emailed_at is not None
+    assert [m.to for m in mailoutbox if "cannot be reached" in m.subject.lower()] == [
         ["pump-nurses@hospital.test"]
     ]
 
@@ -92,7 +92,7 @@ def test_twilio_opted_out_error_withdraws_consent_and_tells_the_nurses(row, fake
     attempt(T0)
     row.caregiver.refresh_from_db()
     assert row.caregiver.sms_consent is False
-    assert Escalation.objects.filter(kind="opted_out").count() == 1
+    assert "opted_out" in Concern.objects.open().get(kind="unreachable").details["reasons"]
     assert not Reminder.objects.filter(patient=row.patient, status="planned").exists()
 
 
@@ -104,7 +104,7 @@ def test_transient_errors_end_failed_after_the_attempt_limit(row, fake_twilio):
         now += timedelta(hours=2)
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
-    assert Escalation.objects.filter(kind="reminder_failed", reminder=row).count() == 1
+    assert Concern.objects.open().filter(kind="unreachable", patient=row.patient).count() == 1
 
 
 def test_wrong_credentials_are_a_permanent_failure(row, fake_twilio, settings):

@@ -24,36 +24,16 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
     appointment_a = AppointmentFactory(patient=child)
     link_a = parent.caregiver.links.get(patient=child)
     now = timezone.now()
+    fields = {"clinic": child.clinic, "patient": child, "tier": "urgent", "tier_rank": 1, "needs_nurse": True,
+              "began_at": now, "opened_at": now, "updated_at": now}  # fmt: skip
     concern_a = Concern.objects.create(
-        patient=child,
-        clinic=child.clinic,
-        kind="alarm_passed",
-        tier="critical",
-        tier_rank=0,
-        key=f"walk-{child.pk}",
-        began_at=now,
-        opened_at=now,
-        updated_at=now,
-        nurse_words="Alarm date passed, no refill.",
-        needs_nurse=True,
+        kind="unreachable", key=f"walk-{child.pk}", nurse_words="No caregiver can receive texts.", **fields
     )
     printed_a = Concern.objects.create(
-        patient=child,
-        clinic=child.clinic,
-        kind="printed_differs",
-        tier="urgent",
-        tier_rank=1,
-        key=f"printed_differs:{visit_a.pk}",
-        began_at=now,
-        opened_at=now,
-        updated_at=now,
-        nurse_words="Printed and computed alarm dates differ.",
+        kind="printed_differs", key=f"printed_differs:{visit_a.pk}", nurse_words="Dates differ.", **fields
     )
     call_step_a = LadderStep.objects.create(
-        concern=concern_a,
-        rung="call_list",
-        at=timezone.now(),
-        list_day=timezone.localdate(timezone.now(), child.clinic.tzinfo),
+        concern=concern_a, rung="call_list", at=now, list_day=timezone.localdate(now, child.clinic.tzinfo)
     )
     return SimpleNamespace(
         child_a=child,
