@@ -3,7 +3,6 @@ form for each call (reached, message left, no answer, wrong number)."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,23 +11,9 @@ from django.views.decorators.http import require_POST
 
 from patients.permissions import clinic_of, staff_required
 
+from .forms import CallOutcomeForm
 from .ladder_answers import CallOutcomeError, call_outcome_record
 from .models import LadderStep
-
-
-class CallOutcomeForm(forms.Form):
-    outcome = forms.ChoiceField(
-        label="How did the call go?",
-        choices=LadderStep.Outcome.choices,
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": "Choose how the call went.",
-            "invalid_choice": "Choose how the call went.",
-        },
-    )
-    note = forms.CharField(
-        label="Note (optional)", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
 
 
 def _page(request: HttpRequest, *, failed: tuple[int, CallOutcomeForm] | None = None, status: int = 200):
