@@ -106,7 +106,7 @@ def _climb(concern: Concern, danger: str, steps: list[LadderStep], now: datetime
     patient = concern.patient
     tz = ZoneInfo(patient.clinic.time_zone)
     today = now.astimezone(tz).date()
-    alarm_at = _alarm_at(patient)
+    alarm_at, refill_due = _dates(patient)
     caregivers = _caregivers(patient)
     textable = [c for c in caregivers if c.can_receive_texts]
     callable_ = [c for c in caregivers if c.mobile and c.user.is_active]
@@ -143,7 +143,7 @@ def _climb(concern: Concern, danger: str, steps: list[LadderStep], now: datetime
         "danger": danger,
         "language": caregiver.preferred_language,
         "initial": patient.initial,
-        "day": alarm_at.astimezone(tz).date() if alarm_at else None,
+        "day": _day_of(danger, alarm_at.astimezone(tz).date() if alarm_at else None, refill_due),
         "phone": patient.clinic.phone_nurse_line,
     }
     if rung == Rung.CALL:
@@ -151,9 +151,15 @@ def _climb(concern: Concern, danger: str, steps: list[LadderStep], now: datetime
     return _text(concern, rung, caregiver, words, now)
 
 
-def _alarm_at(patient) -> datetime | None:
-    """The governing alarm instant, as the concern refresh stored it."""
-    return ChildSafety.objects.filter(patient=patient).values_list("alarm_at", flat=True).first()
+def _dates(patient):
+    """The governing alarm instant and refill-due date, as the concern refresh stored them."""
+    row = ChildSafety.objects.filter(patient=patient).values_list("alarm_at", "refill_due").first()
+    return row or (None, None)
+
+
+def _day_of(danger: str, alarm_day, refill_due):
+    """The date a text names: the alarm date, the refill-due date, or none (battery)."""
+    return {"alarm_near": alarm_day, "alarm_passed": alarm_day, "refill_overdue": refill_due}.get(danger)
 
 
 def _caregivers(patient) -> list:

@@ -249,3 +249,13 @@ def test_the_call_list_reads_in_a_fixed_number_of_queries(
         with django_assert_max_num_queries(12):
             page = client.get(reverse("staff:call_list")).content.decode()
     assert "Tried: text asking for an answer to" in page and "phone call to" in page
+
+
+def test_a_refill_due_date_passed_with_nothing_booked_names_the_due_date(clinic, voice):
+    patient = make_child(clinic, visit_at=at(2026, 9, 15, 9))
+    set_dates(patient, refill_due=date(2026, 12, 4), alarm=at(2026, 12, 20, 14))
+    refresh(patient, at(2026, 12, 7, 10))
+    assert Concern.objects.filter(patient=patient, kind="due_passed", resolved_at__isnull=True).exists()
+    assert advance(at(2026, 12, 7, 10)) == 1
+    (text,) = voice.accepted
+    assert "S's pump refill was due by Fri Dec 4 and no visit is booked." in text["Body"]
