@@ -389,9 +389,15 @@ def concerns_refresh_due(*, now: datetime | None = None, chunk: int = REFRESH_CH
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
         with transaction.atomic():
-            changed = concerns_refresh_many(patient_ids=part, now=now)
+            changed = set(concerns_refresh_many(patient_ids=part, now=now))
+            # Past the alarm date, the family is texted every day: plan each new day's text.
+            changed |= set(
+                Concern.objects.open()
+                .filter(patient_id__in=part, kind=Concern.Kind.ALARM_PASSED)
+                .values_list("patient_id", flat=True)
+            )
             if changed:
-                reminders_replan_many(patient_ids=changed, now=now, refresh=False)
+                reminders_replan_many(patient_ids=sorted(changed), now=now, refresh=False)
     return len(ids)
 
 
