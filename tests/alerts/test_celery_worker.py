@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from alerts import tasks
 from alerts.models import Reminder
-from alerts.sending import STALE_CLAIM, reminders_claim_due, reminders_recover_stale
+from alerts.sending import CLAIM_LOST, SEND_LOST, reminders_claim_due, reminders_recover_stale
 from tests.alerts.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.alerts.processes import RedisServer, Worker, broker, free_redis_port, wait_until
 from tests.factories import CaregiverFactory, CaregiverLinkFactory, PatientFactory, PumpFactory
@@ -87,8 +87,8 @@ def due_reminders(n: int) -> list[Reminder]:
 
 
 def recover_and_resend():
-    """What the next sweeps do once STALE_CLAIM has passed (the clock moved on by hand)."""
-    later = timezone.now() + STALE_CLAIM + timedelta(minutes=1)
+    """What the next sweeps do once the lost-message limits have passed (the clock moved on by hand)."""
+    later = timezone.now() + max(CLAIM_LOST, SEND_LOST) + timedelta(seconds=5)
     reminders_recover_stale(now=later)
     tasks._dispatch(reminders_claim_due(now=later))
 
