@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -9,6 +10,7 @@ import pytest
 
 from alerts.sms import locmem
 from pumps.models import RefillVisit
+from tests.alerts.processes import RedisServer, Worker, free_redis_port
 from tests.factories import CaregiverLinkFactory, PatientFactory, PumpFactory, refill
 from tests.fakes.twilio_api import FakeTwilio
 
@@ -61,6 +63,51 @@ def fake_twilio(settings):
     settings.PUBLIC_BASE_URL = "https://portal.example.org"
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer(free_redis_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def worker_env(fake_twilio, redis_server):
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DEBUG="false",
+        SECRET_KEY="test-secret-key-not-for-production",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        CELERY_BROKER_URL=redis_server.url,
+        REDIS_URL=redis_server.url,
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_MESSAGING_SERVICE_SID="MG" + "1" * 32,
+        TWILIO_API_BASE_URL=fake_twilio.base_url,
+        TWILIO_TIMEOUT_SECONDS="20",
+        PUBLIC_BASE_URL="https://portal.example.org",
+    )
+    return env
+
+
+@pytest.fixture
+def workers(worker_env, tmp_path):
+    started = []
+
+    def start(**extra_env):
+        worker = Worker({**worker_env, **extra_env}, tmp_path / f"worker{len(started)}.log").start()
+        started.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
 
 
 @pytest.fixture

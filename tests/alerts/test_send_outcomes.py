@@ -12,7 +12,7 @@ from django.db import connection, transaction
 
 from alerts import sending
 from alerts.models import Escalation, Reminder, SmsMessage
-from alerts.sending import MAX_ATTEMPTS, SEND_LOST, reminders_claim_due, reminders_recover_stale
+from alerts.sending import MAX_ATTEMPTS, lost_after, reminders_claim_due, reminders_recover_stale
 from alerts.services import reminder_send, reminders_replan
 from alerts.sms import SendResult
 from alerts.sms.errors import ErrorClass, classify, meaning
@@ -55,7 +55,7 @@ def test_sends_with_unknown_outcome_count_against_the_limit_which_escalates_once
     now = T0
     for _ in range(MAX_ATTEMPTS + 3):
         send_due(now)
-        now += SEND_LOST + timedelta(seconds=1)
+        now += lost_after() + timedelta(seconds=1)
         reminders_recover_stale(now=now)
     row.refresh_from_db()
     assert (row.status, row.attempts, len(calls)) == ("failed", MAX_ATTEMPTS, MAX_ATTEMPTS)
