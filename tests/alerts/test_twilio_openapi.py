@@ -5,15 +5,21 @@ part of it, unchanged (scripts/twilio_openapi_subset.py makes it from twilio_api
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import socket
+import subprocess
 from datetime import date
 from pathlib import Path
+from time import monotonic, sleep
 
 import pytest
 
 from alerts.models import Reminder, SmsMessage
 from alerts.services import reminder_send, reminders_claim_due, reminders_replan
 from tests.alerts.conftest import at, make_child, set_dates
+from tests.alerts.processes import real_clock_env
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "fakes" / "twilio_messages_openapi.json"
 MESSAGES = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
@@ -150,3 +156,77 @@ def test_each_example_reply_of_the_description_is_recorded_whole_and_sent_once(s
 def _claim(row: Reminder) -> Reminder:
     Reminder.objects.filter(pk=row.pk).update(status="claimed", claimed_at=T0)
     return row
+
+
+def prism_command() -> list[str]:
+    """Stoplight Prism: $PRISM, or the npm registry's package through npx."""
+    if os.environ.get("PRISM"):
+        return [os.environ["PRISM"]]
+    return ["npx", "--yes", "@stoplight/prism-cli@5"]
+
+
+@pytest.fixture
+def prism(fake_twilio, settings, tmp_path):
+    """Prism as a validating proxy in front of the fake: a request or a reply that breaks Twilio's
+    description is answered 422/500 with the violations instead of being passed on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "prism.log"
+    args = ["proxy", "-p", str(port), "-h", "127.0.0.1", "--errors", str(SPEC_PATH), fake_twilio.base_url]
+    proc = subprocess.Popen(
+        prism_command() + args,
+        env=real_clock_env(),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = monotonic() + 180  # npx may fetch the package first
+        while monotonic() < deadline and b"is listening" not in log.read_bytes():
+            assert proc.poll() is None, log.read_text()[-2000:]
+            sleep(0.2)
+        assert b"is listening" in log.read_bytes(), log.read_text()[-2000:]
+        settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{port}"
+        settings.TWILIO_TIMEOUT_SECONDS = 10
+        yield log
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_prism_finds_every_request_of_the_backend_and_every_reply_of_the_fake_valid(
+    prism, clinic, fake_twilio, settings
+):
+    cases = [
+        ("messaging service", {}, None),
+        ("from number", {"TWILIO_MESSAGING_SERVICE_SID": "", "TWILIO_FROM_NUMBER": "+18015550100"}, None),
+        ("whatsapp sender", {}, ("reply", {"from": "whatsapp:+14155238886"})),
+        ("failed at once", {}, ("reply", {"status": "failed", "error_code": 30007})),
+    ]
+    rows = []
+    for name, overrides, action in cases:
+        for key, value in overrides.items():
+            setattr(settings, key, value)
+        if action:
+            fake_twilio.fail_next(action)
+        patient = make_child(clinic, first_name=name.split()[0])
+        set_dates(patient, refill_due=date(2026, 11, 30), alarm=at(2026, 12, 7, 15))
+        reminders_replan(patient=patient, now=at(2026, 11, 2, 8))
+        row = Reminder.objects.get(patient=patient, kind="refill_due", offset_days=14)
+        reminder_send(reminder=_claim(row), now=T0)
+        rows.append(row)
+    statuses = [Reminder.objects.get(pk=row.pk).status for row in rows]
+    assert statuses == ["sent", "sent", "sent", "failed"], prism.read_text()[-3000:]
+    assert len(fake_twilio.accepted) == len(cases)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_prism_refuses_a_reply_that_breaks_the_description(prism, row, fake_twilio):
+    fake_twilio.fail_next(("reply", {"status": "almost-sent"}))
+    reminder_send(reminder=_claim(row), now=T0)
+    row.refresh_from_db()
+    assert row.status == "planned" and "500" in row.last_error  # a violation, taken as transient
