@@ -44,6 +44,45 @@ def make_child(clinic, *, first_name="Sofia", caregivers=1, language="en", visit
     return patient
 
 
+def refill_text(clinic, *, first_name="Sofia"):
+    """A child's planned "refill due in 14 days" text (due Nov 16 2026, 10:00 clinic time)."""
+    from alerts.models import Reminder
+    from alerts.services import reminders_replan
+
+    patient = make_child(clinic, first_name=first_name)
+    set_dates(patient, refill_due=date(2026, 11, 30), alarm=at(2026, 12, 7, 15))
+    reminders_replan(patient=patient, now=at(2026, 11, 2, 8))
+    return Reminder.objects.get(patient=patient, kind="refill_due", offset_days=14)
+
+
+def texts_to_distinct_caregivers(n: int, *, send_after: datetime):
+    """n reminders due at `send_after`, each to its own caregiver without quiet hours (so the
+    texts can be told apart by number, at any hour)."""
+    from datetime import time, timedelta
+
+    from alerts.models import Reminder
+    from tests.factories import CaregiverFactory
+
+    patient = PatientFactory()
+    pump = PumpFactory(patient=patient)
+    rows = []
+    for i in range(n):
+        caregiver = CaregiverFactory(quiet_hours_start=time(0), quiet_hours_end=time(0))
+        CaregiverLinkFactory(caregiver=caregiver, patient=patient)
+        rows.append(
+            Reminder(
+                patient=patient,
+                pump=pump,
+                caregiver=caregiver,
+                kind="refill_due",
+                target_date=date(2030, 1, 1) + timedelta(days=i),
+                offset_days=1,
+                send_after=send_after,
+            )
+        )
+    return Reminder.objects.bulk_create(rows)
+
+
 @pytest.fixture
 def outbox():
     locmem.outbox.clear()

@@ -4,7 +4,7 @@ a worker killed mid-send and a Redis restart lose no reminder; the duplicate rul
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, time, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -12,32 +12,14 @@ from django.utils import timezone
 from alerts import tasks
 from alerts.models import Reminder
 from alerts.sending import lost_after, reminders_claim_due, reminders_recover_stale
+from tests.alerts.conftest import texts_to_distinct_caregivers
 from tests.alerts.processes import broker, wait_until
-from tests.factories import CaregiverFactory, CaregiverLinkFactory, PatientFactory, PumpFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def due_reminders(n: int) -> list[Reminder]:
-    """n reminders due now, each to its own caregiver (so texts can be told apart by number)."""
-    patient = PatientFactory()
-    pump = PumpFactory(patient=patient)
-    rows = []
-    for i in range(n):
-        caregiver = CaregiverFactory(quiet_hours_start=time(0), quiet_hours_end=time(0))
-        CaregiverLinkFactory(caregiver=caregiver, patient=patient)
-        rows.append(
-            Reminder.objects.create(
-                patient=patient,
-                pump=pump,
-                caregiver=caregiver,
-                kind="refill_due",
-                target_date=date(2030, 1, 1) + timedelta(days=i),
-                offset_days=1,
-                send_after=timezone.now() - timedelta(minutes=1),
-            )
-        )
-    return rows
+    return texts_to_distinct_caregivers(n, send_after=timezone.now() - timedelta(minutes=1))
 
 
 def recover_and_resend():

@@ -15,14 +15,14 @@ from __future__ import annotations
 import statistics
 import time as clock
 from collections import Counter
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
 from alerts.models import Reminder
+from tests.alerts.conftest import texts_to_distinct_caregivers
 from tests.alerts.processes import Beat, broker, wait_until
-from tests.factories import CaregiverFactory, CaregiverLinkFactory, PatientFactory, PumpFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -34,28 +34,6 @@ SCALE = SWEEP / 60  # the engine's clock in this test against production's
 P95_BOUND = timedelta(minutes=2) * SCALE + timedelta(seconds=REDIS_DOWN + TIMEOUT)
 FAILURES = (500, 503, ("hang", 2))  # a hang shorter than the client's timeout: Twilio answers 201
 FAIL_SHARE = 0.15
-
-
-def reminders(n: int) -> list[Reminder]:
-    """n reminders due in 2030 for now, each to its own caregiver without quiet hours."""
-    patient = PatientFactory()
-    pump = PumpFactory(patient=patient)
-    rows = []
-    for i in range(n):
-        caregiver = CaregiverFactory(quiet_hours_start=time(0), quiet_hours_end=time(0))
-        CaregiverLinkFactory(caregiver=caregiver, patient=patient)
-        rows.append(
-            Reminder(
-                patient=patient,
-                pump=pump,
-                caregiver=caregiver,
-                kind="refill_due",
-                target_date=date(2030, 1, 1) + timedelta(days=i),
-                offset_days=1,
-                send_after=datetime(2030, 1, 1, tzinfo=UTC),
-            )
-        )
-    return Reminder.objects.bulk_create(rows)
 
 
 def make_due(rows: list[Reminder], start: datetime) -> dict[int, datetime]:
@@ -82,7 +60,7 @@ def test_chaos_loses_nothing_leaves_nothing_stuck_and_duplicates_only_the_killed
         "REMINDER_REPLAN_AT_UTC": f"{far_from_now:%H:%M}",  # the daily replan stays out of the run
         "TWILIO_TIMEOUT_SECONDS": str(TIMEOUT),
     }
-    rows = reminders(TEXTS)
+    rows = texts_to_distinct_caregivers(TEXTS, send_after=datetime(2030, 1, 1, tzinfo=UTC))
     fake_twilio.fail_next(("hang", 8))  # the first send hangs: its worker is killed meanwhile
     beats = []
     with broker(redis_server.url):

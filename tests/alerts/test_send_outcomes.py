@@ -5,7 +5,7 @@ it tells the nurses once; a live send is never taken for lost. Plus the table of
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -13,10 +13,10 @@ from django.db import connection, transaction
 from alerts import sending
 from alerts.models import Escalation, Reminder, SmsMessage
 from alerts.sending import MAX_ATTEMPTS, lost_after, reminders_claim_due, reminders_recover_stale
-from alerts.services import reminder_send, reminders_replan
+from alerts.services import reminder_send
 from alerts.sms import SendResult
 from alerts.sms.errors import ErrorClass, classify, meaning
-from tests.alerts.conftest import at, make_child, set_dates
+from tests.alerts.conftest import at, refill_text
 
 T0 = at(2026, 11, 16, 10, 1)
 calls: list[str] = []
@@ -32,10 +32,7 @@ class DyingBackend:
 
 @pytest.fixture
 def row(clinic):
-    patient = make_child(clinic)
-    set_dates(patient, refill_due=date(2026, 11, 30), alarm=at(2026, 12, 7, 15))
-    reminders_replan(patient=patient, now=at(2026, 11, 2, 8))
-    return Reminder.objects.get(patient=patient, kind="refill_due", offset_days=14)
+    return refill_text(clinic)
 
 
 def send_due(now) -> None:

@@ -10,15 +10,14 @@ import re
 import signal
 import socket
 import subprocess
-from datetime import date
 from pathlib import Path
 from time import monotonic, sleep
 
 import pytest
 
 from alerts.models import Reminder, SmsMessage
-from alerts.services import reminder_send, reminders_claim_due, reminders_replan
-from tests.alerts.conftest import at, make_child, set_dates
+from alerts.services import reminder_send, reminders_claim_due
+from tests.alerts.conftest import at, refill_text
 from tests.alerts.processes import real_clock_env
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "fakes" / "twilio_messages_openapi.json"
@@ -86,10 +85,7 @@ def reply_schema(spec: dict) -> dict:
 
 @pytest.fixture
 def row(clinic):
-    patient = make_child(clinic)
-    set_dates(patient, refill_due=date(2026, 11, 30), alarm=at(2026, 12, 7, 15))
-    reminders_replan(patient=patient, now=at(2026, 11, 2, 8))
-    return Reminder.objects.get(patient=patient, kind="refill_due", offset_days=14)
+    return refill_text(clinic)
 
 
 def send_due(now):
@@ -139,10 +135,7 @@ def test_each_example_reply_of_the_description_is_recorded_whole_and_sent_once(s
     for name, example in examples.items():
         reply = {**example["value"], "from": example["value"]["from"] or "whatsapp:+14155238886"}
         fake_twilio.fail_next(("reply", reply))
-        patient = make_child(clinic, first_name=name[:20])
-        set_dates(patient, refill_due=date(2026, 11, 30), alarm=at(2026, 12, 7, 15))
-        reminders_replan(patient=patient, now=at(2026, 11, 2, 8))
-        row = Reminder.objects.get(patient=patient, kind="refill_due", offset_days=14)
+        row = refill_text(clinic, first_name=name[:20])
         reminder_send(reminder=_claim(row), now=T0)
         rows.append((row, reply))
     for row, reply in rows:
@@ -212,10 +205,7 @@ def test_prism_finds_every_request_of_the_backend_and_every_reply_of_the_fake_va
             setattr(settings, key, value)
         if action:
             fake_twilio.fail_next(action)
-        patient = make_child(clinic, first_name=name.split()[0])
-        set_dates(patient, refill_due=date(2026, 11, 30), alarm=at(2026, 12, 7, 15))
-        reminders_replan(patient=patient, now=at(2026, 11, 2, 8))
-        row = Reminder.objects.get(patient=patient, kind="refill_due", offset_days=14)
+        row = refill_text(clinic, first_name=name.split()[0])
         reminder_send(reminder=_claim(row), now=T0)
         rows.append(row)
     statuses = [Reminder.objects.get(pk=row.pk).status for row in rows]
