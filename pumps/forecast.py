@@ -34,6 +34,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from fractions import Fraction
 
+from .clinic_calendar import ClinicCalendar
+
 MAX_FLEX_STEPS = 13
 MIN_LEAD_DAYS = 3
 SHUTOFF_YEARS = 7
@@ -309,11 +311,14 @@ def refill_due(
     tz: tzinfo,
     lead_days: int = 7,
     max_interval_days: int = 180,
+    calendar: ClinicCalendar | None = None,
 ) -> date:
     """The date (in ``tz``) by which the pump must be refilled.
 
-    min(local alarm date - lead days, local last refill date + max interval).
-    Pass the worst-case alarm: reminders follow it.
+    min(local alarm date - lead days, local last refill date + max interval), moved
+    to the open day before it when the clinic is closed that day (``calendar``;
+    without one, every day counts as open). Pass the worst-case alarm: reminders
+    follow it.
     """
     _require_aware(alarm_at, "alarm_at")
     _require_aware(last_refill_at, "last_refill_at")
@@ -322,7 +327,8 @@ def refill_due(
     _require(max_interval_days >= 1, "max_interval_days", "The refill interval must be at least 1 day.")
     by_alarm = alarm_at.astimezone(tz).date() - timedelta(days=lead_days)
     by_stability = last_refill_at.astimezone(tz).date() + timedelta(days=max_interval_days)
-    return min(by_alarm, by_stability)
+    due = min(by_alarm, by_stability)
+    return calendar.open_day_on_or_before(due) if calendar is not None else due
 
 
 def _add_years(day: date, years: int) -> date:
