@@ -35,7 +35,7 @@ def clinic_hours_problem(*, clinic, start: datetime, duration_minutes: int = 30)
     if calendar.within_hours(start, start + timedelta(minutes=duration_minutes)):
         return None
     local = timezone.localtime(start, clinic.tzinfo)
-    day = f"{local:%A %d %B %Y}"
+    day = f"{local:%A} {local.day} {local:%B %Y}"
     if not calendar.is_open(local.date()):
         holiday = clinic.closed_dates.filter(day=local.date()).values_list("name", flat=True).first()
         why = f"closed: {holiday}" if holiday else f"open {hours_text(clinic)}"

@@ -35,8 +35,11 @@ class CallNumber:
     clinic_open: bool
 
 
-def call_number(clinic: Clinic, *, now: datetime | None = None) -> CallNumber:
-    if clinic_calendar(clinic).open_at(now or timezone.now()):
+def call_number(
+    clinic: Clinic, *, now: datetime | None = None, calendar: ClinicCalendar | None = None
+) -> CallNumber:
+    calendar = calendar or clinic_calendar(clinic)
+    if calendar.open_at(now or timezone.now()):
         return CallNumber(number=clinic.phone_business_hours, clinic_open=True)
     return CallNumber(number=clinic.phone_after_hours, clinic_open=False)
 
