@@ -38,7 +38,7 @@ def clinic_hours_problem(*, clinic, start: datetime, duration_minutes: int = 30)
     day = f"{local:%A} {local.day} {local:%B %Y}"
     if not calendar.is_open(local.date()):
         holiday = clinic.closed_dates.filter(day=local.date()).values_list("name", flat=True).first()
-        why = f"closed: {holiday}" if holiday else f"open {hours_text(clinic)}"
+        why = holiday or f"it is open {hours_text(clinic)}"
         return (
             f"The clinic is closed on {day} ({why}). Choose an open day, or tick the box to book it anyway."
         )

@@ -151,7 +151,7 @@ def test_another_clinics_admin_cannot_open_this_clinic(family, other_clinic, cli
 
 BOOKING_ROWS = [
     # start (Denver), message words
-    (datetime(2026, 11, 26, 10), ["Thursday 26 November 2026", "closed: Thanksgiving Day", "tick the box"]),
+    (datetime(2026, 11, 26, 10), ["Thursday 26 November 2026", "(Thanksgiving Day)", "tick the box"]),
     (datetime(2026, 11, 28, 10), ["Saturday 28 November 2026", "open Mon–Fri 08:00–17:00"]),
     (datetime(2026, 11, 30, 18, 30), ["Monday 30 November 2026 at 18:30", "Mon–Fri 08:00–17:00"]),
     (datetime(2026, 11, 30, 16, 45), ["at 16:45 for 30 minutes", "outside the clinic's opening hours"]),
@@ -210,7 +210,7 @@ def test_the_booking_form_asks_for_the_tick_and_keeps_what_was_typed(family, nur
 
     html = client.post(url, typed).content.decode()
 
-    assert "The clinic is closed on Thursday 26 November 2026 (closed: Thanksgiving Day)" in html
+    assert "The clinic is closed on Thursday 26 November 2026 (Thanksgiving Day)" in html
     assert 'type="checkbox" name="outside_hours_confirmed"' in html
     assert "Bring the wheelchair seating report" in html and 'value="Room 4"' in html
     assert 'value="45"' in html and 'value="2026-11-26T10:00"' in html
@@ -261,7 +261,7 @@ def test_the_refill_forms_next_appointment_on_a_weekend_needs_the_tick(family, n
 
     html = client.post(url, saturday).content.decode()
 
-    assert "The clinic is closed on Saturday 2 January 2027 (open Mon–Fri 08:00–17:00)" in html
+    assert "The clinic is closed on Saturday 2 January 2027 (it is open Mon–Fri 08:00–17:00)" in html
     assert 'type="checkbox" name="next_appointment_hours_confirmed"' in html
     assert "Ashworth 2 in the legs" in html
     assert RefillVisit.objects.filter(pump__patient=family).count() == 1
@@ -280,3 +280,24 @@ def test_the_refill_form_takes_a_next_appointment_inside_hours_without_a_tick(fa
     form = VisitForm(_visit_data(next_appointment_at="2027-01-04T10:00"), pump=pump, kind="refill")
 
     assert form.is_valid(), form.errors
+
+
+def test_nurses_see_the_calendar_and_the_appointments_it_now_forbids(family, nurse, client):
+    Appointment.objects.create(
+        patient=family, kind="refill", start=datetime(2026, 11, 26, 9, tzinfo=DENVER), booked_by=nurse
+    )
+    login_as(client, nurse)
+
+    html = client.get(reverse("staff:clinic_calendar")).content.decode()
+
+    assert "Mon–Fri 08:00–17:00" in html
+    assert "Thu 26 Nov 2026: Thanksgiving Day" in html
+    assert "Pump refill, Thu 26 Nov 2026, 09:00" in html
+    assert "Change hours and closed dates" not in html  # a nurse reads, a clinic admin edits
+
+
+def test_parents_cannot_open_the_clinic_calendar(family, client):
+    parent = family.caregiver_links.get().caregiver.user
+    login_as(client, parent)
+
+    assert client.get(reverse("staff:clinic_calendar")).status_code == 403

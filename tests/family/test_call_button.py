@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import translation
 
 from patients.models import ClosedDate
 from tests.factories import CaregiverLinkFactory, PatientFactory, PumpFactory, refill
@@ -27,6 +28,13 @@ INSTANTS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def english_after():
+    """A Spanish page leaves Spanish active in this thread; later tests expect the default."""
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def family_client(client, clinic):
     clinic.open_weekdays = [0, 1, 2, 3, 4]
@@ -38,10 +46,6 @@ def family_client(client, clinic):
     refill(PumpFactory(patient=patient), visit_at=datetime(2026, 10, 7, 12, tzinfo=DENVER))
     parent = CaregiverLinkFactory(patient=patient).caregiver.user
     return login_as(client, parent)
-
-
-def call_buttons(html: str) -> list[str]:
-    return [part.split('"')[0] for part in html.split('class="btn btn-primary btn-call')[1:]]
 
 
 def first_call_href(html: str) -> str:
