@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from alerts.services import reminders_replan
@@ -75,16 +76,13 @@ def refill_due_refresh(*, clinic, now: datetime | None = None) -> int:
     active pump's latest visit, and re-plan the texts of every child whose date moved.
     Returns how many children's dates moved."""
     calendar = clinic_calendar(clinic)
-    latest = (
-        RefillVisit.objects.filter(pump__patient__clinic=clinic, pump__explant_date__isnull=True)
-        .select_related("pump__patient")
-        .order_by("pump_id", "-visit_at", "-pk")
-    )
-    seen, moved = set(), 0
+    newest = RefillVisit.objects.filter(pump=OuterRef("pk")).order_by("-visit_at", "-pk").values("pk")[:1]
+    pumps = Pump.objects.filter(patient__clinic=clinic, explant_date__isnull=True)
+    latest = RefillVisit.objects.filter(
+        pk__in=pumps.annotate(latest=Subquery(newest)).values("latest")
+    ).select_related("pump__patient")
+    moved = 0
     for visit in latest:
-        if visit.pump_id in seen:
-            continue
-        seen.add(visit.pump_id)
         filled = visit.visit_at if visit.kind != RefillVisit.Kind.PROGRAMMING else last_fill_at(visit.pump)
         due = _refill_due(
             clinic,

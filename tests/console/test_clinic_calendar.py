@@ -1,7 +1,7 @@
 """The clinic's calendar in the console: stored refill-due dates follow closed days, and
 booking on a closed day or outside hours needs the nurse's tick, with everything typed kept."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -301,3 +301,19 @@ def test_parents_cannot_open_the_clinic_calendar(family, client):
     login_as(client, parent)
 
     assert client.get(reverse("staff:clinic_calendar")).status_code == 403
+
+
+def test_the_refresh_leaves_earlier_visits_as_they_were(family, nurse):
+    pump = family.pumps.select_related("patient__clinic").get()
+    earlier = refill_record(
+        pump=pump,
+        by=nurse,
+        visit_at=VISIT_AT - timedelta(days=56),
+        volume_after_ml=Decimal(19),
+        program=PROGRAM,
+    )
+    _record(family, nurse)
+    ClosedDate.objects.create(clinic=family.clinic, day=earlier.refill_due, name="Inventory day")
+
+    assert refill_due_refresh(clinic=family.clinic) == 0
+    assert RefillVisit.objects.get(pk=earlier.pk).refill_due == earlier.refill_due
