@@ -34,6 +34,26 @@ WEEKDAY_CHOICES = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursda
 WEEKDAY_CHOICES += [(5, "Saturday"), (6, "Sunday")]
 
 
+CLINIC_FIELDSETS = (
+    (None, {"fields": ("name", "time_zone", "default_location", "nurse_inbox_email")}),
+    ("Phone numbers", {"fields": ("phone_business_hours", "phone_after_hours", "phone_nurse_line")}),
+    ("Opening hours", {"fields": ("open_weekdays", "opens_at", "closes_at")}),
+    (
+        "Refills and reminders",
+        {
+            "fields": (
+                "refill_lead_days",
+                "max_refill_interval_days",
+                "reminder_refill_due_days",
+                "reminder_alarm_days",
+                "reminder_appointment_days",
+                "reminder_battery_repeat_days",
+            )
+        },
+    ),
+)
+
+
 class ClinicForm(forms.ModelForm):
     open_weekdays = forms.TypedMultipleChoiceField(
         label="Open weekdays",
@@ -45,24 +65,7 @@ class ClinicForm(forms.ModelForm):
 
     class Meta:
         model = Clinic
-        fields = [
-            "name",
-            "time_zone",
-            "default_location",
-            "nurse_inbox_email",
-            "phone_business_hours",
-            "phone_after_hours",
-            "phone_nurse_line",
-            "open_weekdays",
-            "opens_at",
-            "closes_at",
-            "refill_lead_days",
-            "max_refill_interval_days",
-            "reminder_refill_due_days",
-            "reminder_alarm_days",
-            "reminder_appointment_days",
-            "reminder_battery_repeat_days",
-        ]
+        fields = [name for _, group in CLINIC_FIELDSETS for name in group["fields"]]
 
 
 class ClosedDateInline(admin.TabularInline):
@@ -80,24 +83,7 @@ class ClinicAdmin(admin.ModelAdmin):
     form = ClinicForm
     inlines = [ClosedDateInline]
     list_display = ["name", "time_zone", "phone_business_hours", "phone_after_hours", "phone_nurse_line"]
-    fieldsets = (
-        (None, {"fields": ("name", "time_zone", "default_location", "nurse_inbox_email")}),
-        ("Phone numbers", {"fields": ("phone_business_hours", "phone_after_hours", "phone_nurse_line")}),
-        ("Opening hours", {"fields": ("open_weekdays", "opens_at", "closes_at")}),
-        (
-            "Refills and reminders",
-            {
-                "fields": (
-                    "refill_lead_days",
-                    "max_refill_interval_days",
-                    "reminder_refill_due_days",
-                    "reminder_alarm_days",
-                    "reminder_appointment_days",
-                    "reminder_battery_repeat_days",
-                )
-            },
-        ),
-    )
+    fieldsets = CLINIC_FIELDSETS
 
     def get_queryset(self, request):
         rows = super().get_queryset(request)

@@ -16,6 +16,7 @@ from patients.models import ClosedDate
 from pumps.forms import VisitForm
 from pumps.models import RefillVisit
 from pumps.services import refill_due_refresh, refill_record
+from tests.console.test_refill import _data as refill_form_data
 from tests.factories import CaregiverLinkFactory, PatientFactory, PumpFactory, StaffFactory
 from tests.helpers import login_as
 
@@ -232,25 +233,7 @@ def test_the_booking_form_hides_the_tick_until_it_is_needed(family, nurse, clien
 
 
 def _visit_data(**over) -> dict:
-    return {
-        "visit_at": "2026-11-16T09:30",
-        "pre_concentration_mcg_ml": "1000",
-        "pre_mode": "simple",
-        "pre_daily_dose_mcg": "300",
-        "expected_residual_ml": "4.0",
-        "actual_residual_ml": "4.2",
-        "volume_instilled_ml": "15",
-        "volume_after_ml": "19",
-        "concentration_mcg_ml": "1000",
-        "mode": "simple",
-        "daily_dose_mcg": "300",
-        "bolus_mcg": "0",
-        "bolus_max_per_day": "0",
-        "alarm_volume_ml": "2.0",
-        "bridge_bolus_ml": "0",
-        "tone_assessment": "Ashworth 2 in the legs",
-        **over,
-    }
+    return refill_form_data(visit_at="2026-11-16T09:30", tone_assessment="Ashworth 2 in the legs", **over)
 
 
 def test_the_refill_forms_next_appointment_on_a_weekend_needs_the_tick(family, nurse, client):
