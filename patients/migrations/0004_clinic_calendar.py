@@ -7,38 +7,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0003_security_audit_append_only'),
+        ("patients", "0003_security_audit_append_only"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clinic',
-            name='closes_at',
+            model_name="clinic",
+            name="closes_at",
             field=models.TimeField(default=datetime.time(17, 0)),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='open_weekdays',
+            model_name="clinic",
+            name="open_weekdays",
             field=models.JSONField(default=patients.models.default_open_weekdays),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='opens_at',
+            model_name="clinic",
+            name="opens_at",
             field=models.TimeField(default=datetime.time(8, 0)),
         ),
         migrations.CreateModel(
-            name='ClosedDate',
+            name="ClosedDate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('name', models.CharField(blank=True, help_text='For example: Thanksgiving Day.', max_length=100)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='closed_dates', to='patients.clinic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                (
+                    "name",
+                    models.CharField(blank=True, help_text="For example: Thanksgiving Day.", max_length=100),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="closed_dates",
+                        to="patients.clinic",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['day'],
-                'constraints': [models.UniqueConstraint(fields=('clinic', 'day'), name='closed_date_once_per_clinic')],
+                "ordering": ["day"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("clinic", "day"), name="closed_date_once_per_clinic")
+                ],
             },
         ),
     ]

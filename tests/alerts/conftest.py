@@ -88,7 +88,8 @@ def _reseed_after_transactional_tests(django_db_setup, django_db_blocker):
     from django.db import connection
     from django.db.migrations.loader import MigrationLoader
 
-    key = ("patients", "0002_seed_clinic_and_roles")
     with django_db_blocker.unblock():
-        state = MigrationLoader(connection).project_state(key, at_end=True)
+        # The models as they are now (later migrations add columns the old state lacks).
+        state = MigrationLoader(connection).project_state()
         importlib.import_module("patients.migrations.0002_seed_clinic_and_roles").seed(state.apps, None)
+        importlib.import_module("patients.migrations.0005_clinic_calendar_hours").forwards(state.apps, None)
