@@ -169,13 +169,7 @@ def _reseed_after_transactional_tests(django_db_setup, django_db_blocker):
     the data migration seeded (the clinic, the staff roles). Put it back at the end of the session
     so that a later run with --reuse-db starts from the migrated state."""
     yield
-    import importlib
-
-    from django.db import connection
-    from django.db.migrations.loader import MigrationLoader
+    from tests.helpers import reseed_migrated_data
 
     with django_db_blocker.unblock():
-        # The models as they are now (later migrations add columns the old state lacks).
-        state = MigrationLoader(connection).project_state()
-        importlib.import_module("patients.migrations.0002_seed_clinic_and_roles").seed(state.apps, None)
-        importlib.import_module("patients.migrations.0005_clinic_calendar_hours").forwards(state.apps, None)
+        reseed_migrated_data()
