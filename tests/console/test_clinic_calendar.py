@@ -300,3 +300,19 @@ def test_the_refresh_leaves_earlier_visits_as_they_were(family, nurse):
 
     assert refill_due_refresh(clinic=family.clinic) == 0
     assert RefillVisit.objects.get(pk=earlier.pk).refill_due == earlier.refill_due
+
+
+def test_the_move_form_asks_for_the_tick_on_a_closed_day(family, nurse, client):
+    appt = services.appointment_book(
+        patient=family, by=nurse, kind="follow_up", start=datetime(2026, 11, 30, 10, tzinfo=DENVER)
+    )
+    login_as(client, nurse)
+    url = reverse("staff:appointment_reschedule", args=[appt.pk])
+
+    html = client.post(url, {"start": "2026-11-28T10:00"}).content.decode()
+
+    assert "The clinic is closed on Saturday 28 November 2026" in html
+    assert 'type="checkbox" name="outside_hours_confirmed"' in html and 'value="2026-11-28T10:00"' in html
+    assert client.post(url, {"start": "2026-11-28T10:00", "outside_hours_confirmed": "on"}).status_code == 302
+    appt.refresh_from_db()
+    assert appt.start == datetime(2026, 11, 28, 10, tzinfo=DENVER)
