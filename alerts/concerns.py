@@ -159,14 +159,14 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
         .filter(handed__gte=now - TEXT_HISTORY)
         .order_by("handed", "pk")
     )
-    for patient_id, caregiver_id, status, sent_at, at in texts.values_list(
-        "patient_id", "caregiver_id", "status", "sent_at", "handed"
+    for patient_id, caregiver_id, status, sent_at, at, error in texts.values_list(
+        "patient_id", "caregiver_id", "status", "sent_at", "handed", "last_error"
     ):
-        last_text[(patient_id, caregiver_id)] = (status, sent_at or at)
+        last_text[(patient_id, caregiver_id)] = (status, sent_at or at, error)
     contacts = defaultdict(list)
     for link in links:
         caregiver = link.caregiver
-        status, at = last_text.get((link.patient_id, caregiver.pk), ("", None))
+        status, at, error = last_text.get((link.patient_id, caregiver.pk), ("", None, ""))
         contacts[link.patient_id].append(
             safety.Contact(
                 caregiver_id=caregiver.pk,
@@ -174,6 +174,7 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
                 opted_out=not caregiver.sms_consent and link.withdrew,
                 last_text_status=status,
                 last_text_at=at,
+                last_text_error=error,
             )
         )
     return contacts

@@ -132,6 +132,7 @@ class Contact:
     opted_out: bool = False
     last_text_status: str = ""  # "", sent, delivered, failed, undelivered
     last_text_at: datetime | None = None  # when it was handed to the provider
+    last_text_error: str = ""  # why it failed, as the sender or the provider said
 
 
 @dataclass(frozen=True)
@@ -511,7 +512,12 @@ def _unreachable_concerns(facts: Facts, dates: Dates, now: datetime, today: date
         return []
     days = (dates.alarm_day - today).days
     tier = Tier.CRITICAL if days <= facts.rules.unreachable_critical_days else Tier.URGENT
-    details = {"reasons": reasons, "alarm_day": _iso(dates.alarm_day)}
+    errors = [
+        c.last_text_error
+        for c in facts.contacts
+        if c.last_text_status in ("failed", "undelivered") and c.last_text_error
+    ]
+    details = {"reasons": reasons, "alarm_day": _iso(dates.alarm_day), "errors": errors[:3]}
     return [_c(Kind.UNREACHABLE, tier, "family", today, None, None, details)]
 
 
@@ -614,7 +620,7 @@ _NURSE = {
     Kind.ERI: "ERI reported {eri_date}: replace by {replace_by}. Book the replacement.",
     Kind.BATTERY: "Battery replacement window open: replace by {replace_by}, nothing booked.",
     Kind.NO_SHOW: "Refill appointment on {appointment_day} was missed (no-show), not rebooked.",
-    Kind.UNREACHABLE: "Family cannot be reached by text: {why}. Call the family.",
+    Kind.UNREACHABLE: "Family cannot be reached by text: {why}{errors}. Call the family.",
     Kind.FLEX_CLOCK: (
         "Flex schedule: from {from_day} the clocks change and the pump (clock {pump_offset}) runs "
         "{shift_hours:+d} h off local time until reprogrammed: {steps}."
@@ -627,6 +633,8 @@ def nurse_words(kind: Kind | str, details: dict) -> str:
     values = dict(details)
     values["trend"] = ", ".join(details.get("differences_ml", []))
     values["why"] = "; ".join(UNREACHABLE_WORDS.get(r, r) for r in details.get("reasons", []))
+    errors = details.get("errors") or []
+    values["errors"] = f" ({'; '.join(errors)})" if errors else ""
     values["steps"] = ", ".join(f"{a} runs at {b} local" for a, b in details.get("steps", []))
     try:
         return _NURSE[Kind(kind)].format(**values)

@@ -135,6 +135,7 @@ class SafetyMachine(RuleBasedStateMachine):
                 bridge_bolus_ml=Decimal(0),
                 next_appointment_at=self.now + timedelta(days=next_in) if next_in else None,
                 after_alarm_reason="Family travelling" if next_in else "",
+                next_appointment_hours_confirmed=True,
                 **details,
             )
         except RefillError:
@@ -154,8 +155,10 @@ class SafetyMachine(RuleBasedStateMachine):
         kind=st.sampled_from(["refill", "refill", "battery"]),
     )
     def book(self, which, days, kind):
-        appointment_book(patient=self.children[which], by=self.nurse, kind=kind,
-                         start=self.now + timedelta(days=days, hours=1), after_alarm_reason="Only day free")  # fmt: skip
+        start = self.now + timedelta(days=days, hours=1)
+        child = self.children[which]
+        appointment_book(patient=child, by=self.nurse, kind=kind, start=start, after_alarm_reason="Only day",
+                         outside_hours_confirmed=True)  # fmt: skip
 
     @rule(
         which=st.integers(0, 1),
@@ -169,8 +172,10 @@ class SafetyMachine(RuleBasedStateMachine):
         appointment = rows[0]
         try:
             if action == "move":
-                appointment_reschedule(appointment=appointment, by=self.nurse,
-                                       start=self.now + timedelta(days=days, hours=2), after_alarm_reason="x")  # fmt: skip
+                start = self.now + timedelta(days=days, hours=2)
+                appointment_reschedule(
+                    appointment=appointment, by=self.nurse, start=start, after_alarm_reason="x"
+                )
             elif action == "cancel":
                 appointment_cancel(appointment=appointment, by=self.nurse)
             elif action == "no_show":
