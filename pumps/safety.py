@@ -329,8 +329,8 @@ def assess(facts: Facts, *, now: datetime) -> Assessment:
     if facts.pump_id is not None:
         if facts.latest is not None:
             concerns += _refill_concerns(facts, dates, now, today)
-            concerns += _residual_concerns(facts)
-            concerns += _printed_concerns(facts, dates)
+            concerns += _residual_concerns(facts, today)
+            concerns += _printed_concerns(facts, dates, today)
             concerns += _flex_clock_concerns(facts, dates, now)
             concerns += _unreachable_concerns(facts, dates, now, today)
         concerns += _battery_concerns(facts, today)
@@ -397,7 +397,7 @@ def _booking_concern(facts: Facts, dates: Dates, nxt: Booking, in_time, today: d
     return []
 
 
-def _residual_concerns(facts: Facts) -> list[Concern]:
+def _residual_concerns(facts: Facts, today: date) -> list[Concern]:
     """The latest *refill* (a programming-only visit never hides it), and the trend of the last three."""
     if not facts.refills:
         return []
@@ -415,7 +415,7 @@ def _residual_concerns(facts: Facts) -> list[Concern]:
         kind, tier = (
             (Kind.RESIDUAL_HIGH, Tier.CRITICAL) if actual > expected else (Kind.RESIDUAL_LOW, Tier.URGENT)
         )
-        out.append(_c(kind, tier, f"{last.visit_id}", day, last.at, None, details))
+        out.append(_c(kind, tier, f"{last.visit_id}", today, last.at, None, details))
     diffs = [
         r.actual_residual_ml - r.expected_residual_ml
         for r in facts.refills[:3]
@@ -433,7 +433,7 @@ def _growing(diffs: list[Decimal]) -> bool:
     return same_sign and all(abs(b) > abs(a) for a, b in zip(diffs, diffs[1:], strict=False))
 
 
-def _printed_concerns(facts: Facts, dates: Dates) -> list[Concern]:
+def _printed_concerns(facts: Facts, dates: Dates, today: date) -> list[Concern]:
     latest = facts.latest
     computed_day = _local_day(latest.alarm_at, facts.tz)
     printed = latest.printed_alarm_date
@@ -445,8 +445,7 @@ def _printed_concerns(facts: Facts, dates: Dates) -> list[Concern]:
         "governing_day": _iso(dates.alarm_day),
         "days": abs((computed_day - printed).days),
     }
-    act_by = _local_day(latest.at, facts.tz)
-    return [_c(Kind.PRINTED_DIFFERS, Tier.URGENT, f"{latest.visit_id}", act_by, latest.at, None, details)]
+    return [_c(Kind.PRINTED_DIFFERS, Tier.URGENT, f"{latest.visit_id}", today, latest.at, None, details)]
 
 
 def _battery_concerns(facts: Facts, today: date) -> list[Concern]:
