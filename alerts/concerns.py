@@ -117,7 +117,11 @@ def _bookings(ids: list[int], now: datetime, tzs: dict[int, ZoneInfo]) -> tuple[
     from appointments.models import Appointment
 
     bookings = defaultdict(list)
-    rows = Appointment.objects.filter(patient_id__in=ids).upcoming(now=now - timedelta(hours=24))
+    rows = (
+        Appointment.objects.filter(patient_id__in=ids)
+        .upcoming(now=now - timedelta(hours=24))
+        .order_by("start", "pk")
+    )
     for pk, patient_id, kind, start in rows.values_list("pk", "patient_id", "kind", "start"):
         tz = tzs[patient_id]
         if start.astimezone(tz).date() >= now.astimezone(tz).date():
