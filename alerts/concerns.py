@@ -117,7 +117,11 @@ def _bookings(ids: list[int], now: datetime, tzs: dict[int, ZoneInfo]) -> tuple[
     from appointments.models import Appointment
 
     bookings = defaultdict(list)
-    rows = Appointment.objects.filter(patient_id__in=ids).upcoming(now=now - timedelta(hours=24))
+    rows = (
+        Appointment.objects.filter(patient_id__in=ids)
+        .upcoming(now=now - timedelta(hours=24))
+        .order_by("start", "pk")
+    )
     for pk, patient_id, kind, start in rows.values_list("pk", "patient_id", "kind", "start"):
         tz = tzs[patient_id]
         if start.astimezone(tz).date() >= now.astimezone(tz).date():
@@ -159,14 +163,14 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
         .filter(handed__gte=now - TEXT_HISTORY)
         .order_by("handed", "pk")
     )
-    for patient_id, caregiver_id, status, sent_at, at in texts.values_list(
-        "patient_id", "caregiver_id", "status", "sent_at", "handed"
+    for patient_id, caregiver_id, status, sent_at, at, error in texts.values_list(
+        "patient_id", "caregiver_id", "status", "sent_at", "handed", "last_error"
     ):
-        last_text[(patient_id, caregiver_id)] = (status, sent_at or at)
+        last_text[(patient_id, caregiver_id)] = (status, sent_at or at, error)
     contacts = defaultdict(list)
     for link in links:
         caregiver = link.caregiver
-        status, at = last_text.get((link.patient_id, caregiver.pk), ("", None))
+        status, at, error = last_text.get((link.patient_id, caregiver.pk), ("", None, ""))
         contacts[link.patient_id].append(
             safety.Contact(
                 caregiver_id=caregiver.pk,
@@ -174,6 +178,7 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
                 opted_out=not caregiver.sms_consent and link.withdrew,
                 last_text_status=status,
                 last_text_at=at,
+                last_text_error=error,
             )
         )
     return contacts
@@ -389,9 +394,15 @@ def concerns_refresh_due(*, now: datetime | None = None, chunk: int = REFRESH_CH
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
         with transaction.atomic():
-            changed = concerns_refresh_many(patient_ids=part, now=now)
+            changed = set(concerns_refresh_many(patient_ids=part, now=now))
+            # Past the alarm date, the family is texted every day: plan each new day's text.
+            changed |= set(
+                Concern.objects.open()
+                .filter(patient_id__in=part, kind=Concern.Kind.ALARM_PASSED)
+                .values_list("patient_id", flat=True)
+            )
             if changed:
-                reminders_replan_many(patient_ids=changed, now=now, refresh=False)
+                reminders_replan_many(patient_ids=sorted(changed), now=now, refresh=False)
     return len(ids)
 
 

@@ -6,7 +6,7 @@ caregiver linked or removed): call `reminders_replan(patient=...)` inside the sa
 It first refreshes the child's concerns (`concerns_refresh`, alerts/concerns.py), then plans the
 texts from the governing dates they store. A write that changes no date (a delivery report)
 calls `concerns_refresh` alone. The rules of sending (claims,
-retries, the unknown-outcome rule) are written down in alerts/sending.py.
+retries, lost messages, holds) are written down in alerts/sending.py.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime
 
 from .concerns import concern_acknowledge, concerns_refresh, concerns_refresh_many
 from .escalations import escalate_reminder, escalations_check
+from .holds import hold_raise, hold_release, holds_alert_pending, holds_open
 from .inbound import sms_inbound_receive, sms_status_update
 from .planning import reminders_replan, reminders_replan_all
 from .sending import (
@@ -33,6 +34,10 @@ __all__ = [
     "escalate_reminder",
     "escalations_check",
     "heartbeat_record",
+    "hold_raise",
+    "hold_release",
+    "holds_alert_pending",
+    "holds_open",
     "reminder_send",
     "reminders_claim_due",
     "reminders_consent_changed",

@@ -22,15 +22,16 @@ from .sms.twilio import signature_is_valid
 PAGE_SIZE = 100
 
 
-def _health():
+def _health(clinic):
     last_run_at, ok = services.sweep_health()
-    return {"sweep_last_run_at": last_run_at, "sweep_ok": ok}
+    return {"sweep_last_run_at": last_run_at, "sweep_ok": ok, "holds": services.holds_open(clinic=clinic)}
 
 
 @staff_required
 def outbox(request: HttpRequest) -> HttpResponse:
-    rows = SmsMessage.objects.for_clinic(clinic_of(request.user))[:PAGE_SIZE]
-    return render(request, "alerts/outbox.html", {"sms_messages": rows, **_health()})
+    clinic = clinic_of(request.user)
+    rows = SmsMessage.objects.for_clinic(clinic)[:PAGE_SIZE]
+    return render(request, "alerts/outbox.html", {"sms_messages": rows, **_health(clinic)})
 
 
 @staff_required
@@ -38,7 +39,8 @@ def escalations(request: HttpRequest) -> HttpResponse:
     """Open concerns that need a nurse, critical first and newest danger first; with
     ?resolved=1, the history of resolved ones too, each with the reason and time."""
     show_resolved = request.GET.get("resolved") == "1"
-    rows = Concern.objects.for_clinic(clinic_of(request.user)).filter(needs_nurse=True)
+    clinic = clinic_of(request.user)
+    rows = Concern.objects.for_clinic(clinic).filter(needs_nurse=True)
     if show_resolved:
         rows = rows.order_by(F("resolved_at").desc(nulls_first=True), "tier_rank", "-began_at", "-pk")
     else:
@@ -46,7 +48,7 @@ def escalations(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "alerts/escalations.html",
-        {"concerns": rows[:PAGE_SIZE], "show_resolved": show_resolved, **_health()},
+        {"concerns": rows[:PAGE_SIZE], "show_resolved": show_resolved, **_health(clinic)},
     )
 
 

@@ -6,7 +6,7 @@ from alerts import ladder_views
 from alerts.figures import views as figures_views
 from appointments import views as appointment_views
 
-from . import staff_views, staff_views_caregivers, staff_views_visits
+from . import staff_views, staff_views_caregivers, staff_views_clinic, staff_views_visits
 
 app_name = "staff"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("calls/<int:pk>/outcome/", ladder_views.call_outcome, name="call_outcome"),
     path("figures/", figures_views.figures, name="figures"),
     path("figures.csv", figures_views.figures_csv, name="figures_csv"),
+    path("clinic/", staff_views_clinic.clinic_calendar_view, name="clinic_calendar"),
     path("patients/new/", staff_views_visits.patient_new, name="patient_new"),
     path("patients/new/preview/", staff_views_visits.patient_new_preview, name="patient_new_preview"),
     path("patients/<int:pk>/", staff_views.chart, name="chart"),

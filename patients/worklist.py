@@ -24,17 +24,17 @@ def worklist(*, user) -> models.QuerySet:
     the date to act, then the governing alarm (no fill recorded yet: first within its tier)."""
     from .models import Patient
 
-    rows = ChildSafety.objects.filter(active=True, patient_id__in=Patient.objects.visible_to(user).values("pk"))
+    rows = ChildSafety.objects.filter(
+        active=True, patient_id__in=Patient.objects.visible_to(user).values("pk")
+    )
     profile = getattr(user, "staff_profile", None)
     if profile is not None:  # the same children; the clinic leads the index the order uses
         rows = rows.filter(clinic_id=profile.clinic_id)
-    return (
-        rows.order_by(
-            "tier_rank",
-            F("act_by").asc(nulls_first=True),
-            F("alarm_at").asc(nulls_first=True),
-            "patient_id",
-        )
+    return rows.order_by(
+        "tier_rank",
+        F("act_by").asc(nulls_first=True),
+        F("alarm_at").asc(nulls_first=True),
+        "patient_id",
     )
 
 

@@ -132,6 +132,7 @@ class Contact:
     opted_out: bool = False
     last_text_status: str = ""  # "", sent, delivered, failed, undelivered
     last_text_at: datetime | None = None  # when it was handed to the provider
+    last_text_error: str = ""  # why it failed, as the sender or the provider said
 
 
 @dataclass(frozen=True)
@@ -328,8 +329,8 @@ def assess(facts: Facts, *, now: datetime) -> Assessment:
     if facts.pump_id is not None:
         if facts.latest is not None:
             concerns += _refill_concerns(facts, dates, now, today)
-            concerns += _residual_concerns(facts)
-            concerns += _printed_concerns(facts, dates)
+            concerns += _residual_concerns(facts, today)
+            concerns += _printed_concerns(facts, dates, today)
             concerns += _flex_clock_concerns(facts, dates, now)
             concerns += _unreachable_concerns(facts, dates, now, today)
         concerns += _battery_concerns(facts, today)
@@ -396,7 +397,7 @@ def _booking_concern(facts: Facts, dates: Dates, nxt: Booking, in_time, today: d
     return []
 
 
-def _residual_concerns(facts: Facts) -> list[Concern]:
+def _residual_concerns(facts: Facts, today: date) -> list[Concern]:
     """The latest *refill* (a programming-only visit never hides it), and the trend of the last three."""
     if not facts.refills:
         return []
@@ -414,7 +415,7 @@ def _residual_concerns(facts: Facts) -> list[Concern]:
         kind, tier = (
             (Kind.RESIDUAL_HIGH, Tier.CRITICAL) if actual > expected else (Kind.RESIDUAL_LOW, Tier.URGENT)
         )
-        out.append(_c(kind, tier, f"{last.visit_id}", day, last.at, None, details))
+        out.append(_c(kind, tier, f"{last.visit_id}", today, last.at, None, details))
     diffs = [
         r.actual_residual_ml - r.expected_residual_ml
         for r in facts.refills[:3]
@@ -432,7 +433,7 @@ def _growing(diffs: list[Decimal]) -> bool:
     return same_sign and all(abs(b) > abs(a) for a, b in zip(diffs, diffs[1:], strict=False))
 
 
-def _printed_concerns(facts: Facts, dates: Dates) -> list[Concern]:
+def _printed_concerns(facts: Facts, dates: Dates, today: date) -> list[Concern]:
     latest = facts.latest
     computed_day = _local_day(latest.alarm_at, facts.tz)
     printed = latest.printed_alarm_date
@@ -444,8 +445,7 @@ def _printed_concerns(facts: Facts, dates: Dates) -> list[Concern]:
         "governing_day": _iso(dates.alarm_day),
         "days": abs((computed_day - printed).days),
     }
-    act_by = _local_day(latest.at, facts.tz)
-    return [_c(Kind.PRINTED_DIFFERS, Tier.URGENT, f"{latest.visit_id}", act_by, latest.at, None, details)]
+    return [_c(Kind.PRINTED_DIFFERS, Tier.URGENT, f"{latest.visit_id}", today, latest.at, None, details)]
 
 
 def _battery_concerns(facts: Facts, today: date) -> list[Concern]:
@@ -511,7 +511,12 @@ def _unreachable_concerns(facts: Facts, dates: Dates, now: datetime, today: date
         return []
     days = (dates.alarm_day - today).days
     tier = Tier.CRITICAL if days <= facts.rules.unreachable_critical_days else Tier.URGENT
-    details = {"reasons": reasons, "alarm_day": _iso(dates.alarm_day)}
+    errors = [
+        c.last_text_error
+        for c in facts.contacts
+        if c.last_text_status in ("failed", "undelivered") and c.last_text_error
+    ]
+    details = {"reasons": reasons, "alarm_day": _iso(dates.alarm_day), "errors": errors[:3]}
     return [_c(Kind.UNREACHABLE, tier, "family", today, None, None, details)]
 
 
@@ -614,7 +619,7 @@ _NURSE = {
     Kind.ERI: "ERI reported {eri_date}: replace by {replace_by}. Book the replacement.",
     Kind.BATTERY: "Battery replacement window open: replace by {replace_by}, nothing booked.",
     Kind.NO_SHOW: "Refill appointment on {appointment_day} was missed (no-show), not rebooked.",
-    Kind.UNREACHABLE: "Family cannot be reached by text: {why}. Call the family.",
+    Kind.UNREACHABLE: "Family cannot be reached by text: {why}{errors}. Call the family.",
     Kind.FLEX_CLOCK: (
         "Flex schedule: from {from_day} the clocks change and the pump (clock {pump_offset}) runs "
         "{shift_hours:+d} h off local time until reprogrammed: {steps}."
@@ -627,6 +632,8 @@ def nurse_words(kind: Kind | str, details: dict) -> str:
     values = dict(details)
     values["trend"] = ", ".join(details.get("differences_ml", []))
     values["why"] = "; ".join(UNREACHABLE_WORDS.get(r, r) for r in details.get("reasons", []))
+    errors = details.get("errors") or []
+    values["errors"] = f" ({'; '.join(errors)})" if errors else ""
     values["steps"] = ", ".join(f"{a} runs at {b} local" for a, b in details.get("steps", []))
     try:
         return _NURSE[Kind(kind)].format(**values)

@@ -14,7 +14,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from alerts.sms import SmsTransientError
-from alerts.sms.twilio import BaseUrlHttpClient, classify
+from alerts.sms.twilio import BaseUrlHttpClient, error_for
 
 from . import CallResult
 
@@ -38,7 +38,7 @@ class TwilioBackend:
                 timeout=settings.TWILIO_CALL_RING_SECONDS,
             )
         except TwilioRestException as exc:
-            raise classify(exc) from exc
+            raise error_for(exc) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise SmsTransientError(f"{exc.__class__.__name__} talking to Twilio") from exc
         return CallResult(provider_call_id=call.sid, status=call.status or "queued", backend=self.name)

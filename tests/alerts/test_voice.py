@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from alerts.sms import SmsPermanentError, SmsTransientError
+from alerts.sms import SmsConfigurationError, SmsTransientError
 from alerts.voice import get_backend, locmem, place_call
 from alerts.voice.twiml import call_twiml, say_twiml
 from alerts.words import LADDER_TEXTS, ladder_call_words, ladder_text
@@ -75,7 +75,7 @@ def test_a_call_through_the_sdk_fits_twilios_schema(fake_twilio, settings):
 def test_the_fake_refuses_a_call_without_a_from_number_as_twilio_would(fake_twilio, settings):
     settings.VOICE_BACKEND = "twilio"
     settings.TWILIO_VOICE_FROM_NUMBER = ""
-    with pytest.raises(SmsPermanentError):
+    with pytest.raises(SmsConfigurationError):
         place_call(to="+18015550000", twiml="<Response/>", status_url="https://p/s")
     assert fake_twilio.invalid == ["Missing required parameter From"]
 

@@ -6,7 +6,11 @@ answering with Twilio-shaped JSON. Every request is checked against Twilio's own
 missing required one, or a value of the wrong type or pattern is answered 400, as Twilio would.
 Tell it how to answer the next requests with `fail_next(...)`:
   "ok" | 500 | 503 | 429 | "timeout" (sleeps past the client's timeout, then answers 201) |
-  ("error", 400, 21610) | ("hang", seconds) (answers 201 after a delay).
+  ("error", 400, 21610) | ("hang", seconds) (answers 201 after a delay) |
+  ("reply", {"status": "failed", "error_code": 30003, "from": "whatsapp:+14155238886", ...})
+  (answers 201 with these fields of the message or call changed).
+`fail_share(share, actions, seed)` answers that share of all later requests with one of `actions`
+(chosen by a seeded random), once the planned ones are used up.
 Every text request that reached it is kept in `requests` (even the ones answered with an error),
 the accepted ones in `accepted`; calls likewise in `call_requests` and `calls`. Schema errors are
 kept in `invalid`.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import threading
 import time
@@ -35,6 +40,11 @@ ERROR_MESSAGES = {
 }
 
 
+# Twilio's codes for a request without a sender (Messages: 21603, Calls: 21213); any other
+# schema problem is answered with the generic 21201.
+MISSING_FROM = {"Messages": 21603, "Calls": 21213}
+
+
 class FakeTwilio:
     def __init__(self, *, account_sid: str, auth_token: str, timeout_sleep: float = 3.0):
         self.account_sid = account_sid
@@ -46,6 +56,7 @@ class FakeTwilio:
         self.calls: list[dict] = []
         self.invalid: list[str] = []
         self.plan: deque = deque()
+        self.share, self.share_actions, self.random = 0.0, (), random.Random(0)
         self.arrived = threading.Event()
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -68,9 +79,17 @@ class FakeTwilio:
         with self._lock:
             self.plan.extend(actions)
 
+    def fail_share(self, share: float, actions, *, seed: int = 0) -> None:
+        with self._lock:
+            self.share, self.share_actions, self.random = share, tuple(actions), random.Random(seed)
+
     def _next_action(self):
         with self._lock:
-            return self.plan.popleft() if self.plan else "ok"
+            if self.plan:
+                return self.plan.popleft()
+            if self.share and self.random.random() < self.share:
+                return self.random.choice(self.share_actions)
+            return "ok"
 
     def _handler(self):
         fake = self
@@ -95,7 +114,8 @@ class FakeTwilio:
                 if problem:
                     with fake._lock:
                         fake.invalid.append(problem)
-                    return self._json(400, {"code": 21201, "message": problem, "status": 400})
+                    code = MISSING_FROM[resource] if problem == "Missing required parameter From" else 21201
+                    return self._json(400, {"code": code, "message": problem, "status": 400})
                 with fake._lock:
                     (fake.requests if resource == "Messages" else fake.call_requests).append(form)
                 fake.arrived.set()
@@ -125,9 +145,12 @@ class FakeTwilio:
                             "status": status,
                         },
                     )
+                message = fake._message(form) if resource == "Messages" else fake._call(form)
+                if isinstance(action, tuple) and action[0] == "reply":
+                    message.update(action[1])
                 with fake._lock:
                     (fake.accepted if resource == "Messages" else fake.calls).append(form)
-                return self._json(201, fake._message(form) if resource == "Messages" else fake._call(form))
+                return self._json(201, message)
 
             def _json(self, status, payload):
                 body = json.dumps(payload).encode()

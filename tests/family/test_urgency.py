@@ -1,4 +1,4 @@
-"""The weeks after an implant (pure). The card's urgency is the safety assessment: tests/pumps/test_safety.py."""
+"""The weeks after an implant (pure). The card's urgency: tests/pumps/test_safety.py."""
 
 from datetime import date, timedelta
 

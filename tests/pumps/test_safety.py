@@ -33,13 +33,18 @@ def facts(
     model_shuts_off=True,
     battery_booked=False,
     no_show_days_ago=None,
-    contacts=(s.Contact(caregiver_id=1, can_text=True),),
+    contacts=None,
     flex=(),
     visit_at=None,
     alarm_at=None,
 ) -> s.Facts:
     alarm_at = alarm_at or at(alarm_in, 14)
-    due = TODAY + timedelta(days=due_in) if due_in is not None else alarm_at.astimezone(TZ).date() - timedelta(days=7)
+    contacts = (s.Contact(caregiver_id=1, can_text=True),) if contacts is None else contacts
+    due = (
+        TODAY + timedelta(days=due_in)
+        if due_in is not None
+        else alarm_at.astimezone(TZ).date() - timedelta(days=7)
+    )
     visit_at = visit_at or at(-refilled_days_ago)
     bookings = []
     if booked_in is not None:
@@ -47,7 +52,12 @@ def facts(
     if battery_booked:
         bookings.append(s.Booking(appointment_id=8, kind="battery", start=at(30, 9)))
     refills = tuple(
-        s.Refill(visit_id=100 - i, at=visit_at - timedelta(days=90 * i), expected_residual_ml=e, actual_residual_ml=a)
+        s.Refill(
+            visit_id=100 - i,
+            at=visit_at - timedelta(days=90 * i),
+            expected_residual_ml=e,
+            actual_residual_ml=a,
+        )
         for i, (e, a) in enumerate(residuals)
     ) or (s.Refill(visit_id=100, at=visit_at),)
     return s.Facts(
@@ -89,7 +99,10 @@ def kinds(f: s.Facts, now=NOW) -> dict[str, str]:
         ({"alarm_in": 3, "due_in": -4}, {"alarm_near": "critical", "due_passed": "urgent"}),
         ({"alarm_in": 4, "due_in": -3}, {"due_passed": "urgent"}),
         ({"alarm_in": 3, "due_in": -4, "booked_in": 1}, {"booked_after_due": "urgent"}),
-        ({"alarm_in": 3, "due_in": -4, "booked_in": 5}, {"alarm_near": "critical", "booked_after_alarm": "critical"}),
+        (
+            {"alarm_in": 3, "due_in": -4, "booked_in": 5},
+            {"alarm_near": "critical", "booked_after_alarm": "critical"},
+        ),
         ({"alarm_in": 20, "due_in": 13, "booked_in": 25}, {"booked_after_alarm": "critical"}),
         ({"alarm_in": 20, "due_in": 13, "booked_in": 15}, {"booked_after_due": "urgent"}),
         ({"alarm_in": 20, "due_in": 13, "booked_in": 13}, {}),
@@ -155,7 +168,9 @@ def test_an_earlier_printed_date_governs_until_resolved():
     assert result.dates.alarm_day == TODAY + timedelta(days=30)
     assert result.dates.refill_due == TODAY + timedelta(days=23)
     assert {c.kind.value for c in result.concerns} == {"printed_differs"}
-    resolved = s.assess(facts(alarm_in=40, printed=TODAY + timedelta(days=30), printed_resolved=True), now=NOW)
+    resolved = s.assess(
+        facts(alarm_in=40, printed=TODAY + timedelta(days=30), printed_resolved=True), now=NOW
+    )
     assert resolved.dates.alarm_day == TODAY + timedelta(days=40)
     assert resolved.concerns == ()
 
@@ -190,15 +205,19 @@ def test_a_no_show_is_urgent_until_rebooked():
     assert kinds(facts(no_show_days_ago=70)) == {}  # before the last refill
 
 
+FAILED_TEXT = s.Contact(1, True, last_text_status="failed", last_text_at=at(-1))
+LATE = s.Contact(1, True, last_text_status="sent", last_text_at=NOW - timedelta(minutes=61))
+ON_TIME = s.Contact(1, True, last_text_status="sent", last_text_at=NOW - timedelta(minutes=59))
+
+
 @pytest.mark.parametrize(
     ("contacts", "alarm_in", "tier", "reasons"),
     [
         ((), 40, "urgent", ["no_textable"]),
         ((s.Contact(1, can_text=False, opted_out=True),), 40, "urgent", ["no_textable", "opted_out"]),
-        ((s.Contact(1, True, last_text_status="failed", last_text_at=at(-1)),), 10, "critical", ["undelivered"]),
-        ((s.Contact(1, True, last_text_status="sent", last_text_at=NOW - timedelta(minutes=61)),), 40, "urgent",
-         ["no_report"]),
-        ((s.Contact(1, True, last_text_status="sent", last_text_at=NOW - timedelta(minutes=59)),), 40, None, []),
+        ((FAILED_TEXT,), 10, "critical", ["undelivered"]),
+        ((LATE,), 40, "urgent", ["no_report"]),
+        ((ON_TIME,), 40, None, []),
         ((s.Contact(1, True, last_text_status="delivered", last_text_at=at(-1)),), 40, None, []),
     ],
 )  # fmt: skip

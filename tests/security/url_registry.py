@@ -142,6 +142,7 @@ REGISTRY: dict[str, Entry] = {
     ),
     "staff:figures": staff_page(),
     "staff:figures_csv": staff_page(),
+    "staff:clinic_calendar": staff_page(),
     "staff:patient_new": staff_page(methods=("get", "post")),
     "staff:patient_new_preview": staff_page(methods=("post",)),
     "staff:chart": staff_child_page(lambda w: {"pk": w.child_a.pk}),
