@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Appointment
 from pumps.models import Document, Program, Pump, RefillVisit
@@ -15,6 +16,17 @@ from . import urgency as urg
 from .models import Patient
 
 LEVEL_ORDER = {urg.Level.CALL_TODAY: 0, urg.Level.BOOK_NOW: 1, urg.Level.PLENTY: 2}
+
+# The card's headline, in the coloured band: one place for the words of each state.
+HEADLINES = {
+    urg.Reason.BOOKED: _("Refill booked: you are on time"),
+    urg.Reason.NOT_DUE_YET: _("Plenty of time"),
+    urg.Reason.DUE_SOON: _("Book the refill now"),
+    urg.Reason.BOOKED_AFTER_ALARM: _("Book an earlier refill now"),
+    urg.Reason.ALARM_NEAR: _("Call the clinic today"),
+    urg.Reason.ALARM_PASSED: _("Call the clinic today"),
+    urg.Reason.NO_REFILL: _("Ask the clinic for the alarm date"),
+}
 
 
 @dataclass
@@ -39,6 +51,30 @@ class ChildCard:
     @property
     def reason(self) -> str:
         return self.urgency.reason.value
+
+    @property
+    def headline(self) -> str:
+        """The words of the coloured band (the template shows them, never re-derives them)."""
+        return HEADLINES[self.urgency.reason]
+
+    @property
+    def needs_action(self) -> bool:
+        return self.urgency.level != urg.Level.PLENTY
+
+
+_NO_DATE = 10**6  # a child with no alarm date yet sorts after every dated one of the same level
+
+
+def card_order(card: ChildCard) -> tuple:
+    """The order of a family's children: the most urgent first (its level, then the soonest alarm,
+    then the soonest refill-due date), the name last. The one sort key of the parents' pages."""
+    return (
+        LEVEL_ORDER[card.urgency.level],
+        card.urgency.days_to_alarm if card.urgency.days_to_alarm is not None else _NO_DATE,
+        card.urgency.days_to_due if card.urgency.days_to_due is not None else _NO_DATE,
+        card.patient.first_name,
+        card.patient.pk,
+    )
 
 
 def _today(patient: Patient, now: datetime) -> date:
@@ -96,8 +132,7 @@ def child_cards(patients, *, now: datetime) -> list[ChildCard]:
         if timezone.localdate(appt.start, tz) >= timezone.localdate(now, tz):
             appointments.setdefault(appt.patient_id, appt)
     cards = [child_card(p, pumps.get(p.pk), appointments.get(p.pk), now) for p in patients]
-    # The child who needs action comes first; otherwise the usual name order (sort is stable).
-    return sorted(cards, key=lambda card: LEVEL_ORDER[card.urgency.level])
+    return sorted(cards, key=card_order)
 
 
 def upcoming_appointments(patient: Patient, *, now: datetime) -> list[Appointment]:

@@ -31,7 +31,7 @@ def longdate(value) -> str:
 
 @register.filter(expects_localtime=True)
 def clocktime(value) -> str:
-    """'9:00 AM' / '9:00'."""
+    """'1:00 PM' / '13:00' (the Spanish convention, as in the texts)."""
     if not value:
         return ""
     return date_format(value, pgettext("time of day (Django date format)", "g:i A"))
