@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "itbportal.settings")
 
@@ -23,3 +24,13 @@ app.conf.beat_schedule = {
     # Dates move with time: replan every child daily, at night in the Americas (09:00 UTC).
     "reminders-replan-all": {"task": "alerts.tasks.replan_all", "schedule": crontab(hour=9, minute=0)},
 }
+
+
+@worker_ready.connect
+def _sweep_at_start(sender=None, **kwargs):
+    """With SWEEP_AT_WORKER_START (`make run`), a worker that starts sends what is due at once
+    instead of at beat's first tick a minute later; the sweep is idempotent."""
+    from django.conf import settings
+
+    if getattr(settings, "SWEEP_AT_WORKER_START", False):
+        app.send_task("alerts.tasks.sweep")

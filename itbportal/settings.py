@@ -165,6 +165,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# `make run`: the worker sweeps once as it starts, so the demo's first text shows within a minute.
+SWEEP_AT_WORKER_START = env.bool("SWEEP_AT_WORKER_START", default=False)
 # The beat schedule itself is in itbportal/celery.py (sweep every minute, checks, daily replan).
 
 # --- Text messages -------------------------------------------------------------------------
@@ -178,7 +180,8 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio
 # How long Twilio may hold a text before giving up (seconds; a reminder hours late is still useful).
 TWILIO_VALIDITY_PERIOD = env.int("TWILIO_VALIDITY_PERIOD", default=4 * 60 * 60)
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=15.0)
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Links in texts and e-mails. Without it, the port `make run` serves on (WEB_PORT, as the Procfile).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('WEB_PORT', default=8000)}")
 if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
     raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")
 
