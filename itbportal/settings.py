@@ -273,6 +273,7 @@ MIDDLEWARE[_messages_at + 1 : _messages_at + 1] = [
     "patients.middleware_security.SessionTimeoutMiddleware",
     "patients.middleware_security.TwoFactorGateMiddleware",
     "patients.middleware_security.NoStoreMiddleware",
+    "patients.offline.OfflineCopyMiddleware",
     "patients.middleware_security.RefusalAuditMiddleware",
 ]
 MIDDLEWARE.insert(

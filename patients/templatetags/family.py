@@ -64,3 +64,13 @@ def url_or_empty(name: str, *args) -> str:
         return reverse(name, args=args)
     except NoReverseMatch:
         return ""
+
+
+@register.simple_tag
+def last_updated(clinic=None) -> str:
+    """'Last updated: Tuesday, December 1, 2026, 5:13 AM' in the clinic's time: an offline copy
+    shows when it was made."""
+    from django.utils import timezone
+
+    now = timezone.localtime(timezone.now(), clinic.tzinfo if clinic else None)
+    return _("Last updated: %(day)s, %(time)s") % {"day": longdate(now), "time": clocktime(now)}
