@@ -2,12 +2,16 @@
 # Installs the system libraries the portal needs when they are missing (Debian/Ubuntu):
 # WeasyPrint's Pango, DejaVu fonts (PDFs look the same on every machine), poppler-utils
 # (tests read PDFs as text), Chromium for the browser tests ("with-browser"), and the wrk HTTP
-# load generator for `make bench` ("with-bench"). Arguments may be combined.
+# load generator for `make bench` ("with-bench"). Arguments may be combined. With "with-browser" it
+# also installs the journeys' axe-core (package.json, npm) into node_modules/ when missing.
 set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 want=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils)
 for arg in "$@"; do
   case "$arg" in
-    with-browser) want+=(chromium) ;;
+    with-browser)
+      want+=(chromium)
+      command -v npm >/dev/null || want+=(npm) ;;
     with-bench) want+=(wrk) ;;
     *) echo "system-deps.sh: unknown option $arg (with-browser, with-bench)" >&2; exit 2 ;;
   esac
@@ -16,9 +20,15 @@ missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "Installing system packages: ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing system packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# axe-core for the journeys' accessibility checks, pinned by package.json and package-lock.json.
+if [[ " $* " == *" with-browser "* ]] && [ ! -f "$ROOT/node_modules/axe-core/axe.min.js" ]; then
+  echo "Installing axe-core (npm ci)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+fi
