@@ -26,6 +26,9 @@ def test_the_emergency_page_has_the_handouts_signs_and_the_clinics_numbers(clien
         "pump identification card",
         "red emergency card",
         "tell the healthcare provider your child has an implanted baclofen pump",
+        "Keep baclofen by mouth (pills or liquid) at home, in case of withdrawal.",
+        "Signs of infection: fever, swelling, redness, or drainage around the pump site",
+        "Fever",
     ):
         assert words in html, words
     for number in (clinic.phone_business_hours, clinic.phone_after_hours, clinic.phone_nurse_line):
