@@ -89,7 +89,18 @@ class VisitForm(forms.Form):
     tone_assessment = forms.CharField(
         label="Tone assessment", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label="Notes for the family",
+        help_text="Printed on the after-visit summary the family gets. Plain words, no abbreviations.",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    private_notes = forms.CharField(
+        label="Private notes (staff only)",
+        help_text="Seen only by the clinic's staff in the chart; never printed or shown to the family.",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     eri_reported_date = forms.DateField(
         label="ERI reported by the pump on", required=False, widget=DATE_WIDGET
     )
@@ -191,7 +202,7 @@ class VisitForm(forms.Form):
             group(
                 "Alarm date and next visit", "printed_alarm_date", "next_appointment_at", "after_alarm_reason"
             ),
-            group("Assessment", "tone_assessment", "notes", "eri_reported_date"),
+            group("Assessment and notes", "tone_assessment", "notes", "private_notes", "eri_reported_date"),
         )
         return helper
 
