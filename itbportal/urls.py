@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from itbportal.health import healthz
-from patients import offline
+from patients import invite_views, offline
 from patients import views as patient_views
 
 urlpatterns = [
@@ -16,6 +16,11 @@ urlpatterns = [
     path("sw.js", offline.service_worker, name="service_worker"),
     path("favicon.ico", offline.favicon, name="favicon"),
     path("accounts/logout/", offline.SignOutView.as_view(), name="logout"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        invite_views.PasswordSetView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/2fa/", include("patients.auth_urls")),
     path("accounts/", include("django.contrib.auth.urls")),

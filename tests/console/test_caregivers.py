@@ -124,3 +124,26 @@ def test_deactivate_access_hides_the_child_from_the_parent(nurse_client, child, 
     from patients.models import Patient
 
     assert not Patient.objects.visible_to(parent).exists()
+
+
+def test_the_invitation_and_set_password_pages_follow_the_invitations_language(
+    nurse_client, client, child, django_capture_on_commit_callbacks
+):
+    """A Spanish invitation opens in Spanish in an English browser; so does the reset page."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    _invite(nurse_client, child, django_capture_on_commit_callbacks, **{"invite-preferred_language": "es"})
+    path = _link_in(mail.outbox[0])
+    page = client.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="es">' in page and "contraseña" in page
+    assert "Choose a password" not in page
+    user = User.objects.get(email="new.parent@example.test")
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    reset = f"/accounts/reset/{uid}/{default_token_generator.make_token(user)}/"
+    page = client.get(reset, HTTP_ACCEPT_LANGUAGE="en", follow=True).content.decode()
+    assert '<html lang="es">' in page and "contraseña" in page
+    # A language the visitor chose on the page wins.
+    client.cookies["django_language"] = "en"
+    assert '<html lang="en">' in client.get(path).content.decode()
