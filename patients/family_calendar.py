@@ -44,7 +44,7 @@ def _appointment_event(appt: Appointment, now: datetime) -> Event:
         _("%(name)s: %(kind)s") % {"name": appt.patient.first_name, "kind": appt.get_kind_display()},
     )
     if appt.location:
-        event.add("location", appt.location)
+        event.add("location", appt.patient.clinic.place_in(appt.location, translation.get_language()))
     event.add("status", "CONFIRMED" if appt.status == Appointment.Status.CONFIRMED else "TENTATIVE")
     return event
 
@@ -90,7 +90,10 @@ def _alarm_event(card, now: datetime) -> Event:
 def feed(caregiver: Caregiver, *, now: datetime) -> bytes:
     patients = Patient.objects.visible_to(caregiver.user).active()
     appointments = (
-        Appointment.objects.filter(patient__in=patients).open().select_related("patient").order_by("start")
+        Appointment.objects.filter(patient__in=patients)
+        .open()
+        .select_related("patient__clinic")
+        .order_by("start")
     )
     now_utc = now.astimezone(UTC)
     with translation.override(caregiver.preferred_language or settings.LANGUAGE_CODE):

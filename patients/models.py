@@ -79,6 +79,9 @@ class Clinic(models.Model):
     phone_nurse_line = models.CharField(_("baclofen pump nurse line (non-emergency)"), max_length=32)
     nurse_inbox_email = models.EmailField(blank=True)
     default_location = models.CharField(max_length=200, blank=True)
+    # The clinic's words in Spanish (blank: the English ones are shown).
+    name_es = models.CharField(max_length=200, blank=True)
+    default_location_es = models.CharField(max_length=200, blank=True)
     # Clinic policy from DOMAIN.md: lead days never below 3; 180 days for drug stability.
     refill_lead_days = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(3)])
     max_refill_interval_days = models.PositiveSmallIntegerField(default=180)
@@ -95,6 +98,15 @@ class Clinic(models.Model):
         from zoneinfo import ZoneInfo
 
         return ZoneInfo(self.time_zone)
+
+    def name_in(self, language: str | None) -> str:
+        return self.name_es if (language or "").startswith("es") and self.name_es else self.name
+
+    def place_in(self, place: str, language: str | None) -> str:
+        """An appointment's place in the reader's language: the clinic's own place has a Spanish
+        name; a place a nurse typed stays as typed."""
+        spanish = (language or "").startswith("es") and self.default_location_es
+        return self.default_location_es if spanish and place == self.default_location else place
 
 
 class StaffProfile(models.Model):

@@ -74,3 +74,19 @@ def last_updated(clinic=None) -> str:
 
     now = timezone.localtime(timezone.now(), clinic.tzinfo if clinic else None)
     return _("Last updated: %(day)s, %(time)s") % {"day": longdate(now), "time": clocktime(now)}
+
+
+@register.filter
+def clinic_name(clinic) -> str:
+    """The clinic's name in the page's language."""
+    from django.utils.translation import get_language
+
+    return clinic.name_in(get_language()) if clinic else ""
+
+
+@register.filter
+def place(location: str, clinic) -> str:
+    """An appointment's place in the page's language (see Clinic.place_in)."""
+    from django.utils.translation import get_language
+
+    return clinic.place_in(location, get_language()) if clinic and location else location or ""
