@@ -87,7 +87,10 @@ class VisitForm(forms.Form):
         label="Reason the appointment is after the alarm date", required=False
     )
     tone_assessment = forms.CharField(
-        label="Tone assessment", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label="Tone assessment",
+        help_text="Printed on the after-visit summary too (as “Muscle tone today”).",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     notes = forms.CharField(
         label="Notes for the family",

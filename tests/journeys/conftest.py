@@ -226,7 +226,8 @@ def _reseed_after_journeys(django_db_setup, django_db_blocker):
     from django.db import connection
     from django.db.migrations.loader import MigrationLoader
 
-    key = ("patients", "0002_seed_clinic_and_roles")
+    # The models as the latest migrations leave them (fields added since 0002 get their defaults).
     with django_db_blocker.unblock():
-        state = MigrationLoader(connection).project_state(key, at_end=True)
+        state = MigrationLoader(connection).project_state()
         importlib.import_module("patients.migrations.0002_seed_clinic_and_roles").seed(state.apps, None)
+        importlib.import_module("patients.migrations.0004_clinic_spanish_words").spanish_words(state.apps, None)
