@@ -230,4 +230,5 @@ def _reseed_after_journeys(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         state = MigrationLoader(connection).project_state()
         importlib.import_module("patients.migrations.0002_seed_clinic_and_roles").seed(state.apps, None)
-        importlib.import_module("patients.migrations.0004_clinic_spanish_words").spanish_words(state.apps, None)
+        spanish = importlib.import_module("patients.migrations.0004_clinic_spanish_words")
+        spanish.spanish_words(state.apps, None)
