@@ -29,7 +29,7 @@ cp "$PARENT"/*-home-card.png docs/img/parent-home-card-phone.png
 cp "$NURSE"/*-worklist.png docs/img/nurse-worklist.png
 cp "$PARENT"/*-after-visit-summary.png docs/img/after-visit-summary.png
 cp "$FOLD"/first-screen.png docs/img/parent-first-screen-phone.png
-cp "$OFFLINE"/*-offline-card.png docs/img/offline-card-phone.png
+cp "$OFFLINE"/offline-card-screen.png docs/img/offline-card-phone.png
 for picture in docs/img/*.png; do
   size=$(stat -c %s "$picture")
   if [ "$size" -gt 307200 ]; then echo "warning: $picture is $((size / 1024)) KB (keep it under ~300 KB)" >&2; fi

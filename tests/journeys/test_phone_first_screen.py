@@ -117,6 +117,7 @@ def test_the_card_and_the_dates_open_offline_and_sign_out_deletes_them(live_serv
         assert "Last updated:" in page.locator(".last-updated").inner_text()
         assert page.locator("#offline-note").is_visible()
         shots(page, "offline-card")
+        page.screenshot(path=str(shots.folder / "offline-card-screen.png"))
         page.goto(live_server.url + "/family/")
         assert page.locator("article.child-card .fact-alarm").count() == 3
         page.goto(f"{live_server.url}/family/children/{mia.pk}/")
