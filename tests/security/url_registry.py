@@ -112,6 +112,8 @@ def _reset_kwargs(world) -> dict:
 REGISTRY: dict[str, Entry] = {
     "home": signed_in_page(),
     "emergency": public_page(),
+    "service_worker": public_page(note="The service worker script: static code, no data."),
+    "favicon": public_page(note="The icon file."),
     "login": public_page(methods=("get", "post")),
     "logout": Entry(expect=_expect(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN), methods=("post",)),
     "password_change": signed_in_page(methods=("get", "post")),
