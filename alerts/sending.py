@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from . import send_pool
 from .escalations import escalate_reminder
 from .models import Heartbeat, Reminder, SmsMessage
 from .sms import SendResult, SmsError, SmsPermanentError, get_backend
@@ -165,18 +166,18 @@ def reminders_send(*, reminder_ids: list[int], now: datetime | None = None) -> i
     lock (the per-row rules are those of `reminder_send`). A row whose send raises stays
     claimed and is recovered by the unknown-outcome rule. Returns how many ended sent."""
     known = Reminder.objects.select_related(*_RELATED).in_bulk(reminder_ids)
-    sent = 0
-    for pk in reminder_ids:
-        if pk not in known:
-            continue
+
+    def send(pk: int) -> bool:
         try:
             with transaction.atomic():
                 row = _send_locked(pk, now or timezone.now(), known[pk])
         except Exception:  # noqa: BLE001 - one bad row must not hold back the rest of the batch
             logger.exception("Reminder %s: send failed; the claim will be recovered", pk)
-            continue
-        sent += row is not None and row.status in (Status.SENT, Status.DELIVERED)
-    return sent
+            return False
+        return row is not None and row.status in (Status.SENT, Status.DELIVERED)
+
+    # Overlapping the provider's round trips on the sending threads (alerts.send_pool).
+    return sum(send_pool.run_each(send, [pk for pk in reminder_ids if pk in known]))
 
 
 @transaction.atomic

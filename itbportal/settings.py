@@ -194,6 +194,10 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio
 # How long Twilio may hold a text before giving up (seconds; a reminder hours late is still useful).
 TWILIO_VALIDITY_PERIOD = env.int("TWILIO_VALIDITY_PERIOD", default=4 * 60 * 60)
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=15.0)
+# Threads per worker process that send a batch's texts side by side (alerts/send_pool.py): each
+# waits ~150 ms on the provider, so one process sending one by one manages ~6 texts/s. Each
+# thread holds its own database connection while it sends (see DATABASES above).
+SMS_SEND_THREADS = env.int("SMS_SEND_THREADS", default=20)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
     raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")
