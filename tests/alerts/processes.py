@@ -36,7 +36,9 @@ class RedisServer:
             "--appendonly",
             "no",
         ]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args, env=real_clock_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -53,15 +55,31 @@ class RedisServer:
         self.proc = None
 
 
+def real_clock_env() -> dict:
+    """This environment without libfaketime (the suite's night run): redis-server clashes with it."""
+    env = dict(os.environ)
+    if "faketime" in env.get("LD_PRELOAD", ""):
+        env["LD_PRELOAD"] = " ".join(p for p in env["LD_PRELOAD"].split() if "faketime" not in p)
+        if not env["LD_PRELOAD"]:
+            del env["LD_PRELOAD"]
+    return env
+
+
+def redis_ports() -> range:
+    """The ports private redis-servers may use: ITB_TEST_REDIS_PORTS ("6390-6399" by default)."""
+    first, _, last = os.environ.get("ITB_TEST_REDIS_PORTS", "6390-6399").partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
 def free_redis_port() -> int:
-    """A port in this helper's range (6390-6399) with nothing listening."""
+    """A port in redis_ports() with nothing listening."""
     import socket
 
-    for port in range(6390, 6400):
+    for port in redis_ports():
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) != 0:
                 return port
-    raise RuntimeError("no free port in 6390-6399")
+    raise RuntimeError(f"no free port in {redis_ports()}")
 
 
 class Worker:

@@ -105,10 +105,13 @@ def _start(name: str, env: dict[str, str], port: int, log: Path) -> subprocess.P
 
 
 CREATE_DUE_REMINDER = """
+import datetime
 from django.utils import timezone
 from alerts.models import Reminder
 from tests.factories import CaregiverLinkFactory, PatientFactory
-link = CaregiverLinkFactory(patient=PatientFactory())
+# No quiet hours: the smoke test sends at whatever hour it runs (CI runs at night too).
+link = CaregiverLinkFactory(patient=PatientFactory(), caregiver__quiet_hours_start=datetime.time(0),
+    caregiver__quiet_hours_end=datetime.time(0))
 r = Reminder.objects.create(patient=link.patient, caregiver=link.caregiver, kind="refill_due",
     target_date=timezone.localdate(), offset_days=0, send_after=timezone.now())
 print(r.pk)
