@@ -17,7 +17,7 @@ from alerts.models import Reminder, SmsMessage
 from alerts.sms import SendResult
 from tests.factories import CaregiverFactory, CaregiverLinkFactory, PatientFactory, PumpFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as the other such tests
 OVERLAP = 4  # sends that must be in flight at once
 
 

@@ -1,14 +1,13 @@
 """A document-rendering process for the benchmarks (run by bench_documents in a subprocess).
 
-    python -m tests.benchmarks.doc_worker summary HTML_FILE ID ID ...  # pumps.tasks.visit_summary_render
-    python -m tests.benchmarks.doc_worker same-html HTML_FILE          # WeasyPrint alone, same HTML
-    python -m tests.benchmarks.doc_worker baseline COUNT               # WeasyPrint, a one-line page
+    python -m tests.benchmarks.doc_worker summary ID ID ...  # the pipeline, and WeasyPrint on its HTML
+    python -m tests.benchmarks.doc_worker baseline COUNT     # WeasyPrint, a one-line page
 
 Renders one item to warm up, then the rest in a row; prints one JSON line: seconds, count,
-VmRSS after 50 and after all (kB), VmHWM (kB). `summary` writes the HTML of every document it
-rendered to HTML_FILE (one list per visit); `same-html` lays out exactly those documents with
-WeasyPrint, with the pipeline's own options (base URL, static-only fetcher, fonts, PDF/UA), and
-also reports the most pages any of them has.
+VmRSS after 50 and after all (kB), VmHWM (kB). `summary` times, for each visit in turn,
+pumps.tasks.visit_summary_render and then WeasyPrint alone laying out exactly the HTML the
+pipeline rendered, with its own options (base URL, static-only fetcher, fonts, PDF/UA); it adds
+both totals, the documents' count and the most pages any of them has.
 """
 
 from __future__ import annotations
@@ -46,49 +45,51 @@ def _loop(render, items: list) -> dict:
     }  # fmt: skip
 
 
-def _summary(html_file: str, ids: list[int]) -> dict:
+def _paired(ids: list[int]) -> dict:
+    """For each visit: the pipeline (visit_summary_render), then WeasyPrint alone on exactly the
+    HTML the pipeline just rendered, with its options. Timed apart, in turns, in one process, so
+    a change in the machine's load falls on both alike."""
+    from weasyprint import DEFAULT_OPTIONS, HTML
+
     import pumps.pdf
+    from pumps.pdf import BASE_URL, StaticOnlyURLFetcher, _font_config
     from pumps.tasks import visit_summary_render
 
-    rendered: list[list[str]] = []
+    rendered: list[str] = []
     render_html = pumps.pdf.render_html
 
-    def recording(**kwargs) -> str:  # the pipeline's own HTML, kept for `same-html`
+    def recording(**kwargs) -> str:  # the pipeline's own HTML
         html = render_html(**kwargs)
-        rendered[-1].append(html)
+        rendered.append(html)
         return html
 
     pumps.pdf.render_html = recording
+    options = {**DEFAULT_OPTIONS, "pdf_variant": "pdf/ua-1", "pdf_identifier": True}
+    totals = {"summary": 0.0, "same_html": 0.0, "documents": 0}
+    pages: list[int] = []
+
+    calls = []
 
     def one(visit_id: int) -> None:
-        rendered.append([])
+        rendered.clear()
+        start = time.perf_counter()
         visit_summary_render(visit_id)
-
-    result = _loop(one, ids)
-    Path(html_file).write_text(json.dumps(rendered))
-    result["documents"] = sum(len(r) for r in rendered[1:])
-    return result
-
-
-def _same_html(html_file: str) -> dict:
-    from weasyprint import DEFAULT_OPTIONS, HTML
-
-    from pumps.pdf import BASE_URL, StaticOnlyURLFetcher, _font_config
-
-    pages = []
-
-    def lay_out(htmls: list[str]) -> None:
-        for html in htmls:
-            # What HTML.write_pdf does, with the page count read in between.
-            options = {**DEFAULT_OPTIONS, "pdf_variant": "pdf/ua-1", "pdf_identifier": True}
+        middle = time.perf_counter()
+        for html in rendered:  # what HTML.write_pdf does, with the page count read in between
             source = HTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyURLFetcher())
             document = source.render(font_config=_font_config(), **options)
             pages.append(len(document.pages))
             document.write_pdf(**options)
+        end = time.perf_counter()
+        calls.append(visit_id)
+        if len(calls) == 1:
+            return  # _loop's warm-up: imports, fonts, connections
+        totals["summary"] += middle - start
+        totals["same_html"] += end - middle
+        totals["documents"] += len(rendered)
 
-    result = _loop(lay_out, json.loads(Path(html_file).read_text()))
-    result["max_pages"] = max(pages)
-    return result
+    result = _loop(one, ids)
+    return {**result, **totals, "max_pages": max(pages)}
 
 
 def main(argv: list[str]) -> None:
@@ -101,10 +102,7 @@ def main(argv: list[str]) -> None:
         import django
 
         django.setup()
-        if mode == "summary":
-            result = _summary(rest[0], [int(x) for x in rest[1:]])
-        else:
-            result = _same_html(rest[0])
+        result = _paired([int(x) for x in rest])
     print("BENCH_JSON " + json.dumps(result), flush=True)
 
 
