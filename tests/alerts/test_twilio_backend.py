@@ -210,3 +210,22 @@ def test_one_http_session_per_process_and_one_sdk_client_per_sending_thread(fake
     assert len({r.provider_message_id for r in results}) == 12 and len(fake_twilio.accepted) == 12
     settings.TWILIO_AUTH_TOKEN = "rotated"
     assert get_backend("twilio").client is not first.client  # new settings, new client
+
+
+def test_the_session_reads_proxy_and_ca_bundle_from_the_environment_once(monkeypatch, settings):
+    from alerts.sms import twilio
+
+    monkeypatch.setattr(twilio, "_session", None)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.hospital.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/hospital-ca.pem")
+    settings.TWILIO_API_BASE_URL = "https://api.twilio.com"
+
+    session = twilio.process_session()
+
+    assert session.proxies["https"] == "http://proxy.hospital.invalid:3128"
+    assert session.verify == "/etc/ssl/hospital-ca.pem"
+    assert session.trust_env is False  # not read again on every request
+    assert twilio.process_session() is session
+    settings.TWILIO_API_BASE_URL = "http://localhost:9"
+    assert "https" not in twilio.process_session().proxies  # NO_PROXY
