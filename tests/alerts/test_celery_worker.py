@@ -111,10 +111,12 @@ def test_a_worker_killed_mid_send_loses_no_reminder_and_errs_toward_a_second_tex
         assert tasks.sweep() == 4
         assert fake_twilio.arrived.wait(30)
         worker.kill()
-        reached = {r["To"] for r in fake_twilio.requests}  # the batch's sends go side by side
         assert Reminder.objects.filter(status="claimed").count() >= 1
         workers()
         assert wait_until(lambda: Reminder.objects.filter(status="claimed").count() == 0, timeout=5) is False
+        # Read once the fake has taken in every request the dead worker made (nothing new comes
+        # before recovery): the batch's sends went side by side.
+        reached = {r["To"] for r in fake_twilio.requests}
         recorded = {str(r.caregiver.mobile) for r in Reminder.objects.filter(status="sent")}
         in_flight = reached - recorded  # reached Twilio, no answer stored: the outcome is unknown
         recover_and_resend()
