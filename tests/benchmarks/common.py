@@ -102,11 +102,11 @@ def ratio_figure(name, value, baseline, unit, *, at_least=None, at_most=None, be
     met, target = None, ""
     if ratio is not None:
         if at_least is not None:
-            met, target = ratio >= at_least, f"≥ {at_least}× baseline"
+            met, target = ratio >= at_least, f"≥ {at_least}× reference"
         elif at_most is not None:
-            met, target = ratio <= at_most, f"≤ {at_most}× baseline"
+            met, target = ratio <= at_most, f"≤ {at_most}× reference"
         elif below is not None:
-            met, target = ratio < below, f"< {below}× baseline"
+            met, target = ratio < below, f"< {below}× reference"
     return Figure(name, value, unit, baseline, ratio, target, met)
 
 
@@ -124,7 +124,7 @@ class Results:
         self.add(Figure(name, None, note=not_available(why)))
 
     def table(self) -> str:
-        head = ["figure", "value", "baseline", "ratio", "target", "met?"]
+        head = ["figure", "value", "reference", "ratio", "target", "met?"]
         rows = [head] + [f.cells() for f in self.figures]
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
         lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
@@ -132,7 +132,7 @@ class Results:
         return "\n".join(lines)
 
     def markdown(self) -> str:
-        head = ["figure", "value", "baseline", "ratio", "target", "met?"]
+        head = ["figure", "value", "reference", "ratio", "target", "met?"]
         rows = [head, ["---"] * len(head)] + [f.cells() for f in self.figures]
         return "\n".join("| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in rows)
 
