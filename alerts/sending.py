@@ -22,8 +22,8 @@ than never, and never endlessly:
   once; configuration ones put the row back unchanged (no attempt used) and hold the clinic's
   texts. A creation reply of failed or undelivered is stored as such and escalated.
 - Lost (reminders_recover_stale, each sweep): a claimed row whose send never began for
-  CLAIM_LOST (its broker message was lost) is claimed again at once, using no attempt; a row whose
-  send began SEND_LOST ago and that no live send holds locked (its worker died) has an unknown
+  lost_after() (its broker message was lost) is claimed again at once, using no attempt; a row
+  whose send began lost_after() ago and that no live send holds locked (its worker died) has an unknown
   outcome: it is sent again (it may give a second text, never none), counted against the same
   limit. A live send holds the row's lock, so it is never taken for lost.
 - Quiet hours: a caregiver in quiet hours gets the text at the end of them, except alarm
@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -50,8 +51,6 @@ from .words import reminder_text
 logger = logging.getLogger("alerts")
 
 SWEEP = "sweep"
-CLAIM_LOST = timedelta(seconds=50)  # the sweep runs each minute: a lost claim goes out within 2
-SEND_LOST = timedelta(seconds=50)
 SWEEP_STALE_AFTER = timedelta(minutes=5)
 CLAIM_BATCH = 500
 MAX_ATTEMPTS = 6
@@ -60,8 +59,14 @@ Status = Reminder.Status
 
 
 def backoff(attempts: int) -> timedelta:
-    """1, 2, 4, 8... minutes, at most an hour."""
-    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+    """1, 2, 4, 8... minutes, at most an hour (REMINDER_RETRY_SECONDS: the first delay)."""
+    return timedelta(seconds=settings.REMINDER_RETRY_SECONDS * min(2 ** max(attempts - 1, 0), 60))
+
+
+def lost_after() -> timedelta:
+    """A claim not begun, or a send no live worker holds, this long is lost (REMINDER_LOST_AFTER_SECONDS,
+    50 s: with a sweep each minute, a lost text goes out again within two minutes)."""
+    return timedelta(seconds=settings.REMINDER_LOST_AFTER_SECONDS)
 
 
 def heartbeat_record(*, name: str = SWEEP, now: datetime | None = None) -> None:
@@ -79,19 +84,20 @@ def reminders_recover_stale(*, now: datetime | None = None) -> int:
     """The lost-message rules (see the module's docstring). Rows a live send holds locked are
     skipped. Returns how many rows go out again."""
     now = now or timezone.now()
+    lost_since = now - lost_after()
     with transaction.atomic():
         claimed = Reminder.objects.select_for_update(of=("self",), skip_locked=True).filter(
             status=Status.CLAIMED
         )
         lost = list(
-            claimed.filter(send_started_at__isnull=True, claimed_at__lt=now - CLAIM_LOST).values_list(
+            claimed.filter(send_started_at__isnull=True, claimed_at__lt=lost_since).values_list(
                 "pk", flat=True
             )
         )
         Reminder.objects.filter(pk__in=lost).update(
             status=Status.PLANNED, send_after=now, last_error="claim lost: sent again", updated_at=now
         )
-        unknown = list(claimed.filter(send_started_at__lt=now - SEND_LOST).select_related(*_RELATED))
+        unknown = list(claimed.filter(send_started_at__lt=lost_since).select_related(*_RELATED))
         for reminder in unknown:
             if reminder.attempts >= MAX_ATTEMPTS:
                 _give_up(reminder, "the outcome of the last send is unknown", now)

@@ -7,7 +7,7 @@ set -euo pipefail
 want=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils faketime)
 for arg in "$@"; do
   case "$arg" in
-    with-browser) want+=(chromium) ;;
+    with-browser) want+=(chromium npm) ;;  # npm: npx runs Stoplight Prism (Twilio's API check)
     with-bench) want+=(wrk) ;;
     *) echo "system-deps.sh: unknown option $arg (with-browser, with-bench)" >&2; exit 2 ;;
   esac

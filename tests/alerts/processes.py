@@ -85,12 +85,14 @@ def free_redis_port() -> int:
 class Worker:
     """`celery -A itbportal worker` in its own process group, so SIGKILL takes all of it."""
 
+    ready_text = b"ready."
+
     def __init__(self, env: dict, log: Path):
         self.env, self.log = env, log
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> Worker:
-        args = [
+    def args(self) -> list[str]:
+        return [
             CELERY,
             "-A",
             "itbportal",
@@ -102,6 +104,9 @@ class Worker:
             "--without-mingle",
             "--without-heartbeat",
         ]
+
+    def start(self) -> Worker:
+        args = self.args()
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
             args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -111,7 +116,7 @@ class Worker:
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if b"ready." in self.log.read_bytes():
+            if self.ready_text in self.log.read_bytes():
                 return
             if self.proc.poll() is not None:
                 break
@@ -130,6 +135,16 @@ class Worker:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class Beat(Worker):
+    """`celery -A itbportal beat` with its own schedule file (two can run at once)."""
+
+    ready_text = b"beat: Starting"
+
+    def args(self) -> list[str]:
+        schedule = self.log.with_suffix(".schedule")
+        return [CELERY, "-A", "itbportal", "beat", "--loglevel=info", f"--schedule={schedule}"]
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from django.db import connection
 
 from alerts import tasks
 from alerts.models import Heartbeat, Reminder, SmsMessage
-from alerts.sending import CLAIM_LOST, reminders_claim_due, reminders_recover_stale, sweep_health
+from alerts.sending import lost_after, reminders_claim_due, reminders_recover_stale, sweep_health
 from alerts.services import reminder_send, reminders_replan
 from tests.alerts.conftest import at, make_child, set_dates
 from tests.factories import CaregiverFactory, CaregiverLinkFactory, PatientFactory, PumpFactory
@@ -113,8 +113,8 @@ def test_alarm_reminders_of_the_last_two_days_ignore_quiet_hours(child, outbox):
 def test_a_claim_whose_task_was_lost_is_claimed_again_within_a_minute_using_no_attempt(child, outbox):
     now = at(2026, 11, 16, 10, 1)
     (pk,) = reminders_claim_due(now=now)  # the broker lost the message: nothing else happens
-    assert reminders_recover_stale(now=now + CLAIM_LOST - timedelta(seconds=1)) == 0
-    assert reminders_recover_stale(now=now + CLAIM_LOST + timedelta(seconds=1)) == 1
+    assert reminders_recover_stale(now=now + lost_after() - timedelta(seconds=1)) == 0
+    assert reminders_recover_stale(now=now + lost_after() + timedelta(seconds=1)) == 1
     send_due(now + timedelta(minutes=1))
     row = Reminder.objects.get(pk=pk)
     assert (row.status, row.attempts, len(outbox)) == ("delivered", 1, 1)
