@@ -221,14 +221,7 @@ def _reseed_after_journeys(django_db_setup, django_db_blocker):
     what the data migration seeded (the clinic, the staff roles). Put it back at the end of the
     session, so that the next run with --reuse-db starts from the migrated state."""
     yield
-    import importlib
+    from tests.helpers import reseed_migrated_data
 
-    from django.db import connection
-    from django.db.migrations.loader import MigrationLoader
-
-    # The models as the latest migrations leave them (fields added since 0002 get their defaults).
     with django_db_blocker.unblock():
-        state = MigrationLoader(connection).project_state()
-        importlib.import_module("patients.migrations.0002_seed_clinic_and_roles").seed(state.apps, None)
-        spanish = importlib.import_module("patients.migrations.0004_clinic_spanish_words")
-        spanish.spanish_words(state.apps, None)
+        reseed_migrated_data()

@@ -17,7 +17,7 @@ def spanish_words(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0003_security_audit_append_only'),
+        ('patients', '0005_clinic_calendar_hours'),
     ]
 
     operations = [
