@@ -15,21 +15,20 @@ def spanish_words(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0005_clinic_calendar_hours'),
+        ("patients", "0005_clinic_calendar_hours"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clinic',
-            name='default_location_es',
-            field=models.CharField(blank=True, db_default='', max_length=200),
+            model_name="clinic",
+            name="default_location_es",
+            field=models.CharField(blank=True, db_default="", max_length=200),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='name_es',
-            field=models.CharField(blank=True, db_default='', max_length=200),
+            model_name="clinic",
+            name="name_es",
+            field=models.CharField(blank=True, db_default="", max_length=200),
         ),
         migrations.RunPython(spanish_words, migrations.RunPython.noop),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pumps', '0002_documents_versions'),
+        ("pumps", "0002_documents_versions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='refillvisit',
-            name='private_notes',
+            model_name="refillvisit",
+            name="private_notes",
             field=models.TextField(blank=True),
         ),
     ]
