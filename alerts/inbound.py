@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .escalations import escalate_reminder
 from .models import Reminder, SmsMessage, WebhookReceipt
-from .words import format_date, format_time, reply_text
+from .words import DEFAULT_SENDER, format_date, format_time, reply_text, sender_of
 
 # Twilio's opt-out and opt-in keywords (they are matched on the whole message, case-insensitive).
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
@@ -121,6 +121,14 @@ def _clinic_of(caregivers):
     )
 
 
+def _sender_for(caregivers, clinic) -> str:
+    """The clinic's short name, unless this number's children are at more than one clinic."""
+    from patients.models import Clinic
+
+    clinics = Clinic.objects.filter(patients__caregiver_links__caregiver__in=caregivers).distinct()
+    return DEFAULT_SENDER if caregivers and clinics.count() > 1 else sender_of(clinic)
+
+
 @transaction.atomic
 def sms_inbound_receive(
     *, from_number: str, to_number: str, body: str, message_sid: str = "", now: datetime | None = None
@@ -165,6 +173,7 @@ def _act_on(caregivers, *, from_number: str, to_number: str, body: str, sid: str
     language = caregivers[0].preferred_language if caregivers else ("es" if word in {"SI", "SÍ"} else "en")
     clinic = _clinic_of(caregivers)
     phone = clinic.phone_nurse_line if clinic else ""
+    sender = _sender_for(caregivers, clinic)
     if word in OPT_OUT_WORDS or word in OPT_IN_WORDS:
         given = word in OPT_IN_WORDS
         for caregiver in caregivers:
@@ -173,7 +182,11 @@ def _act_on(caregivers, *, from_number: str, to_number: str, body: str, sid: str
         return ""  # Twilio answers opt-out and opt-in keywords itself.
     if word in HELP_WORDS:
         return reply_text(
-            "help", language=language, phone=phone, after=clinic.phone_after_hours if clinic else ""
+            "help",
+            language=language,
+            sender=sender,
+            phone=phone,
+            after=clinic.phone_after_hours if clinic else "",
         )
     if word in CONFIRM_WORDS and caregivers:
         return _confirm_next(caregivers, language=language, phone=phone, now=now)

@@ -70,3 +70,17 @@ LANGUAGE_NAMES = [(Language.ENGLISH.value, "English"), (Language.SPANISH.value, 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=LANGUAGE_NAMES)
     next = forms.CharField(required=False)
+
+
+class ProofCodeForm(forms.Form):
+    """The 6-digit code texted to a new mobile number."""
+
+    code = forms.CharField(
+        label=_("Code from the text"),
+        max_length=12,
+        error_messages={
+            "required": _("Please type the 6 numbers from the text."),
+            "max_length": _("The code has 6 numbers."),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

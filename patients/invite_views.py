@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import SetPasswordForm
 from django.shortcuts import redirect, render
@@ -10,6 +11,8 @@ from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 
 from .invites import invite_token_generator
+from .permissions import caregiver_required
+from .services_contact import link_invitation_accept, link_invitation_find
 from .models import User
 
 
@@ -30,3 +33,16 @@ def accept(request, uidb64: str, token: str):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "invite/accept.html", {"form": form, "title": _("Choose your password")})
+
+
+@caregiver_required
+def link(request, token: str):
+    """A clinic asks to add a child to this parent's account: shown, then accepted or left."""
+    invitation = link_invitation_find(token=token, user=request.user)
+    if invitation is None:
+        return render(request, "invite/expired.html", status=404)
+    if request.method == "POST" and request.POST.get("accept") == "1":
+        link_invitation_accept(invitation=invitation)
+        messages.success(request, _("Thank you. You can now see this child in the portal."))
+        return redirect("family:child", pk=invitation.patient_id)
+    return render(request, "invite/link.html", {"invitation": invitation})

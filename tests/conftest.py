@@ -20,6 +20,16 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture
+def outbox():
+    """The texts the locmem SMS backend sent during the test."""
+    from alerts.sms import locmem
+
+    locmem.outbox.clear()
+    yield locmem.outbox
+    locmem.outbox.clear()
+
+
+@pytest.fixture
 def clinic(db):
     return ClinicFactory(name="Clinic A")
 

@@ -23,3 +23,13 @@ def login_as(client, user, *, verified: bool | None = None):
         session["otp_device_id"] = device.persistent_id
         session.save()
     return client
+
+
+def code_texted_to(number: str) -> str:
+    """The last 6-digit code the locmem SMS backend texted to `number`."""
+    import re
+
+    from alerts.sms import locmem
+
+    [*_, last] = [m for m in locmem.outbox if m.to == number]
+    return re.search(r"\b(\d{6})\b", last.body).group(1)

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alerts.sms import locmem
 from pumps.models import RefillVisit
 from tests.factories import CaregiverLinkFactory, PatientFactory, PumpFactory, refill
 from tests.fakes.twilio_api import FakeTwilio
@@ -40,13 +39,6 @@ def make_child(clinic, *, first_name="Sofia", caregivers=1, language="en", visit
             **{f"caregiver__{k}": v for k, v in caregiver_fields.items()},
         )
     return patient
-
-
-@pytest.fixture
-def outbox():
-    locmem.outbox.clear()
-    yield locmem.outbox
-    locmem.outbox.clear()
 
 
 @pytest.fixture
