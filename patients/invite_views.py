@@ -11,9 +11,9 @@ from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 
 from .invites import invite_token_generator
+from .models import User
 from .permissions import caregiver_required
 from .services_contact import link_invitation_accept, link_invitation_find
-from .models import User
 
 
 def _user(uidb64: str):

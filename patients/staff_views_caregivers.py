@@ -11,6 +11,7 @@ from .forms_staff import InviteForm, LinkExistingForm, MobileConsentForm
 from .models import CaregiverLink, MobileProof, Patient
 from .permissions import staff_required
 from .services import SMS_CONSENT_WORDING
+from .services_contact import ProofError, mobile_proof_check, mobile_proof_open
 from .services_staff import (
     CaregiverError,
     caregiver_contact_record,
@@ -19,7 +20,6 @@ from .services_staff import (
     caregiver_link_existing,
     caregiver_shared_elsewhere,
 )
-from .services_contact import ProofError, mobile_proof_check, mobile_proof_open
 
 
 def _patient(request, pk: int) -> Patient:

@@ -25,9 +25,9 @@ def post(client, **fields):
 
 def post_and_prove(client, number="+18015550199", **fields):
     """Save the settings with a new number, then type back the code texted to it."""
-    from tests.helpers import code_texted_to
-
     from django.test import TestCase
+
+    from tests.helpers import code_texted_to
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         post(client, **fields)
