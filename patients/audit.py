@@ -27,6 +27,8 @@ RECOVERY_CODES_REGENERATED = "auth.recovery_codes_regenerated"
 SESSION_EXPIRED = "auth.session_expired"
 ACCESS_REFUSED = "access.refused"
 CHART_VIEWED = "chart.viewed"
+CHILD_PAGE_VIEWED = "child_page.viewed"  # a parent's page about one child
+SUMMARIES_LISTED = "summaries.listed"
 DOCUMENT_DOWNLOADED = "document.downloaded"
 DOCUMENT_REGENERATED = "document.regenerated"
 EMERGENCY_CARD_VIEWED = "emergency_card.viewed"
@@ -50,6 +52,8 @@ ACTIONS = [
     SESSION_EXPIRED,
     ACCESS_REFUSED,
     CHART_VIEWED,
+    CHILD_PAGE_VIEWED,
+    SUMMARIES_LISTED,
     DOCUMENT_DOWNLOADED,
     DOCUMENT_REGENERATED,
     EMERGENCY_CARD_VIEWED,

@@ -18,7 +18,7 @@ from alerts.models import SmsMessage
 from appointments.models import Appointment
 from appointments.services import AppointmentError, appointment_confirm
 
-from . import family_calendar
+from . import audit, family_calendar
 from .family_cards import child_cards, past_visits, upcoming_appointments
 from .forms import LanguageForm, ProofCodeForm, TextSettingsForm
 from .models import Caregiver, Patient
@@ -50,6 +50,7 @@ def child(request, pk: int):
         "appointments": upcoming_appointments(patient, now=now),
         "visits": past_visits(patient),
     }
+    audit.audit_record(request=request, action=audit.CHILD_PAGE_VIEWED, obj=patient, patient_id=patient.pk)
     return render(request, "family/child.html", context)
 
 
