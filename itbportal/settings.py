@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "patients.middleware.CaregiverLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Path ids past the database's bigint are a 404 (not a DataError).
+    "patients.middleware_security.BoundedPathIdsMiddleware",
 ]
 
 ROOT_URLCONF = "itbportal.urls"

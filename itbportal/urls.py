@@ -7,12 +7,19 @@ from django.urls import include, path
 
 from itbportal.health import healthz
 from patients import views as patient_views
+from patients.forms import BoundedAuthenticationForm
 
 urlpatterns = [
     path("", patient_views.home, name="home"),
     path("emergency/", patient_views.emergency, name="emergency"),
     path("healthz", healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=BoundedAuthenticationForm
+        ),
+        name="login",
+    ),
     path("accounts/2fa/", include("patients.auth_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

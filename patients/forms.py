@@ -1,6 +1,8 @@
 """Forms for the parents' portal. Every label, help text and error is in plain, translatable words."""
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -84,3 +86,20 @@ class ProofCodeForm(forms.Form):
         },
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+
+class BoundedAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form sets the user name's max_length after the field is built, so it is
+    never checked: a 20,000-character name reached the lockout records in the database. Here it
+    is a form error, before anything is looked up or recorded."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length or 254))
+        self.fields["password"].validators.append(MaxLengthValidator(4096))
+
+    def clean(self):
+        if self.errors:
+            return self.cleaned_data  # no sign-in attempt (nor lockout record) for a bad shape
+        return super().clean()
