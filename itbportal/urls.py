@@ -8,6 +8,7 @@ from django.urls import include, path
 from itbportal.health import healthz
 from patients import views as patient_views
 from patients.forms import BoundedAuthenticationForm
+from patients.password_reset import QueuedPasswordResetForm
 
 urlpatterns = [
     path("", patient_views.home, name="home"),
@@ -21,6 +22,11 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/2fa/", include("patients.auth_urls")),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", include("patients.staff_urls")),

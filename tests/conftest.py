@@ -42,6 +42,17 @@ def outbox():
 
 
 @pytest.fixture
+def celery_eager(settings):
+    """Run queued tasks at once, in this process (for tests of what a task does)."""
+    from itbportal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
 def clinic(db):
     return ClinicFactory(name="Clinic A")
 

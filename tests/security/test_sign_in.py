@@ -135,3 +135,26 @@ def test_sign_in_success_and_failure_are_audited_without_the_password(db):
     ok = AuditEvent.objects.get(action="auth.sign_in")
     assert ok.actor == user and ok.outcome == "ok"
     assert not AuditEvent.objects.filter(actor_label__icontains="wrong-password").exists()
+
+
+def test_a_known_and_an_unknown_address_get_the_same_answer_with_the_same_work(
+    db, celery_eager, django_capture_on_commit_callbacks
+):
+    """The reset e-mail is looked up and sent by a task after the response: while the person waits,
+    a known address and an unknown one run the same queries and send nothing."""
+    from django.core import mail
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = UserFactory()
+    answers = []
+    for email in (user.email, "nobody-here@example.test"):
+        sent_before = len(mail.outbox)
+        with django_capture_on_commit_callbacks() as queued, CaptureQueriesContext(connection) as queries:
+            response = Client().post(reverse("password_reset"), {"email": email})
+        assert len(mail.outbox) == sent_before  # nothing sent during the request
+        answers.append((response.status_code, response["Location"], len(queries), len(queued)))
+        for callback in queued:
+            callback()  # the queued task runs (eagerly here, in a worker in production)
+    assert answers[0] == answers[1]
+    assert [m.to for m in mail.outbox] == [[user.email]]
