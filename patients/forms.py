@@ -100,6 +100,16 @@ class BoundedAuthenticationForm(AuthenticationForm):
         self.fields["password"].validators.append(MaxLengthValidator(4096))
 
     def clean(self):
+        from .lockout import sign_in_pause
+
         if self.errors:
             return self.cleaned_data  # no sign-in attempt (nor lockout record) for a bad shape
+        if sign_in_pause(request=self.request, username=self.cleaned_data.get("username") or ""):
+            raise forms.ValidationError(
+                _(
+                    "Sign-in is paused for a few minutes because the password was typed wrong too many "
+                    "times. Please wait, then try again, or choose a new password."
+                ),
+                code="paused",
+            )
         return super().clean()
