@@ -95,7 +95,8 @@ def client_ip(request) -> str | None:
     """The client's address. Behind TRUSTED_PROXY_COUNT proxies, each appending to X-Forwarded-For,
     the client is the Nth entry from the right; entries further left are whatever the client sent
     and are never trusted. The header is believed only on a connection from a configured proxy
-    (TRUSTED_PROXY_ADDRESSES): anyone reaching the app directly gets their own REMOTE_ADDR. Used by the audit log and by django-axes (AXES_CLIENT_IP_CALLABLE)."""
+    (TRUSTED_PROXY_ADDRESSES): anyone reaching the app directly gets their own REMOTE_ADDR.
+    Used by the audit log and by django-axes (AXES_CLIENT_IP_CALLABLE)."""
     if request is None:
         return None
     count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
