@@ -174,7 +174,9 @@ def test_hostile_shapes_in_paths_queries_and_forms_never_make_a_500(name, world,
             for method in entry.methods:
                 _send(client, method, url, {}, failures, f"{persona} {method} {url[:80]}")
         url = reverse(name, kwargs=entry.kwargs(world))
-        for bad in HOSTILE:
+        # A persona the page turns away (sign-in, 403, 404) never reaches the view's parsing: the
+        # two worst shapes check the gate; the personas let in get every shape.
+        for bad in HOSTILE if entry.expect[persona] == OK else HOSTILE[:2]:
             for method in entry.methods:
                 data = {key: bad for key in (QUERY_KEYS if method == "get" else fields)}
                 _send(client, method, url, data, failures, f"{persona} {method} {url} {bad[:20]!r}")
