@@ -105,10 +105,13 @@ def _start(name: str, env: dict[str, str], port: int, log: Path) -> subprocess.P
 
 
 CREATE_DUE_REMINDER = """
+from datetime import time
 from django.utils import timezone
 from alerts.models import Reminder
 from tests.factories import CaregiverLinkFactory, PatientFactory
-link = CaregiverLinkFactory(patient=PatientFactory())
+# No quiet hours (start == end), so the text goes at any hour the test runs.
+link = CaregiverLinkFactory(patient=PatientFactory(), caregiver__quiet_hours_start=time(0),
+    caregiver__quiet_hours_end=time(0))
 r = Reminder.objects.create(patient=link.patient, caregiver=link.caregiver, kind="refill_due",
     target_date=timezone.localdate(), offset_days=0, send_after=timezone.now())
 print(r.pk)
@@ -166,7 +169,7 @@ def test_compose_services_start_and_the_portal_reports_healthy(compose_env, tmp_
         while time.monotonic() < deadline:
             try:
                 status, body = _get(f"http://127.0.0.1:{port}/healthz")
-            except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
                 status = 0
             if status == 200:
                 break
