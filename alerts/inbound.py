@@ -146,8 +146,8 @@ def sms_inbound_receive(
         SmsMessage.objects.create(
             direction=SmsMessage.Direction.OUTBOUND,
             caregiver=caregivers[0] if caregivers else None,
-            to_number=from_number[:20],
-            from_number=to_number[:20],
+            to_number=from_number,
+            from_number=to_number,
             body=answer,
             backend="twiml",
             status="reply",
@@ -162,8 +162,8 @@ def _act_on(caregivers, *, from_number: str, to_number: str, body: str, sid: str
     SmsMessage.objects.create(
         direction=SmsMessage.Direction.INBOUND,
         caregiver=caregivers[0] if caregivers else None,
-        to_number=to_number[:20],
-        from_number=from_number[:20],
+        to_number=to_number,
+        from_number=from_number,
         body=body,
         provider_message_id=sid[:64],
         status="received",

@@ -44,6 +44,10 @@ class Reminder(models.Model):
     provider_message_id = models.CharField(max_length=64, blank=True, db_index=True)
     last_error = models.CharField(max_length=300, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # When the current send began (committed before the provider is called, with attempts + 1).
+    # A claimed row without it was never sent; with it and no live send holding the row's lock,
+    # the outcome is unknown (alerts.sending).
+    send_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -77,12 +81,13 @@ class SmsMessage(models.Model):
     caregiver = models.ForeignKey(
         "patients.Caregiver", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
-    to_number = models.CharField(max_length=20)
-    from_number = models.CharField(max_length=20, blank=True)
+    # Twilio's description sets no length: E.164, short codes, sender ids, "whatsapp:+1..."
+    to_number = models.TextField()
+    from_number = models.TextField(blank=True)
     body = models.TextField()
     backend = models.CharField(max_length=20, blank=True)
     provider_message_id = models.CharField(max_length=64, blank=True, db_index=True)
-    status = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, blank=True)  # Twilio's longest: partially_delivered
     created_at = models.DateTimeField()
 
     objects = SmsMessageQuerySet.as_manager()
@@ -169,3 +174,27 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_run_at:%Y-%m-%d %H:%M}"
+
+
+class SendingHold(models.Model):
+    """A clinic's texts wait: Twilio refused a send for a configuration reason (alerts.holds)."""
+
+    clinic = models.ForeignKey("patients.Clinic", on_delete=models.CASCADE, related_name="sending_holds")
+    code = models.PositiveIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=300)
+    started_at = models.DateTimeField()
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic"],
+                condition=models.Q(released_at__isnull=True),
+                name="one_open_hold_per_clinic",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinic}: {self.reason}"

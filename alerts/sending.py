@@ -1,18 +1,31 @@
-"""Sending the plan: the sweep claims due rows, a task per row sends one text.
+"""Sending the plan: the sweep claims due rows, a task per batch sends them.
 
 The rules that keep every text sent exactly once, or (when the outcome is unknown) twice rather
-than never:
+than never, and never endlessly:
 - Claim: a short transaction takes due rows (status planned, send_after <= now) with
-  SELECT ... FOR UPDATE SKIP LOCKED and marks them claimed (claimed_at, attempts + 1). Two sweeps,
-  two beats or a repeated task can never claim one row twice. Ids go to the broker after commit.
-- Send: the task locks its row, rechecks it is still claimed (a repeated task finds it sent and
-  does nothing), calls the SMS backend while holding the lock, and records the outcome.
-- Retry: transient errors put the row back to planned with send_after = now + backoff (no eta or
-  countdown sits in the broker); after MAX_ATTEMPTS it ends failed and is escalated. Permanent
-  errors end failed at once and are escalated (once).
-- Unknown outcome: if a worker dies after calling the provider (or the broker loses the message),
-  the row stays claimed. A row claimed for longer than STALE_CLAIM is put back to planned by the
-  next sweep and sent again. This may send a second text; it never leaves a family without one.
+  SELECT ... FOR UPDATE SKIP LOCKED and marks them claimed (claimed_at). Two sweeps, two beats or
+  a repeated task can never claim one row twice. Ids go to the broker after commit. A claim is
+  not a send and uses no attempt. Rows of a clinic whose texts are held (alerts.holds) are not
+  claimed, but for one probe per sweep.
+- Begin (its own commit): the task locks its row, rechecks it is still claimed and not begun
+  (a repeated task finds it begun or sent and does nothing), that it may still be sent, and the
+  quiet hours; then counts the send (attempts + 1, send_started_at). A row at MAX_ATTEMPTS is not
+  sent again: it ends failed and is escalated, with the reason, once.
+- Send (its own commit): lock the row again, call the provider while holding the lock, and
+  record only what the provider answered (status, message id, sent_at). Nothing that can fail
+  comes between the provider's answer and this commit: a text the provider accepted is never
+  sent again because the bookkeeping after it broke.
+- Record (a third transaction): the outbox row, escalations, releasing a hold. A failure there
+  is logged; the reminder's outcome is already stored.
+- Errors (alerts.sms.errors): transient ones put the row back to planned with send_after = now +
+  backoff (no eta or countdown sits in the broker); permanent ones end failed and are escalated
+  once; configuration ones put the row back unchanged (no attempt used) and hold the clinic's
+  texts. A creation reply of failed or undelivered is stored as such and escalated.
+- Lost (reminders_recover_stale, each sweep): a claimed row whose send never began for
+  lost_after() (its broker message was lost) is claimed again at once, using no attempt; a row
+  whose send began lost_after() ago and that no live send holds locked (its worker died) has an unknown
+  outcome: it is sent again (it may give a second text, never none), counted against the same
+  limit. A live send holds the row's lock, so it is never taken for lost.
 - Quiet hours: a caregiver in quiet hours gets the text at the end of them, except alarm
   reminders in the last ALARM_URGENT_DAYS days before the alarm date.
 """
@@ -20,22 +33,24 @@ than never:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from . import holds
 from .escalations import escalate_reminder
 from .models import Heartbeat, Reminder, SmsMessage
-from .sms import SendResult, SmsError, SmsPermanentError, get_backend
+from .sms import SendResult, SmsConfigurationError, SmsError, SmsPermanentError, get_backend
 from .words import reminder_text
 
 logger = logging.getLogger("alerts")
 
 SWEEP = "sweep"
-STALE_CLAIM = timedelta(minutes=10)
 SWEEP_STALE_AFTER = timedelta(minutes=5)
 CLAIM_BATCH = 500
 MAX_ATTEMPTS = 6
@@ -44,8 +59,14 @@ Status = Reminder.Status
 
 
 def backoff(attempts: int) -> timedelta:
-    """1, 2, 4, 8... minutes, at most an hour."""
-    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+    """1, 2, 4, 8... minutes, at most an hour (REMINDER_RETRY_SECONDS: the first delay)."""
+    return timedelta(seconds=settings.REMINDER_RETRY_SECONDS * min(2 ** max(attempts - 1, 0), 60))
+
+
+def lost_after() -> timedelta:
+    """A claim not begun, or a send no live worker holds, this long is lost (REMINDER_LOST_AFTER_SECONDS,
+    50 s: with a sweep each minute, a lost text goes out again within two minutes)."""
+    return timedelta(seconds=settings.REMINDER_LOST_AFTER_SECONDS)
 
 
 def heartbeat_record(*, name: str = SWEEP, now: datetime | None = None) -> None:
@@ -60,23 +81,49 @@ def sweep_health(now: datetime | None = None) -> tuple[datetime | None, bool]:
 
 
 def reminders_recover_stale(*, now: datetime | None = None) -> int:
-    """The unknown-outcome rule: claimed too long ago → planned again, to be sent (again)."""
+    """The lost-message rules (see the module's docstring). Rows a live send holds locked are
+    skipped. Returns how many rows go out again."""
     now = now or timezone.now()
-    return Reminder.objects.filter(status=Status.CLAIMED, claimed_at__lt=now - STALE_CLAIM).update(
-        status=Status.PLANNED, send_after=now, last_error="claim expired: outcome unknown", updated_at=now
-    )
+    lost_since = now - lost_after()
+    with transaction.atomic():
+        claimed = Reminder.objects.select_for_update(of=("self",), skip_locked=True).filter(
+            status=Status.CLAIMED
+        )
+        lost = list(
+            claimed.filter(send_started_at__isnull=True, claimed_at__lt=lost_since).values_list(
+                "pk", flat=True
+            )
+        )
+        Reminder.objects.filter(pk__in=lost).update(
+            status=Status.PLANNED, send_after=now, last_error="claim lost: sent again", updated_at=now
+        )
+        unknown = list(claimed.filter(send_started_at__lt=lost_since).select_related(*_RELATED))
+        for reminder in unknown:
+            if reminder.attempts >= MAX_ATTEMPTS:
+                _give_up(reminder, "the outcome of the last send is unknown", now)
+            else:
+                _save(reminder, status=Status.PLANNED, send_after=now, send_started_at=None,
+                      last_error="send outcome unknown: sent again")  # fmt: skip
+    return len(lost) + len(unknown)
 
 
 def reminders_claim_due(*, now: datetime | None = None, limit: int = CLAIM_BATCH) -> list[int]:
-    """Claim due rows in one short transaction; nobody else can claim them after this."""
+    """Claim due rows in one short transaction; nobody else can claim them after this. A clinic
+    whose texts are held gives one row, its probe, unless one of its rows is already claimed."""
     now = now or timezone.now()
+    held = holds.held_clinic_ids()
     with transaction.atomic():
-        due = Reminder.objects.select_for_update(skip_locked=True).filter(
+        due = Reminder.objects.select_for_update(of=("self",), skip_locked=True).filter(
             status=Status.PLANNED, send_after__lte=now
         )
-        ids = list(due.order_by("send_after", "pk").values_list("pk", flat=True)[:limit])
+        free = due.exclude(patient__clinic_id__in=held) if held else due
+        ids = list(free.order_by("send_after", "pk").values_list("pk", flat=True)[:limit])
+        for clinic_id in held:
+            if not Reminder.objects.filter(status=Status.CLAIMED, patient__clinic_id=clinic_id).exists():
+                probe = due.filter(patient__clinic_id=clinic_id).order_by("send_after", "pk")
+                ids += list(probe.values_list("pk", flat=True)[:1])
         Reminder.objects.filter(pk__in=ids).update(
-            status=Status.CLAIMED, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
+            status=Status.CLAIMED, claimed_at=now, send_started_at=None, updated_at=now
         )
     return ids
 
@@ -141,8 +188,8 @@ def _linked():
 
 # What a send must read fresh, under the row's lock: the claim itself and everything that can
 # forbid the text (child active, consent, account active, caregiver still linked).
-_FRESH = ("status", "attempts", "send_after", "patient__active", "caregiver__sms_consent",
-          "caregiver__user__is_active", "linked")  # fmt: skip
+_FRESH = ("status", "attempts", "send_after", "send_started_at", "patient__active",
+          "caregiver__sms_consent", "caregiver__user__is_active", "linked")  # fmt: skip
 _RELATED = ("patient__clinic", "caregiver__user", "appointment")
 
 
@@ -156,77 +203,169 @@ def _locked(reminder_id: int, known: Reminder | None = None) -> Reminder | None:
     fresh = locking.annotate(linked=_linked()).values_list(*_FRESH).first()
     if fresh is None:
         return None
-    known.status, known.attempts, known.send_after, known.patient.active = fresh[:4]
-    known.caregiver.sms_consent, known.caregiver.user.is_active, known.linked = fresh[4:]
+    known.status, known.attempts, known.send_after, known.send_started_at, known.patient.active = fresh[:5]
+    known.caregiver.sms_consent, known.caregiver.user.is_active, known.linked = fresh[5:]
     return known
 
 
 def reminders_send(*, reminder_ids: list[int], now: datetime | None = None) -> int:
-    """Send a batch of claimed reminders, each in its own short transaction holding its row's
-    lock (the per-row rules are those of `reminder_send`). A row whose send raises stays
-    claimed and is recovered by the unknown-outcome rule. Returns how many ended sent."""
+    """Send a batch of claimed reminders, each in its own short transactions (the per-row rules
+    are those of `reminder_send`). A row whose send raises stays claimed and is recovered by the
+    lost-message rules. Returns how many the provider accepted."""
     known = Reminder.objects.select_related(*_RELATED).in_bulk(reminder_ids)
+    batch = _Batch(held=holds.held_clinic_ids())
     sent = 0
     for pk in reminder_ids:
         if pk not in known:
             continue
         try:
-            with transaction.atomic():
-                row = _send_locked(pk, now or timezone.now(), known[pk])
+            row = _send_one(pk, now or timezone.now(), known[pk], batch)
         except Exception:  # noqa: BLE001 - one bad row must not hold back the rest of the batch
             logger.exception("Reminder %s: send failed; the claim will be recovered", pk)
             continue
-        sent += row is not None and row.status in (Status.SENT, Status.DELIVERED)
+        sent += row is not None and row.status in ACCEPTED
     return sent
 
 
-@transaction.atomic
 def reminder_send(*, reminder: Reminder, now: datetime | None = None) -> Reminder:
     """Send one claimed reminder and record the outcome. Anything but `claimed` is left alone."""
-    return _send_locked(reminder.pk, now or timezone.now()) or reminder
+    return (
+        _send_one(reminder.pk, now or timezone.now(), None, _Batch(held=holds.held_clinic_ids())) or reminder
+    )
 
 
-def _send_locked(reminder_id: int, now: datetime, known: Reminder | None = None) -> Reminder | None:
-    """Inside a transaction: lock the row, recheck, send, record. None if the row is gone."""
+ACCEPTED = (Status.SENT, Status.DELIVERED)
+# The provider's status in a creation reply → the reminder's (anything else: sent).
+REPLY_STATUS = {
+    "delivered": Status.DELIVERED,
+    "failed": Status.FAILED,
+    "canceled": Status.FAILED,
+    "undelivered": Status.UNDELIVERED,
+}
+
+
+@dataclass
+class _Outgoing:
+    to: str
+    body: str
+    result: SendResult | None = None
+
+
+class _Batch:
+    """What one batch knows about holds: those open when it began, and the clinics it held."""
+
+    def __init__(self, *, held: set[int]):
+        self.held = held
+        self.held_now: set[int] = set()
+
+
+def _send_one(reminder_id: int, now: datetime, known: Reminder | None, batch: _Batch) -> Reminder | None:
+    """Begin, send, record: three transactions (see the module's docstring)."""
+    with transaction.atomic():
+        reminder = _send_begin(reminder_id, now, known, batch)
+    if reminder is None or reminder.status != Status.CLAIMED:
+        return reminder
+    with transaction.atomic():
+        outgoing = _send_attempt(reminder, now, batch)
+    if outgoing is not None and outgoing.result is not None:
+        _send_record(reminder, outgoing, now, batch)
+    return reminder
+
+
+def _send_begin(reminder_id: int, now: datetime, known: Reminder | None, batch: _Batch) -> Reminder | None:
+    """Lock, recheck, count the send. The row comes back claimed only if it is to be sent now."""
     reminder = _locked(reminder_id, known)
     if reminder is None or reminder.status != Status.CLAIMED:
         return reminder
+    if reminder.send_started_at:  # a repeated task: another one began this send
+        return None
     reason = _recheck(reminder)
     if reason:
         return _save(reminder, status=Status.CANCELLED, last_error=reason)
     later = quiet_until(reminder, now)
     if later:
-        return _save(reminder, status=Status.PLANNED, send_after=later, attempts=reminder.attempts - 1)
-    body = message_for(reminder)
-    to = str(reminder.caregiver.mobile)
+        return _save(reminder, status=Status.PLANNED, send_after=later)
+    if reminder.patient.clinic_id in batch.held_now:  # held by an earlier row of this batch
+        return _save(reminder, status=Status.PLANNED, send_after=now)
+    if reminder.attempts >= MAX_ATTEMPTS:
+        return _give_up(reminder, reminder.last_error or "no send went through", now)
+    return _save(reminder, attempts=reminder.attempts + 1, send_started_at=now)
+
+
+def _send_attempt(reminder: Reminder, now: datetime, batch: _Batch) -> _Outgoing | None:
+    """Lock the begun row again, call the provider, store its answer and nothing else. None if
+    the row was taken for lost meanwhile; no result if the provider refused the text."""
+    current = (
+        Reminder.objects.select_for_update(of=("self",))
+        .filter(pk=reminder.pk)
+        .values_list("status", "send_started_at")
+        .first()
+    )
+    if current != (Status.CLAIMED, reminder.send_started_at):
+        return None
+    outgoing = _Outgoing(to=str(reminder.caregiver.mobile), body=message_for(reminder))
     try:
-        result = get_backend().send(to=to, body=body, reference=str(reminder.pk))
+        result = get_backend().send(to=outgoing.to, body=outgoing.body, reference=str(reminder.pk))
     except SmsError as exc:
-        return _failed_attempt(reminder, exc, now)
-    _log_outbound(reminder, to=to, body=body, result=result, now=now)
-    status = Status.DELIVERED if result.status == "delivered" else Status.SENT
-    return _save(
+        _failed_attempt(reminder, exc, now, batch)
+        return outgoing
+    status = REPLY_STATUS.get(result.status, Status.SENT)
+    error = f"{result.error_code or ''}: {result.status}".strip(": ") if status not in ACCEPTED else ""
+    _save(
         reminder,
         status=status,
         sent_at=now,
         delivered_at=now if status == Status.DELIVERED else None,
         provider_message_id=result.provider_message_id,
-        last_error="",
+        last_error=error,
     )
+    outgoing.result = result
+    return outgoing
 
 
-def _failed_attempt(reminder: Reminder, exc: SmsError, now: datetime) -> Reminder:
+def _send_record(reminder: Reminder, outgoing: _Outgoing, now: datetime, batch: _Batch) -> None:
+    """After the provider's answer is committed: the outbox row, escalation, releasing a hold."""
+    result = outgoing.result
+    try:
+        with transaction.atomic():
+            _log_outbound(reminder, to=outgoing.to, body=outgoing.body, result=result, now=now)
+            if reminder.status not in ACCEPTED:
+                escalate_reminder(reminder=reminder, why=f"Twilio answered {reminder.last_error}", now=now)
+            clinic_id = reminder.patient.clinic_id
+            if clinic_id in batch.held and holds.hold_release(clinic_id=clinic_id, now=now):
+                batch.held.discard(clinic_id)
+    except Exception:  # noqa: BLE001 - the text went and its outcome is stored; this is the log
+        logger.exception(
+            "Reminder %s: sent as %s, but recording it failed", reminder.pk, result.provider_message_id
+        )
+
+
+def _failed_attempt(reminder: Reminder, exc: SmsError, now: datetime, batch: _Batch) -> Reminder:
     error = exc.describe()[:300]
+    if isinstance(exc, SmsConfigurationError):  # about no one child: the send is not counted
+        clinic_id = reminder.patient.clinic_id
+        holds.hold_raise(clinic_id=clinic_id, code=exc.code, reason=error, now=now)
+        batch.held_now.add(clinic_id)
+        batch.held.add(clinic_id)
+        return _save(reminder, status=Status.PLANNED, send_after=now, attempts=reminder.attempts - 1,
+                     send_started_at=None, last_error=error)  # fmt: skip
     if isinstance(exc, SmsPermanentError) or reminder.attempts >= MAX_ATTEMPTS:
-        _save(reminder, status=Status.FAILED, last_error=error)
-        escalate_reminder(reminder=reminder, why=error, now=now)
+        _give_up(reminder, error, now)
         if isinstance(exc, SmsPermanentError) and exc.code == 21610:
             _opted_out_at_carrier(reminder, now)
         return reminder
     logger.warning("Reminder %s: transient error, retry later (%s)", reminder.pk, error)
-    return _save(
-        reminder, status=Status.PLANNED, send_after=now + backoff(reminder.attempts), last_error=error
-    )
+    return _save(reminder, status=Status.PLANNED, send_after=now + backoff(reminder.attempts),
+                 send_started_at=None, last_error=error)  # fmt: skip
+
+
+def _give_up(reminder: Reminder, why: str, now: datetime) -> Reminder:
+    """No more sends: failed, and the nurses are told once, with the reason."""
+    if reminder.attempts >= MAX_ATTEMPTS:
+        why = f"{why} (after {reminder.attempts} sends)"
+    _save(reminder, status=Status.FAILED, last_error=why[:300])
+    escalate_reminder(reminder=reminder, why=why, now=now)
+    return reminder
 
 
 def _opted_out_at_carrier(reminder: Reminder, now: datetime) -> None:

@@ -3,7 +3,7 @@
 Contract used by every write that changes a date a family relies on (refill, dose change,
 appointment booked / moved / cancelled, consent given or withdrawn): call
 `reminders_replan(patient=...)` inside the same transaction. The rules of sending (claims,
-retries, the unknown-outcome rule) are written down in alerts/sending.py.
+retries, lost messages, holds) are written down in alerts/sending.py.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from .escalations import (
     escalation_resolve,
     escalations_check,
 )
+from .holds import hold_raise, hold_release, holds_alert_pending, holds_open
 from .inbound import sms_inbound_receive, sms_status_update
 from .planning import reminders_replan, reminders_replan_all
 from .sending import (
@@ -32,6 +33,10 @@ __all__ = [
     "escalation_resolve",
     "escalations_check",
     "heartbeat_record",
+    "hold_raise",
+    "hold_release",
+    "holds_alert_pending",
+    "holds_open",
     "reminder_send",
     "reminders_claim_due",
     "reminders_consent_changed",

@@ -17,10 +17,11 @@ SEND_BATCH = 50  # ids per send task: one broker message and one DB connection f
 
 @shared_task(ignore_result=True)
 def sweep() -> int:
-    """Every minute: heartbeat, recover stale claims, claim due rows, hand their ids out in
-    batches. A full claim queues the next sweep behind its batches, so a backlog drains at the
-    workers' pace without piling up claims that could go stale."""
+    """Every minute: heartbeat, alerts about held texts not yet e-mailed, recover lost claims and
+    sends, claim due rows, hand their ids out in batches. A full claim queues the next sweep
+    behind its batches, so a backlog drains at the workers' pace without piling up claims."""
     services.heartbeat_record()
+    services.holds_alert_pending()
     services.reminders_recover_stale()
     ids = services.reminders_claim_due(limit=sending.CLAIM_BATCH)
     more = len(ids) >= sending.CLAIM_BATCH

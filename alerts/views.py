@@ -21,26 +21,28 @@ from .sms.twilio import signature_is_valid
 PAGE_SIZE = 100
 
 
-def _health():
+def _health(clinic):
     last_run_at, ok = services.sweep_health()
-    return {"sweep_last_run_at": last_run_at, "sweep_ok": ok}
+    return {"sweep_last_run_at": last_run_at, "sweep_ok": ok, "holds": services.holds_open(clinic=clinic)}
 
 
 @staff_required
 def outbox(request: HttpRequest) -> HttpResponse:
-    rows = SmsMessage.objects.for_clinic(clinic_of(request.user))[:PAGE_SIZE]
-    return render(request, "alerts/outbox.html", {"sms_messages": rows, **_health()})
+    clinic = clinic_of(request.user)
+    rows = SmsMessage.objects.for_clinic(clinic)[:PAGE_SIZE]
+    return render(request, "alerts/outbox.html", {"sms_messages": rows, **_health(clinic)})
 
 
 @staff_required
 def escalations(request: HttpRequest) -> HttpResponse:
     show_resolved = request.GET.get("resolved") == "1"
-    rows = Escalation.objects.for_clinic(clinic_of(request.user))
+    clinic = clinic_of(request.user)
+    rows = Escalation.objects.for_clinic(clinic)
     rows = rows if show_resolved else rows.open()
     return render(
         request,
         "alerts/escalations.html",
-        {"escalations": rows[:PAGE_SIZE], "show_resolved": show_resolved, **_health()},
+        {"escalations": rows[:PAGE_SIZE], "show_resolved": show_resolved, **_health(clinic)},
     )
 
 

@@ -7,19 +7,30 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "itbportal.settings")
 
+from django.conf import settings  # noqa: E402 - needs DJANGO_SETTINGS_MODULE
+
 app = Celery("itbportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# The sweep claims due reminders every minute (alerts/sending.py has the rules); expiring
-# messages keep a backlog of sweeps from piling up while the worker is down.
+# The sweep claims due reminders every minute (REMINDER_SWEEP_SECONDS; alerts/sending.py has the
+# rules); expiring messages keep a backlog of sweeps from piling up while the worker is down.
+SWEEP_SECONDS = settings.REMINDER_SWEEP_SECONDS
+REPLAN_HOUR, REPLAN_MINUTE = (int(part) for part in settings.REMINDER_REPLAN_AT_UTC.split(":"))
 app.conf.beat_schedule = {
-    "reminders-sweep": {"task": "alerts.tasks.sweep", "schedule": 60.0, "options": {"expires": 55}},
+    "reminders-sweep": {
+        "task": "alerts.tasks.sweep",
+        "schedule": SWEEP_SECONDS,
+        "options": {"expires": SWEEP_SECONDS * 0.9},
+    },
     "escalations-check": {
         "task": "alerts.tasks.check_escalations",
         "schedule": 300.0,
         "options": {"expires": 290},
     },
     # Dates move with time: replan every child daily, at night in the Americas (09:00 UTC).
-    "reminders-replan-all": {"task": "alerts.tasks.replan_all", "schedule": crontab(hour=9, minute=0)},
+    "reminders-replan-all": {
+        "task": "alerts.tasks.replan_all",
+        "schedule": crontab(hour=REPLAN_HOUR, minute=REPLAN_MINUTE),
+    },
 }

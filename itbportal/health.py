@@ -1,6 +1,7 @@
 """/healthz: is the portal able to keep its promise right now?
 
-Checks the database, the Celery broker, and that the reminder sweep ran in the last 5 minutes.
+Checks the database, the Celery broker, that the reminder sweep ran in the last 5 minutes, and
+that no clinic's texts are held by a Twilio configuration error (alerts.holds).
 Answers 200 with "ok" lines, or 503 naming what is wrong (no health data, nothing secret).
 """
 
@@ -42,9 +43,21 @@ def _sweep() -> str:
     return "ok"
 
 
+def _texting() -> str:
+    """Whether Twilio refuses the texts of a clinic (alerts.holds): nothing goes out there."""
+    from alerts.holds import holds_open
+
+    held = holds_open()
+    if not held:
+        return "ok"
+    codes = ", ".join(sorted({str(h.code) for h in held if h.code})) or "?"
+    return f"held: Twilio refuses texts for {len(held)} clinic(s) (error {codes})"
+
+
 def healthz(request):
     checks = {}
-    for name, check in (("database", _database), ("broker", _broker), ("sweep", _sweep)):
+    checks_to_run = (("database", _database), ("broker", _broker), ("sweep", _sweep), ("texting", _texting))
+    for name, check in checks_to_run:
         try:
             checks[name] = check()
         except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised

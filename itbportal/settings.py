@@ -168,6 +168,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule itself is in itbportal/celery.py (sweep every minute, checks, daily replan).
+# The reminder engine's clock (alerts/sending.py): how often beat runs the sweep; after how long a
+# claim whose task never began, or a send that no live worker holds, counts as lost and goes out
+# again (a lost text is sent within two sweeps); the first retry delay after a transient error
+# (then doubling, at most 60 times it). Production keeps the defaults; the chaos test shortens them.
+REMINDER_SWEEP_SECONDS = env.float("REMINDER_SWEEP_SECONDS", default=60.0)
+REMINDER_LOST_AFTER_SECONDS = env.float("REMINDER_LOST_AFTER_SECONDS", default=50.0)
+REMINDER_RETRY_SECONDS = env.float("REMINDER_RETRY_SECONDS", default=60.0)
+# When the daily replan of every child runs, "HH:MM" UTC (at night in the Americas by default).
+REMINDER_REPLAN_AT_UTC = env.str("REMINDER_REPLAN_AT_UTC", default="09:00")
 
 # --- Text messages -------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")

@@ -81,13 +81,20 @@ def _time_limit(seconds: int):
         yield
         return
 
+    fired = []
+
     def _raise(signum, frame):
+        fired.append(True)
         raise _Deadline
 
     previous = signal.signal(signal.SIGALRM, _raise)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+        # The alarm can land where Python swallows exceptions (a gc callback, a C callback):
+        # the render then finishes late, and is still a timeout.
+        if fired:
+            raise _Deadline
     except _Deadline:
         raise RenderTimeout(f"PDF rendering took longer than {seconds} s") from None
     finally:

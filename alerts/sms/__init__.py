@@ -4,8 +4,11 @@
 it), "locmem" (tests: keeps texts in `alerts.sms.locmem.outbox`), "twilio" (production), or a
 dotted path to a class. Every backend has `send(*, to, body, reference="") -> SendResult`
 (reference: the reminder's id, which comes back with the provider's delivery reports) and raises
-`SmsTransientError` (worth retrying: timeouts, connection errors, 5xx, 429) or
-`SmsPermanentError` (never retried: opted out, invalid number, not a mobile...).
+`SmsTransientError` (worth retrying: timeouts, connection errors, 5xx, 429, rate limits),
+`SmsPermanentError` (never retried for this number: opted out, invalid number, not a mobile...) or
+`SmsConfigurationError` (our account or sender is wrong: the clinic's queue waits for a fix).
+Which Twilio code is which: `alerts.sms.errors`. A reply can also accept a text and say at once
+that it failed (status failed/undelivered, with its error code): that is a SendResult, not an error.
 Only `alerts/sms/twilio.py` imports the twilio SDK.
 """
 
@@ -29,6 +32,7 @@ class SendResult:
     status: str  # the provider's status: queued, sent, delivered...
     backend: str
     from_number: str = ""
+    error_code: int | None = None  # set when the reply's status is failed or undelivered
 
 
 class SmsError(Exception):
@@ -37,7 +41,10 @@ class SmsError(Exception):
         self.code = code
 
     def describe(self) -> str:
-        return f"{self.code}: {self}" if self.code else str(self)
+        from .errors import meaning
+
+        text = f"{self.code}: {self}" if self.code else str(self)
+        return f"{text} ({meaning(self.code)})" if meaning(self.code) else text
 
 
 class SmsTransientError(SmsError):
@@ -46,6 +53,10 @@ class SmsTransientError(SmsError):
 
 class SmsPermanentError(SmsError):
     """The text will never go through to this number as it is."""
+
+
+class SmsConfigurationError(SmsError):
+    """Our account or sender is wrong (e.g. a rotated auth token): no text can go until fixed."""
 
 
 def get_backend(name: str | None = None):

@@ -21,22 +21,13 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from . import SendResult, SmsPermanentError, SmsTransientError
+from . import SendResult, SmsConfigurationError, SmsError, SmsPermanentError, SmsTransientError, errors
 
 TWILIO_API = "https://api.twilio.com"
-# Error codes that will not change by trying again (Twilio's error dictionary).
-PERMANENT_CODES = {
-    21211,  # invalid 'To' number
-    21408,  # region not enabled for this account
-    21610,  # recipient replied STOP (opted out)
-    21612,  # cannot route to this number
-    21614,  # 'To' is not a mobile number
-    21606,  # 'From' cannot send to this number
-    21617,  # body too long
-    30004,  # message blocked
-    30005,  # unknown destination
-    30006,  # landline or unreachable carrier
-    30007,  # filtered as spam
+ERROR_TYPES = {
+    errors.ErrorClass.PERMANENT: SmsPermanentError,
+    errors.ErrorClass.TRANSIENT: SmsTransientError,
+    errors.ErrorClass.CONFIGURATION: SmsConfigurationError,
 }
 
 
@@ -53,16 +44,24 @@ class BaseUrlHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
-def classify(exc: TwilioRestException) -> SmsPermanentError | SmsTransientError:
+def error_for(exc: TwilioRestException) -> SmsError:
+    """The backend's error for Twilio's refusal, classified by the table in alerts.sms.errors."""
     status = int(exc.status or 0)
+    code = exc.code or status or None
     message = (exc.msg or "Twilio error")[:200]
-    if exc.code in PERMANENT_CODES:
-        return SmsPermanentError(message, code=exc.code)
-    if status == 429 or status >= 500:
-        return SmsTransientError(message, code=exc.code or status)
-    if 400 <= status < 500:
-        return SmsPermanentError(message, code=exc.code or status)
-    return SmsTransientError(message, code=exc.code or status)
+    kind = ERROR_TYPES[errors.classify(code=exc.code, http_status=status)]
+    return kind(message, code=code)
+
+
+def result_from(message, backend: str) -> SendResult:
+    """What Twilio's creation reply says: its sid, status (failed/undelivered come with a code)."""
+    return SendResult(
+        provider_message_id=message.sid,
+        status=message.status or "queued",
+        backend=backend,
+        from_number=message.from_ or "",
+        error_code=message.error_code,
+    )
 
 
 class TwilioBackend:
@@ -90,15 +89,10 @@ class TwilioBackend:
         try:
             message = self.client.messages.create(**params)
         except TwilioRestException as exc:
-            raise classify(exc) from exc
+            raise error_for(exc) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise SmsTransientError(f"{exc.__class__.__name__} talking to Twilio") from exc
-        return SendResult(
-            provider_message_id=message.sid,
-            status=message.status or "queued",
-            backend=self.name,
-            from_number=message.from_ or "",
-        )
+        return result_from(message, self.name)
 
 
 def signature_is_valid(*, url: str, params: dict, signature: str) -> bool:

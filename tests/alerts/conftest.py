@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from pumps.models import RefillVisit
+from tests.alerts.processes import RedisServer, Worker, free_redis_port
 from tests.factories import CaregiverLinkFactory, PatientFactory, PumpFactory, refill
 from tests.fakes.twilio_api import FakeTwilio
 
@@ -41,6 +43,45 @@ def make_child(clinic, *, first_name="Sofia", caregivers=1, language="en", visit
     return patient
 
 
+def refill_text(clinic, *, first_name="Sofia"):
+    """A child's planned "refill due in 14 days" text (due Nov 16 2026, 10:00 clinic time)."""
+    from alerts.models import Reminder
+    from alerts.services import reminders_replan
+
+    patient = make_child(clinic, first_name=first_name)
+    set_dates(patient, refill_due=date(2026, 11, 30), alarm=at(2026, 12, 7, 15))
+    reminders_replan(patient=patient, now=at(2026, 11, 2, 8))
+    return Reminder.objects.get(patient=patient, kind="refill_due", offset_days=14)
+
+
+def texts_to_distinct_caregivers(n: int, *, send_after: datetime):
+    """n reminders due at `send_after`, each to its own caregiver without quiet hours (so the
+    texts can be told apart by number, at any hour)."""
+    from datetime import time, timedelta
+
+    from alerts.models import Reminder
+    from tests.factories import CaregiverFactory
+
+    patient = PatientFactory()
+    pump = PumpFactory(patient=patient)
+    rows = []
+    for i in range(n):
+        caregiver = CaregiverFactory(quiet_hours_start=time(0), quiet_hours_end=time(0))
+        CaregiverLinkFactory(caregiver=caregiver, patient=patient)
+        rows.append(
+            Reminder(
+                patient=patient,
+                pump=pump,
+                caregiver=caregiver,
+                kind="refill_due",
+                target_date=date(2030, 1, 1) + timedelta(days=i),
+                offset_days=1,
+                send_after=send_after,
+            )
+        )
+    return Reminder.objects.bulk_create(rows)
+
+
 @pytest.fixture
 def fake_twilio(settings):
     fake = FakeTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, timeout_sleep=1.5).start()
@@ -53,6 +94,51 @@ def fake_twilio(settings):
     settings.PUBLIC_BASE_URL = "https://portal.example.org"
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer(free_redis_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def worker_env(fake_twilio, redis_server):
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DEBUG="false",
+        SECRET_KEY="test-secret-key-not-for-production",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        CELERY_BROKER_URL=redis_server.url,
+        REDIS_URL=redis_server.url,
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_MESSAGING_SERVICE_SID="MG" + "1" * 32,
+        TWILIO_API_BASE_URL=fake_twilio.base_url,
+        TWILIO_TIMEOUT_SECONDS="20",
+        PUBLIC_BASE_URL="https://portal.example.org",
+    )
+    return env
+
+
+@pytest.fixture
+def workers(worker_env, tmp_path):
+    started = []
+
+    def start(**extra_env):
+        worker = Worker({**worker_env, **extra_env}, tmp_path / f"worker{len(started)}.log").start()
+        started.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
 
 
 @pytest.fixture

@@ -36,7 +36,9 @@ class RedisServer:
             "--appendonly",
             "no",
         ]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args, env=real_clock_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -53,26 +55,44 @@ class RedisServer:
         self.proc = None
 
 
+def real_clock_env() -> dict:
+    """This environment without libfaketime (the suite's night run): redis-server clashes with it."""
+    env = dict(os.environ)
+    if "faketime" in env.get("LD_PRELOAD", ""):
+        env["LD_PRELOAD"] = " ".join(p for p in env["LD_PRELOAD"].split() if "faketime" not in p)
+        if not env["LD_PRELOAD"]:
+            del env["LD_PRELOAD"]
+    return env
+
+
+def redis_ports() -> range:
+    """The ports private redis-servers may use: ITB_TEST_REDIS_PORTS ("6390-6399" by default)."""
+    first, _, last = os.environ.get("ITB_TEST_REDIS_PORTS", "6390-6399").partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
 def free_redis_port() -> int:
-    """A port in this helper's range (6390-6399) with nothing listening."""
+    """A port in redis_ports() with nothing listening."""
     import socket
 
-    for port in range(6390, 6400):
+    for port in redis_ports():
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) != 0:
                 return port
-    raise RuntimeError("no free port in 6390-6399")
+    raise RuntimeError(f"no free port in {redis_ports()}")
 
 
 class Worker:
     """`celery -A itbportal worker` in its own process group, so SIGKILL takes all of it."""
 
+    ready_text = b"ready."
+
     def __init__(self, env: dict, log: Path):
         self.env, self.log = env, log
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> Worker:
-        args = [
+    def args(self) -> list[str]:
+        return [
             CELERY,
             "-A",
             "itbportal",
@@ -84,6 +104,9 @@ class Worker:
             "--without-mingle",
             "--without-heartbeat",
         ]
+
+    def start(self) -> Worker:
+        args = self.args()
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
             args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -93,7 +116,7 @@ class Worker:
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if b"ready." in self.log.read_bytes():
+            if self.ready_text in self.log.read_bytes():
                 return
             if self.proc.poll() is not None:
                 break
@@ -112,6 +135,16 @@ class Worker:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class Beat(Worker):
+    """`celery -A itbportal beat` with its own schedule file (two can run at once)."""
+
+    ready_text = b"beat: Starting"
+
+    def args(self) -> list[str]:
+        schedule = self.log.with_suffix(".schedule")
+        return [CELERY, "-A", "itbportal", "beat", "--loglevel=info", f"--schedule={schedule}"]
 
 
 @contextmanager

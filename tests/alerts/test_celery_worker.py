@@ -3,92 +3,28 @@ a worker killed mid-send and a Redis restart lose no reminder; the duplicate rul
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from datetime import date, time, timedelta
+from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from alerts import tasks
 from alerts.models import Reminder
-from alerts.sending import STALE_CLAIM, reminders_claim_due, reminders_recover_stale
-from tests.alerts.conftest import ACCOUNT_SID, AUTH_TOKEN
-from tests.alerts.processes import RedisServer, Worker, broker, free_redis_port, wait_until
-from tests.factories import CaregiverFactory, CaregiverLinkFactory, PatientFactory, PumpFactory
+from alerts.sending import lost_after, reminders_claim_due, reminders_recover_stale
+from tests.alerts.conftest import texts_to_distinct_caregivers
+from tests.alerts.processes import broker, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-@pytest.fixture
-def redis_server():
-    server = RedisServer(free_redis_port()).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def worker_env(fake_twilio, redis_server):
-    db = connection.settings_dict
-    env = dict(os.environ)
-    env.update(
-        DEBUG="false",
-        SECRET_KEY="test-secret-key-not-for-production",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        CELERY_BROKER_URL=redis_server.url,
-        REDIS_URL=redis_server.url,
-        SMS_BACKEND="twilio",
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_MESSAGING_SERVICE_SID="MG" + "1" * 32,
-        TWILIO_API_BASE_URL=fake_twilio.base_url,
-        TWILIO_TIMEOUT_SECONDS="20",
-        PUBLIC_BASE_URL="https://portal.example.org",
-    )
-    return env
-
-
-@pytest.fixture
-def workers(worker_env, tmp_path):
-    started = []
-
-    def start():
-        worker = Worker(worker_env, tmp_path / f"worker{len(started)}.log").start()
-        started.append(worker)
-        worker.wait_ready()
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
-
-
 def due_reminders(n: int) -> list[Reminder]:
-    """n reminders due now, each to its own caregiver (so texts can be told apart by number)."""
-    patient = PatientFactory()
-    pump = PumpFactory(patient=patient)
-    rows = []
-    for i in range(n):
-        caregiver = CaregiverFactory(quiet_hours_start=time(0), quiet_hours_end=time(0))
-        CaregiverLinkFactory(caregiver=caregiver, patient=patient)
-        rows.append(
-            Reminder.objects.create(
-                patient=patient,
-                pump=pump,
-                caregiver=caregiver,
-                kind="refill_due",
-                target_date=date(2030, 1, 1) + timedelta(days=i),
-                offset_days=1,
-                send_after=timezone.now() - timedelta(minutes=1),
-            )
-        )
-    return rows
+    return texts_to_distinct_caregivers(n, send_after=timezone.now() - timedelta(minutes=1))
 
 
 def recover_and_resend():
-    """What the next sweeps do once STALE_CLAIM has passed (the clock moved on by hand)."""
-    later = timezone.now() + STALE_CLAIM + timedelta(minutes=1)
+    """What the next sweeps do once the lost-message limits have passed (the clock moved on by hand)."""
+    later = timezone.now() + lost_after() + timedelta(seconds=5)
     reminders_recover_stale(now=later)
     tasks._dispatch(reminders_claim_due(now=later))
 

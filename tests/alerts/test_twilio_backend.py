@@ -6,10 +6,12 @@ from datetime import date, timedelta
 
 import pytest
 
+from alerts.holds import holds_open
 from alerts.models import Escalation, Reminder, SmsMessage
 from alerts.sending import MAX_ATTEMPTS, backoff
-from alerts.services import reminder_send, reminders_claim_due, reminders_replan
+from alerts.services import reminder_send, reminders_claim_due, reminders_recover_stale, reminders_replan
 from tests.alerts.conftest import ACCOUNT_SID, at, make_child, set_dates
+from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 T0 = at(2026, 11, 16, 10, 1)
@@ -107,11 +109,78 @@ def test_transient_errors_end_failed_after_the_attempt_limit(row, fake_twilio):
     assert Escalation.objects.filter(kind="reminder_failed", reminder=row).count() == 1
 
 
-def test_wrong_credentials_are_a_permanent_failure(row, fake_twilio, settings):
-    settings.TWILIO_AUTH_TOKEN = "wrong"
+@pytest.mark.parametrize("failure", [("error", 429, 14107), ("error", 400, 21611), ("error", 400, 20429)])
+def test_rate_limits_and_a_full_queue_are_transient_not_permanent(row, fake_twilio, failure):
+    fake_twilio.fail_next(failure)
     attempt(T0)
     row.refresh_from_db()
-    assert row.status == "failed" and fake_twilio.requests == []
+    assert (row.status, row.attempts, row.send_after) == ("planned", 1, T0 + backoff(1))
+    attempt(row.send_after)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("sent", 2) and not Escalation.objects.exists()
+
+
+def test_an_unreachable_handset_30003_is_permanent_by_the_table(row, fake_twilio):
+    fake_twilio.fail_next(("error", 400, 30003))
+    attempt(T0)
+    row.refresh_from_db()
+    assert row.status == "failed" and "unreachable" in row.last_error
+    assert Escalation.objects.get(reminder=row).message.count("30003") == 1
+
+
+@pytest.mark.parametrize("status, code", [("failed", 30007), ("undelivered", 30003), ("canceled", None)])
+def test_a_creation_reply_that_says_failed_is_recorded_so_and_escalated_once(row, fake_twilio, status, code):
+    fake_twilio.fail_next(("reply", {"status": status, "error_code": code}))
+    attempt(T0)
+    attempt(T0 + timedelta(hours=2))
+    row.refresh_from_db()
+    assert row.status == {"undelivered": "undelivered"}.get(status, "failed")
+    assert (row.attempts, len(fake_twilio.requests)) == (1, 1)
+    assert row.provider_message_id.startswith("SM")
+    assert SmsMessage.objects.get(reminder=row).status == status
+    (escalation,) = Escalation.objects.filter(kind="reminder_failed", reminder=row)
+    assert status in escalation.message
+
+
+def test_a_whatsapp_sender_in_the_reply_is_stored_whole_and_the_text_goes_once(row, fake_twilio):
+    fake_twilio.fail_next(("reply", {"from": "whatsapp:+14155238886"}))
+    attempt(T0)
+    for minutes in (11, 22, 60):  # the old stale-claim rule sent it again every 11 minutes
+        reminders_recover_stale(now=T0 + timedelta(minutes=minutes))
+        attempt(T0 + timedelta(minutes=minutes))
+    row.refresh_from_db()
+    assert (row.status, row.attempts, len(fake_twilio.requests)) == ("sent", 1, 1)
+    assert SmsMessage.objects.get(reminder=row).from_number == "whatsapp:+14155238886"
+
+
+def test_wrong_credentials_hold_the_clinic_alert_its_admins_once_and_send_all_once_fixed(
+    row, fake_twilio, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    admin = StaffFactory(clinic=row.patient.clinic, role="clinic_admin", user__email="admin@hospital.test")
+    StaffFactory(clinic=row.patient.clinic, role="nurse", user__email="nurse@hospital.test")
+    other = Reminder.objects.filter(patient=row.patient, kind="refill_due", offset_days=7).get()
+    Reminder.objects.filter(pk=other.pk).update(send_after=T0)  # two texts due
+    right = settings.TWILIO_AUTH_TOKEN
+    settings.TWILIO_AUTH_TOKEN = "rotated"
+    with django_capture_on_commit_callbacks(execute=True):
+        for minute in range(3):
+            attempt(T0 + timedelta(minutes=minute))
+    assert fake_twilio.accepted == []
+    assert set(Reminder.objects.filter(pk__in=[row.pk, other.pk]).values_list("status", "attempts")) == {
+        ("planned", 0)
+    }
+    (hold,) = holds_open(clinic=row.patient.clinic)
+    assert hold.code == 20003 and hold.alerted_at is not None
+    assert [m.to for m in mailoutbox] == [[admin.user.email]]  # once, to the admins only
+    assert not Escalation.objects.exists()  # about no one child
+    settings.TWILIO_AUTH_TOKEN = right
+    attempt(T0 + timedelta(minutes=3))  # the probe works: the hold is released
+    attempt(T0 + timedelta(minutes=4))  # the next sweep sends what waited
+    assert holds_open() == []
+    assert sorted(f["To"] for f in fake_twilio.accepted) == [str(row.caregiver.mobile)] * 2
+    assert set(Reminder.objects.filter(pk__in=[row.pk, other.pk]).values_list("status", "attempts")) == {
+        ("sent", 1)
+    }
 
 
 def test_the_sdk_talks_to_the_configured_base_url_not_twilio(fake_twilio):

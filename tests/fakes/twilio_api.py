@@ -3,7 +3,11 @@
 Implements POST /2010-04-01/Accounts/<sid>/Messages.json with HTTP basic auth, answering with
 Twilio-shaped JSON. Tell it how to answer the next requests with `fail_next(...)`:
   "ok" | 500 | 503 | 429 | "timeout" (sleeps past the client's timeout, then answers 201) |
-  ("error", 400, 21610) | ("hang", seconds) (answers 201 after a delay).
+  ("error", 400, 21610) | ("hang", seconds) (answers 201 after a delay) |
+  ("reply", {"status": "failed", "error_code": 30003, "from": "whatsapp:+14155238886", ...})
+  (answers 201 with these fields of the message changed).
+`fail_share(share, actions, seed)` answers that share of all later requests with one of `actions`
+(chosen by a seeded random), once the planned ones are used up.
 Every request that reached it is kept in `requests` (even the ones answered with an error).
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import threading
 import time
 import uuid
@@ -34,6 +39,7 @@ class FakeTwilio:
         self.requests: list[dict] = []
         self.accepted: list[dict] = []
         self.plan: deque = deque()
+        self.share, self.share_actions, self.random = 0.0, (), random.Random(0)
         self.arrived = threading.Event()
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -56,9 +62,17 @@ class FakeTwilio:
         with self._lock:
             self.plan.extend(actions)
 
+    def fail_share(self, share: float, actions, *, seed: int = 0) -> None:
+        with self._lock:
+            self.share, self.share_actions, self.random = share, tuple(actions), random.Random(seed)
+
     def _next_action(self):
         with self._lock:
-            return self.plan.popleft() if self.plan else "ok"
+            if self.plan:
+                return self.plan.popleft()
+            if self.share and self.random.random() < self.share:
+                return self.random.choice(self.share_actions)
+            return "ok"
 
     def _handler(self):
         fake = self
@@ -104,9 +118,12 @@ class FakeTwilio:
                             "status": status,
                         },
                     )
+                message = fake._message(form)
+                if isinstance(action, tuple) and action[0] == "reply":
+                    message.update(action[1])
                 with fake._lock:
                     fake.accepted.append(form)
-                return self._json(201, fake._message(form))
+                return self._json(201, message)
 
             def _json(self, status, payload):
                 body = json.dumps(payload).encode()

@@ -12,7 +12,10 @@ def test_healthz_is_ok_when_database_broker_and_sweep_are_alive(client):
     Heartbeat.objects.create(name="sweep", last_run_at=timezone.now() - timedelta(seconds=30))
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok", "sweep": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "broker": "ok", "sweep": "ok", "texting": "ok"},
+    }
     assert response["Cache-Control"] == "no-store"
 
 
@@ -33,3 +36,18 @@ def test_healthz_reports_an_unreachable_broker(client, settings):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"].startswith("error")
+
+
+def test_healthz_and_the_texts_page_say_a_clinic_s_texts_are_held(client, clinic, nurse):
+    from django.urls import reverse
+
+    from alerts.holds import hold_raise
+    from tests.helpers import login_as
+
+    Heartbeat.objects.create(name="sweep", last_run_at=timezone.now())
+    hold_raise(clinic_id=clinic.pk, code=20003, reason="20003: Authenticate")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["texting"] == "held: Twilio refuses texts for 1 clinic(s) (error 20003)"
+    page = login_as(client, nurse).get(reverse("alerts:outbox"))
+    assert b'data-testid="sending-hold"' in page.content and b"20003: Authenticate" in page.content

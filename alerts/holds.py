@@ -1,0 +1,98 @@
+"""Sending holds: Twilio refused a send for a configuration reason (a rotated auth token, a sender
+that cannot send: alerts.sms.errors). That is about no one child, so no reminder fails and no nurse
+gets one escalation per child. Instead the clinic's queue is held:
+- the sweep claims none of the clinic's due rows but one, the probe, at each sweep;
+- the clinic's admins (StaffProfile role clinic admin) are e-mailed once per hold, and the staff
+  texts page and /healthz show it;
+- the first send that works releases the hold, and the next sweep sends everything that waited.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import SendingHold
+
+logger = logging.getLogger("alerts")
+
+
+def _open():
+    return SendingHold.objects.filter(released_at__isnull=True)
+
+
+def held_clinic_ids() -> set[int]:
+    return set(_open().values_list("clinic_id", flat=True))
+
+
+def holds_open(*, clinic=None) -> list[SendingHold]:
+    """The open holds (of one clinic, or all of them), for the staff pages and /healthz."""
+    rows = _open().select_related("clinic")
+    return list(rows.filter(clinic=clinic) if clinic is not None else rows)
+
+
+def hold_raise(*, clinic_id: int, code: int | None, reason: str, now: datetime | None = None) -> bool:
+    """Hold the clinic's texts; True if this started a hold (its admins are alerted on commit)."""
+    if _open().filter(clinic_id=clinic_id).exists():
+        return False
+    try:
+        with transaction.atomic():
+            hold = SendingHold.objects.create(
+                clinic_id=clinic_id, code=code, reason=reason[:300], started_at=now or timezone.now()
+            )
+    except IntegrityError:  # another worker held it first
+        return False
+    logger.error("Texts of clinic %s held: %s", clinic_id, reason)
+    transaction.on_commit(lambda: hold_alert(hold_id=hold.pk))
+    return True
+
+
+def hold_release(*, clinic_id: int, now: datetime | None = None) -> bool:
+    """A send worked: the clinic's texts flow again from the next sweep."""
+    released = _open().filter(clinic_id=clinic_id).update(released_at=now or timezone.now())
+    if released:
+        logger.warning("Texts of clinic %s released: a send worked again", clinic_id)
+    return bool(released)
+
+
+def hold_alert(*, hold_id: int) -> None:
+    """E-mail the clinic's admins, once per hold (failures are logged and tried at the next hold
+    check: `holds_alert_pending`)."""
+    from patients.models import StaffProfile
+
+    hold = SendingHold.objects.select_related("clinic").get(pk=hold_id)
+    if hold.alerted_at or hold.released_at:
+        return
+    admins = StaffProfile.objects.filter(
+        clinic_id=hold.clinic_id, role=StaffProfile.Role.CLINIC_ADMIN, user__is_active=True
+    ).values_list("user__email", flat=True)
+    to = sorted({email for email in admins if email}) or [e for e in [hold.clinic.nurse_inbox_email] if e]
+    if not to:  # the banner on the texts page and /healthz still show it
+        logger.error("Clinic %s has no admin e-mail to alert about held texts", hold.clinic_id)
+        SendingHold.objects.filter(pk=hold_id).update(alerted_at=timezone.now())
+        return
+    link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("alerts:outbox")
+    body = (
+        f"Twilio refused to send texts for {hold.clinic}: {hold.reason}.\n\n"
+        "No reminder is lost: every due text waits, and all of them are sent as soon as a send "
+        "works again (the portal tries one each minute). Please fix the Twilio settings "
+        f"(account, auth token, sender).\n\nSee the texts page: {link}"
+    )
+    try:
+        send_mail("[ITB Portal] Texts are on hold: Twilio settings", body, None, to)
+    except Exception:  # noqa: BLE001 - a mail server problem must not stop the engine
+        logger.exception("Could not e-mail the admins about hold %s", hold_id)
+        return
+    SendingHold.objects.filter(pk=hold_id).update(alerted_at=timezone.now())
+
+
+def holds_alert_pending() -> None:
+    """Alert again where an e-mail could not go (called by the sweep; cheap when none is open)."""
+    for hold_id in _open().filter(alerted_at__isnull=True).values_list("pk", flat=True):
+        hold_alert(hold_id=hold_id)
