@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +14,46 @@ from .models import Appointment
 
 
 class AppointmentError(ValueError):
-    """A change that cannot be made; the message is plain words for the person who asked."""
+    """A change that cannot be made; the message is plain words for the person who asked, and
+    `field` the form field it belongs to (None: the after-alarm reason or the whole form)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+HOURS_CONFIRM_FIELD = "outside_hours_confirmed"
+
+
+def clinic_hours_problem(*, clinic, start: datetime, duration_minutes: int = 30) -> str | None:
+    """Plain words when a visit at `start` falls on a day the clinic is closed or outside its
+    opening hours (pumps/clinic_calendar.py); None when it is inside them."""
+    from patients.clinic_hours import clinic_calendar, hours_text
+
+    calendar = clinic_calendar(clinic)
+    if calendar.within_hours(start, start + timedelta(minutes=duration_minutes)):
+        return None
+    local = timezone.localtime(start, clinic.tzinfo)
+    day = f"{local:%A} {local.day} {local:%B %Y}"
+    if not calendar.is_open(local.date()):
+        holiday = clinic.closed_dates.filter(day=local.date()).values_list("name", flat=True).first()
+        why = holiday or f"it is open {hours_text(clinic)}"
+        return (
+            f"The clinic is closed on {day} ({why}). Choose an open day, or tick the box to book it anyway."
+        )
+    return (
+        f"{day} at {local:%H:%M} for {duration_minutes} minutes is outside the clinic's opening hours "
+        f"({hours_text(clinic)}). Choose a time inside them, or tick the box to book it anyway."
+    )
+
+
+def _check_clinic_hours(*, patient, start: datetime, duration_minutes: int, confirmed: bool) -> None:
+    if confirmed:
+        return
+    problem = clinic_hours_problem(clinic=patient.clinic, start=start, duration_minutes=duration_minutes)
+    if problem:
+        raise AppointmentError(problem, field=HOURS_CONFIRM_FIELD)
 
 
 AFTER_ALARM_MESSAGE = (
@@ -59,9 +98,14 @@ def appointment_book(
     location: str = "",
     notes: str = "",
     after_alarm_reason: str = "",
+    outside_hours_confirmed: bool = False,
 ) -> Appointment:
-    """Book a visit. A refill after the worst-case alarm date needs a stated reason."""
+    """Book a visit. A refill after the worst-case alarm date needs a stated reason; a visit on
+    a closed day or outside the clinic's hours needs `outside_hours_confirmed`."""
     _check_after_alarm(patient=patient, kind=kind, start=start, reason=after_alarm_reason)
+    _check_clinic_hours(
+        patient=patient, start=start, duration_minutes=duration_minutes, confirmed=outside_hours_confirmed
+    )
     appointment = Appointment.objects.create(
         patient=patient,
         kind=kind,
@@ -79,14 +123,26 @@ def appointment_book(
 
 @transaction.atomic
 def appointment_reschedule(
-    *, appointment: Appointment, by, start: datetime, after_alarm_reason: str = ""
+    *,
+    appointment: Appointment,
+    by,
+    start: datetime,
+    after_alarm_reason: str = "",
+    outside_hours_confirmed: bool = False,
 ) -> Appointment:
-    """Move an open appointment; the family must confirm the new time again."""
+    """Move an open appointment; the family must confirm the new time again. A closed day or a
+    time outside the clinic's hours needs `outside_hours_confirmed`."""
     appointment = _locked(appointment)
     if not appointment.is_open:
         raise AppointmentError("Only a scheduled or confirmed appointment can be moved.")
     reason = after_alarm_reason or appointment.after_alarm_reason
     _check_after_alarm(patient=appointment.patient, kind=appointment.kind, start=start, reason=reason)
+    _check_clinic_hours(
+        patient=appointment.patient,
+        start=start,
+        duration_minutes=appointment.duration_minutes,
+        confirmed=outside_hours_confirmed,
+    )
     appointment.start = start
     appointment.after_alarm_reason = reason.strip()
     appointment.status = Appointment.Status.SCHEDULED

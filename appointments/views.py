@@ -10,7 +10,7 @@ from patients.models import Patient
 from patients.permissions import staff_required
 
 from . import services
-from .forms import AppointmentForm, RescheduleForm
+from .forms import AppointmentForm, RescheduleForm, add_service_error
 from .models import Appointment
 
 
@@ -46,7 +46,7 @@ def book(request, pk: int):
         try:
             services.appointment_book(patient=patient, by=request.user, **form.cleaned_data)
         except services.AppointmentError as error:
-            form.add_error("after_alarm_reason", str(error))
+            add_service_error(form, error, "after_alarm_reason")
         else:
             messages.success(request, "Appointment booked.")
             return _back(request, patient.pk)
@@ -75,7 +75,7 @@ def reschedule(request, pk: int):
         try:
             services.appointment_reschedule(appointment=appointment, by=request.user, **form.cleaned_data)
         except services.AppointmentError as error:
-            form.add_error(None, str(error))
+            add_service_error(form, error, None)
         else:
             messages.success(request, "Appointment moved. The family will be asked to confirm the new time.")
             return _back(request, appointment.patient_id)

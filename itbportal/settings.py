@@ -86,11 +86,27 @@ TEMPLATES = [
 
 # Benchmarks only (issue 9, `make bench`): mounts /bench/baseline/, a static page behind sign-in.
 BENCHMARK_VIEWS = env.bool("BENCHMARK_VIEWS", default=False)
+if BENCHMARK_VIEWS:  # and says which process answered, so the harness warms every worker
+    MIDDLEWARE.insert(0, "itbportal.bench_views.WorkerPidMiddleware")
 
 # --- Database: PostgreSQL when DATABASE_URL is set, else an embedded SQLite file ---------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'itbportal.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Persistent connections (issue 16). Opening a PostgreSQL connection (fork of a backend, TLS,
+# authentication, session set-up) cost more than a whole page of the portal: reusing it gave the
+# baseline page 1.9-2.6x the throughput. Every process that talks to the database holds one
+# connection per thread: gunicorn's sync workers (one each), Celery's worker processes (one each,
+# plus one per sending thread, SMS_SEND_THREADS), beat. That is tens of connections, well inside
+# PostgreSQL's default max_connections of 100, so no pooler is needed at this size; put PgBouncer
+# (transaction pooling) in front when the processes x threads approach it.
+# - CONN_MAX_AGE: a connection is closed after 10 minutes (at the end of a request or task), so a
+#   restarted or failed-over database, or a changed password, is picked up within that time.
+# - CONN_HEALTH_CHECKS: a reused connection is checked (a trivial query) at the start of each
+#   request or task, and replaced if the server closed it meanwhile (restart, idle timeout,
+#   network cut): persistent connections never turn a database restart into a failed request.
+# Development (DEBUG, runserver: a new thread per request) keeps 0, as Django advises.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users and passwords ------------------------------------------------------------------
@@ -189,6 +205,10 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio
 # How long Twilio may hold a text before giving up (seconds; a reminder hours late is still useful).
 TWILIO_VALIDITY_PERIOD = env.int("TWILIO_VALIDITY_PERIOD", default=4 * 60 * 60)
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=15.0)
+# Threads per worker process that send a batch's texts side by side (alerts/send_pool.py): each
+# waits ~150 ms on the provider, so one process sending one by one manages ~6 texts/s. Each
+# thread holds its own database connection while it sends (see DATABASES above).
+SMS_SEND_THREADS = env.int("SMS_SEND_THREADS", default=20)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
     raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")

@@ -39,6 +39,9 @@ urlpatterns = [
 ]
 
 if settings.BENCHMARK_VIEWS:  # `make bench` only: the baseline page the benchmarks compare with
-    from itbportal.bench_views import BaselineView
+    from itbportal.bench_views import BaselineView, bare
 
-    urlpatterns.append(path("bench/baseline/", BaselineView.as_view(), name="bench_baseline"))
+    urlpatterns += [
+        path("bench/baseline/", BaselineView.as_view(), name="bench_baseline"),
+        path("bench/bare/", bare, name="bench_bare"),
+    ]

@@ -1,7 +1,19 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import AuditEvent, Caregiver, CaregiverLink, Clinic, Patient, SmsConsent, StaffProfile, User
+from .clinic_hours import appointments_outside_hours
+from .models import (
+    AuditEvent,
+    Caregiver,
+    CaregiverLink,
+    Clinic,
+    ClosedDate,
+    Patient,
+    SmsConsent,
+    StaffProfile,
+    User,
+)
 
 
 @admin.register(User)
@@ -18,9 +30,87 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
+WEEKDAY_CHOICES = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday")]
+WEEKDAY_CHOICES += [(5, "Saturday"), (6, "Sunday")]
+
+
+CLINIC_FIELDSETS = (
+    (None, {"fields": ("name", "time_zone", "default_location", "nurse_inbox_email")}),
+    ("Phone numbers", {"fields": ("phone_business_hours", "phone_after_hours", "phone_nurse_line")}),
+    ("Opening hours", {"fields": ("open_weekdays", "opens_at", "closes_at")}),
+    (
+        "Refills and reminders",
+        {
+            "fields": (
+                "refill_lead_days",
+                "max_refill_interval_days",
+                "reminder_refill_due_days",
+                "reminder_alarm_days",
+                "reminder_appointment_days",
+                "reminder_battery_repeat_days",
+            )
+        },
+    ),
+)
+
+
+class ClinicForm(forms.ModelForm):
+    open_weekdays = forms.TypedMultipleChoiceField(
+        label="Open weekdays",
+        choices=WEEKDAY_CHOICES,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="A refill-due date on a closed day moves to the open day before it.",
+    )
+
+    class Meta:
+        model = Clinic
+        fields = [name for _, group in CLINIC_FIELDSETS for name in group["fields"]]
+
+
+class ClosedDateInline(admin.TabularInline):
+    model = ClosedDate
+    extra = 1
+    verbose_name = "closed date (holiday)"
+    verbose_name_plural = "Closed dates (holidays)"
+
+
 @admin.register(Clinic)
 class ClinicAdmin(admin.ModelAdmin):
+    """The clinic's settings and calendar. A clinic admin sees only their own clinic; a change
+    recomputes the stored refill-due dates and re-plans the texts (pumps.services)."""
+
+    form = ClinicForm
+    inlines = [ClosedDateInline]
     list_display = ["name", "time_zone", "phone_business_hours", "phone_after_hours", "phone_nurse_line"]
+    fieldsets = CLINIC_FIELDSETS
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        return rows.filter(staff__user=request.user, staff__active=True)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        from pumps.services import refill_due_refresh
+
+        moved = refill_due_refresh(clinic=form.instance)
+        if moved:
+            self.message_user(
+                request, f"Refill-due dates moved for {moved} children; their texts are re-planned."
+            )
+        clashes = appointments_outside_hours(form.instance)
+        if clashes:
+            listed = "; ".join(
+                f"{a.patient} {a.start.astimezone(form.instance.tzinfo):%a %d %b %Y %H:%M}" for a in clashes
+            )
+            self.message_user(
+                request,
+                f"{len(clashes)} open appointments are now on a closed day or outside hours: {listed}. "
+                "Move them from each child's chart.",
+                level=messages.WARNING,
+            )
 
 
 @admin.register(StaffProfile)

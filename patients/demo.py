@@ -16,7 +16,8 @@ from appointments.models import Appointment
 from pumps.models import Program, Pump, PumpModel, RefillVisit
 from pumps.services import visit_forecast
 
-from .models import Clinic, Patient, StaffProfile
+from .clinic_hours import clinic_calendar
+from .models import Clinic, ClosedDate, Patient, StaffProfile
 from .services import caregiver_create, caregiver_link, sms_consent_record, staff_create
 
 DEMO_PASSWORD = "Demo-pump-2026!"
@@ -137,9 +138,33 @@ def _at_local(clinic: Clinic, day: date, hour: int = 10) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour, 0)), clinic.tzinfo)
 
 
-def _weekday(day: date) -> date:
-    """The clinic is closed at weekends: move a Saturday or Sunday back to the Friday before."""
-    return day - timedelta(days=max(0, day.weekday() - 4))
+def _weekday(clinic: Clinic, day: date) -> date:
+    """The clinic is closed at weekends and on holidays: move the day back to the open day before."""
+    return clinic_calendar(clinic).open_day_on_or_before(day)
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    """The n-th given weekday of a month (n = -1: the last one)."""
+    if n > 0:
+        first = date(year, month, 1)
+        return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _holidays(clinic: Clinic, today: date) -> None:
+    """The clinic's usual closed days around today, so the calendar shows in the demo."""
+    for year in (today.year - 1, today.year, today.year + 1):
+        days = {
+            date(year, 1, 1): "New Year's Day",
+            _nth_weekday(year, 5, 0, -1): "Memorial Day",
+            date(year, 7, 4): "Independence Day",
+            _nth_weekday(year, 9, 0, 1): "Labor Day",
+            _nth_weekday(year, 11, 3, 4): "Thanksgiving Day",
+            date(year, 12, 25): "Christmas Day",
+        }
+        for day, name in days.items():
+            ClosedDate.objects.get_or_create(clinic=clinic, day=day, defaults={"name": name})
 
 
 def _visit_for(pump: Pump, program: Program, alarm_target: datetime, volume: Decimal, **extra) -> RefillVisit:
@@ -241,7 +266,7 @@ def _seed_child(n: int, spec: Child, clinic: Clinic, nurse, parents, now: dateti
             kind=Appointment.Kind.REFILL,
             booked_by=nurse,
             start=_at_local(
-                clinic, _weekday((now + timedelta(days=spec.appointment_in_days)).date()), 9 + n % 6
+                clinic, _weekday(clinic, (now + timedelta(days=spec.appointment_in_days)).date()), 9 + n % 6
             ),
             location=clinic.default_location,
             after_alarm_reason=spec.appointment_reason,
@@ -255,6 +280,7 @@ def seed(now: datetime | None = None) -> bool:
     clinic = Clinic.objects.order_by("pk").first()
     if Patient.objects.filter(clinic=clinic, mrn="DEMO-001").exists():
         return False
+    _holidays(clinic, timezone.localdate(now, clinic.tzinfo))
     nurses = [
         staff_create(
             email=e,

@@ -6,6 +6,7 @@ from datetime import time
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -71,6 +72,10 @@ def default_appointment_offsets() -> list[int]:
     return [1]
 
 
+def default_open_weekdays() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
 class Clinic(models.Model):
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default="America/Denver")
@@ -90,6 +95,11 @@ class Clinic(models.Model):
     reminder_alarm_days = models.JSONField(default=default_alarm_offsets)
     reminder_appointment_days = models.JSONField(default=default_appointment_offsets)
     reminder_battery_repeat_days = models.PositiveSmallIntegerField(default=30)
+    # The calendar (pumps/clinic_calendar.py): open weekdays (Monday = 0), hours on those
+    # days, and ClosedDate rows for holidays.
+    open_weekdays = models.JSONField(default=default_open_weekdays)
+    opens_at = models.TimeField(default=time(8))
+    closes_at = models.TimeField(default=time(17))
 
     def __str__(self) -> str:
         return self.name
@@ -99,6 +109,34 @@ class Clinic(models.Model):
         from zoneinfo import ZoneInfo
 
         return ZoneInfo(self.time_zone)
+
+    def clean(self) -> None:
+        from pumps.clinic_calendar import CalendarError, ClinicCalendar
+
+        weekdays = self.open_weekdays
+        if not isinstance(weekdays, list) or not all(isinstance(d, int) for d in weekdays):
+            raise ValidationError({"open_weekdays": "List the open weekdays as numbers, Monday = 0."})
+        try:
+            ClinicCalendar(
+                tz=self.tzinfo, open_weekdays=weekdays, opens_at=self.opens_at, closes_at=self.closes_at
+            )
+        except CalendarError as error:
+            raise ValidationError(str(error)) from error
+
+
+class ClosedDate(models.Model):
+    """A day the clinic is closed although it is an open weekday (a holiday)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="closed_dates")
+    day = models.DateField()
+    name = models.CharField(max_length=100, blank=True, help_text="For example: Thanksgiving Day.")
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "day"], name="closed_date_once_per_clinic")]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.name}".strip()
 
 
 class StaffProfile(models.Model):

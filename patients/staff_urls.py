@@ -4,7 +4,7 @@ from django.urls import path
 
 from appointments import views as appointment_views
 
-from . import staff_views, staff_views_caregivers, staff_views_visits
+from . import staff_views, staff_views_caregivers, staff_views_clinic, staff_views_visits
 
 app_name = "staff"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("", staff_views.worklist_view, name="worklist"),
     path("battery/", staff_views.battery, name="battery"),
     path("day/", staff_views.day, name="day"),
+    path("clinic/", staff_views_clinic.clinic_calendar_view, name="clinic_calendar"),
     path("patients/new/", staff_views_visits.patient_new, name="patient_new"),
     path("patients/new/preview/", staff_views_visits.patient_new_preview, name="patient_new_preview"),
     path("patients/<int:pk>/", staff_views.chart, name="chart"),

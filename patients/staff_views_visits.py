@@ -33,7 +33,7 @@ def _save(request, form, pump) -> bool:
     try:
         refill_record(pump=pump, by=request.user, **form.service_kwargs())
     except (RefillError, AppointmentError) as error:
-        field = getattr(error, "field", "after_alarm_reason")
+        field = getattr(error, "field", None) or "after_alarm_reason"
         form.add_error(field if field in form.fields else None, str(error))
         return False
     return True
@@ -104,7 +104,7 @@ def patient_new(request):
                 fill=fill,
             )
         except (RefillError, AppointmentError) as error:
-            field = getattr(error, "field", "after_alarm_reason")
+            field = getattr(error, "field", None) or "after_alarm_reason"
             fill_form.add_error(field if field in fill_form.fields else None, str(error))
         else:
             messages.success(request, f"{patient.full_name} registered with the first program and fill.")

@@ -14,6 +14,10 @@ parameters), plain values in and out. The rules are those of
   starts. Each step runs until the next one starts; the last runs until the
   first step's start the next day, so the schedule always covers the whole
   day. A step may be at 0 mcg/hour, but the day's total must be above 0.
+* Exact walk. The delivery is integrated in exact integers (mcg on one
+  scale, microseconds), truncated to the microsecond at the end. A volume
+  that runs out exactly at the end of a delivering step runs out at that
+  instant, never at the end of a 0 mcg/hour pause after it.
 * Patient-activated boluses (worst case). Every allowed bolus of a day is
   counted at the start of each 24-hour period from the refill instant: at the
   refill, refill + 24 h, refill + 48 h, ... each takes
@@ -24,10 +28,13 @@ parameters), plain values in and out. The rules are those of
   year is 182 days, so "implant + 6.5 years" is implant + 6 years + 182 days.
 """
 
-import decimal
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
+from fractions import Fraction
+
+from .clinic_calendar import ClinicCalendar
 
 MAX_FLEX_STEPS = 13
 MIN_LEAD_DAYS = 3
@@ -36,9 +43,6 @@ END_OF_SERVICE_AFTER_ERI = timedelta(days=90)
 HALF_YEAR = timedelta(days=182)
 
 _DAY_US = 86_400_000_000
-# Extra digits so that repeating fractions (e.g. 1/3 mL) over 180+ days stay
-# exact well below a microsecond.
-_PRECISION = 50
 
 
 class ForecastError(ValueError):
@@ -225,42 +229,41 @@ def _validate_fill(fill: Fill, alarm_volume_ml: Decimal) -> None:
     _require(ok, "pump_utc_offset", "The pump clock must be less than 24 hours from UTC.")
 
 
-def _whole_periods_before(threshold: Decimal, period: Decimal) -> int:
-    """The largest k >= 0 with k * period < threshold (exact, not via rounding)."""
-    k = int((threshold / period).to_integral_value(ROUND_CEILING)) - 1
-    # The division is rounded to the context; the products below are exact.
-    while k > 0 and k * period >= threshold:
-        k -= 1
-    while (k + 1) * period < threshold:
-        k += 1
-    return max(k, 0)
+def _as_integers(values: list[Fraction]) -> list[int]:
+    """The values times their common denominator: exact integers, same ratios."""
+    common = math.lcm(*(value.denominator for value in values))
+    return [value.numerator * (common // value.denominator) for value in values]
 
 
-def _elapsed_us(
-    pieces: list[tuple[int, Decimal]], conc: Decimal, threshold_ml: Decimal, bolus_ml: Decimal
-) -> int:
-    """Microseconds from the refill until ``threshold_ml`` has left the reservoir.
+def _elapsed_us(pieces: list[tuple[int, int]], threshold: int, bolus: int) -> int:
+    """Microseconds from the refill until ``threshold`` has left the reservoir.
 
-    The schedule repeats every 24 h on the pump's fixed clock, so every 24-hour
-    period from the refill delivers the same volume: whole periods are skipped
-    exactly, and only the last one is walked piece by piece.
+    Exact integer arithmetic: ``pieces`` are (microseconds, rate) and volumes
+    are rate x microseconds, all on one scale; the pieces end with the last
+    delivering one (the pause after it is dropped). A volume that runs out exactly at the end
+    of a delivering step therefore ends the walk at that instant, never in the
+    pause after it. The schedule repeats every 24 h on the pump's fixed clock,
+    so every 24-hour period from the refill delivers the same volume: whole
+    periods are skipped at once, and only the last one is walked piece by
+    piece. ``bolus`` is taken at the start of each period. The result is
+    truncated to the microsecond: the earlier side.
     """
-    ml_per_unit = _DAY_US * conc  # rate (mcg/day) * microseconds / this = mL
-    period_ml = sum((us * rate for us, rate in pieces), Decimal(0)) / ml_per_unit + bolus_ml
-    whole = _whole_periods_before(threshold_ml, period_ml)
-    elapsed = Decimal(whole * _DAY_US)
-    remaining = threshold_ml - whole * period_ml - bolus_ml
+    period = sum((us * rate for us, rate in pieces), bolus)
+    # The largest whole number of periods that delivers less than the threshold.
+    whole = max(-(-threshold // period) - 1, 0)
+    elapsed = whole * _DAY_US
+    remaining = threshold - whole * period - bolus
     if remaining <= 0:  # the boluses at the start of this period reach it
-        return int(elapsed)
+        return elapsed
     for us, rate in pieces:
-        ml = us * rate / ml_per_unit
-        if ml >= remaining:
-            elapsed += remaining * ml_per_unit / rate
-            return int(elapsed.to_integral_value(ROUND_HALF_EVEN))
-        remaining -= ml
+        delivered = us * rate
+        if delivered >= remaining:  # never a 0 mcg/hour piece: remaining > 0
+            return elapsed + remaining // rate
+        remaining -= delivered
         elapsed += us
-    # Only reached when rounding in the last digits leaves a sliver undelivered.
-    return int(elapsed)
+    # Not reached (``remaining`` is at most one period's delivery); were it ever,
+    # the walk still ends where the drug does, the pieces ending with a delivering one.
+    return elapsed
 
 
 def forecast(program: Program, fill: Fill) -> Forecast:
@@ -275,26 +278,30 @@ def forecast(program: Program, fill: Fill) -> Forecast:
     if offset is None:
         offset = fill.refill_at.utcoffset()
     pump_time = fill.refill_at.astimezone(timezone(offset))
-    conc = program.concentration_mcg_ml
-    ml_per_day = program.daily_dose() / conc
-    with decimal.localcontext() as context:
-        context.prec = _PRECISION
-        pieces = _pieces(program, _us_of_day(pump_time))
-        bolus_ml = program.bolus_mcg * program.bolus_max_per_day / conc
-        available = fill.volume_ml - fill.one_off_bolus_ml
-        usable = available - program.alarm_volume_ml
+    conc = Fraction(program.concentration_mcg_ml)
+    pieces = _pieces(program, _us_of_day(pump_time))
+    while pieces[-1][1] == 0:  # nothing is delivered after the last delivering step
+        pieces.pop()
+    available = (Fraction(fill.volume_ml) - Fraction(fill.one_off_bolus_ml)) * conc  # mcg
+    usable = available - Fraction(program.alarm_volume_ml) * conc
+    bolus = Fraction(program.bolus_mcg) * program.bolus_max_per_day
+    # mcg and mcg/day on one integer scale; x microseconds / day gives volumes.
+    *rates, available_n, usable_n, bolus_n = _as_integers(
+        [Fraction(rate) for _, rate in pieces] + [available, usable, bolus]
+    )
+    walk = [(us, rate) for (us, _), rate in zip(pieces, rates, strict=True)]
 
-        def after(threshold: Decimal, daily_bolus_ml: Decimal) -> datetime:
-            us = _elapsed_us(pieces, conc, threshold, daily_bolus_ml)
-            return start + timedelta(microseconds=us)
+    def after(threshold: int, daily_bolus: int) -> datetime:
+        us = _elapsed_us(walk, threshold * _DAY_US, daily_bolus * _DAY_US)
+        return start + timedelta(microseconds=us)
 
-        return Forecast(
-            alarm_at=after(usable, Decimal(0)),
-            alarm_at_worst=after(usable, bolus_ml),
-            empty_at=after(available, Decimal(0)),
-            empty_at_worst=after(available, bolus_ml),
-            ml_per_day=ml_per_day,
-        )
+    return Forecast(
+        alarm_at=after(usable_n, 0),
+        alarm_at_worst=after(usable_n, bolus_n),
+        empty_at=after(available_n, 0),
+        empty_at_worst=after(available_n, bolus_n),
+        ml_per_day=program.daily_dose() / program.concentration_mcg_ml,
+    )
 
 
 def refill_due(
@@ -304,11 +311,14 @@ def refill_due(
     tz: tzinfo,
     lead_days: int = 7,
     max_interval_days: int = 180,
+    calendar: ClinicCalendar | None = None,
 ) -> date:
     """The date (in ``tz``) by which the pump must be refilled.
 
-    min(local alarm date - lead days, local last refill date + max interval).
-    Pass the worst-case alarm: reminders follow it.
+    min(local alarm date - lead days, local last refill date + max interval), moved
+    to the open day before it when the clinic is closed that day (``calendar``;
+    without one, every day counts as open). Pass the worst-case alarm: reminders
+    follow it.
     """
     _require_aware(alarm_at, "alarm_at")
     _require_aware(last_refill_at, "last_refill_at")
@@ -317,7 +327,8 @@ def refill_due(
     _require(max_interval_days >= 1, "max_interval_days", "The refill interval must be at least 1 day.")
     by_alarm = alarm_at.astimezone(tz).date() - timedelta(days=lead_days)
     by_stability = last_refill_at.astimezone(tz).date() + timedelta(days=max_interval_days)
-    return min(by_alarm, by_stability)
+    due = min(by_alarm, by_stability)
+    return calendar.open_day_on_or_before(due) if calendar is not None else due
 
 
 def _add_years(day: date, years: int) -> date:

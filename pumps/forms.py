@@ -11,8 +11,11 @@ from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
 from django.utils import timezone
 
+from appointments.forms import ask_hours_confirmation, hours_confirmation_field
+
 from .models import Program, RefillVisit
 from .services import (
+    NEXT_HOURS_CONFIRM_FIELD,
     PROGRAM_FIELDS,
     VISIT_DETAIL_FIELDS,
     RefillError,
@@ -86,6 +89,7 @@ class VisitForm(forms.Form):
     after_alarm_reason = forms.CharField(
         label="Reason the appointment is after the alarm date", required=False
     )
+    next_appointment_hours_confirmed = hours_confirmation_field()
     tone_assessment = forms.CharField(
         label="Tone assessment", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -189,7 +193,11 @@ class VisitForm(forms.Form):
             ),
             HTML('<div id="visit-preview" aria-live="polite">{% include "staff/_preview.html" %}</div>'),
             group(
-                "Alarm date and next visit", "printed_alarm_date", "next_appointment_at", "after_alarm_reason"
+                "Alarm date and next visit",
+                "printed_alarm_date",
+                "next_appointment_at",
+                "next_appointment_hours_confirmed",
+                "after_alarm_reason",
             ),
             group("Assessment", "tone_assessment", "notes", "eri_reported_date"),
         )
@@ -236,9 +244,14 @@ class VisitForm(forms.Form):
             alarm_at_worst=fields["alarm_at_worst"],
             next_appointment_at=data.get("next_appointment_at"),
             after_alarm_reason=data.get("after_alarm_reason", ""),
+            clinic=self.pump.patient.clinic,
+            next_appointment_hours_confirmed=data.get(NEXT_HOURS_CONFIRM_FIELD, False),
         )
         for field, message in problems:
-            self.add_error(field, message)
+            if field == NEXT_HOURS_CONFIRM_FIELD:
+                ask_hours_confirmation(self, field, message)
+            else:
+                self.add_error(field, message)
         return data
 
     def _preview(self, fields: dict, draft: Program) -> dict:
@@ -285,5 +298,6 @@ class VisitForm(forms.Form):
             "bridge_bolus_ml": data.get("bridge_bolus_ml") or Decimal(0),
             "next_appointment_at": data.get("next_appointment_at"),
             "after_alarm_reason": data.get("after_alarm_reason", ""),
+            NEXT_HOURS_CONFIRM_FIELD: data.get(NEXT_HOURS_CONFIRM_FIELD, False),
             **details,
         }

@@ -7,10 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from alerts.services import reminders_replan
 from patients import audit
+from patients.clinic_hours import clinic_calendar
 
 from . import forecast as fc
 from .documents import emergency_card_queue, visit_summary_queue
@@ -46,13 +48,7 @@ def visit_forecast(
             pump_utc_offset=local_visit.utcoffset(),
         ),
     )
-    due = fc.refill_due(
-        alarm_at=result.alarm_at_worst,
-        last_refill_at=last_refill_at or visit_at,
-        tz=tz,
-        lead_days=clinic.refill_lead_days,
-        max_interval_days=clinic.max_refill_interval_days,
-    )
+    due = _refill_due(clinic, alarm_at_worst=result.alarm_at_worst, last_refill_at=last_refill_at or visit_at)
     return {
         "alarm_at": result.alarm_at,
         "alarm_at_worst": result.alarm_at_worst,
@@ -60,6 +56,45 @@ def visit_forecast(
         "empty_at_worst": result.empty_at_worst,
         "refill_due": due,
     }
+
+
+def _refill_due(clinic, *, alarm_at_worst: datetime, last_refill_at: datetime, calendar=None):
+    """The one call that stores a refill-due date: the clinic's lead days, cap and calendar."""
+    return fc.refill_due(
+        alarm_at=alarm_at_worst,
+        last_refill_at=last_refill_at,
+        tz=clinic.tzinfo,
+        lead_days=clinic.refill_lead_days,
+        max_interval_days=clinic.max_refill_interval_days,
+        calendar=calendar or clinic_calendar(clinic),
+    )
+
+
+@transaction.atomic
+def refill_due_refresh(*, clinic, now: datetime | None = None) -> int:
+    """The clinic's calendar or refill settings changed: recompute the refill-due date of each
+    active pump's latest visit, and re-plan the texts of every child whose date moved.
+    Returns how many children's dates moved."""
+    calendar = clinic_calendar(clinic)
+    newest = RefillVisit.objects.filter(pump=OuterRef("pk")).order_by("-visit_at", "-pk").values("pk")[:1]
+    pumps = Pump.objects.filter(patient__clinic=clinic, explant_date__isnull=True)
+    latest = RefillVisit.objects.filter(
+        pk__in=pumps.annotate(latest=Subquery(newest)).values("latest")
+    ).select_related("pump__patient")
+    moved = 0
+    for visit in latest:
+        filled = visit.visit_at if visit.kind != RefillVisit.Kind.PROGRAMMING else last_fill_at(visit.pump)
+        due = _refill_due(
+            clinic,
+            alarm_at_worst=visit.alarm_at_worst,
+            last_refill_at=filled or visit.visit_at,
+            calendar=calendar,
+        )
+        if due != visit.refill_due:
+            RefillVisit.objects.filter(pk=visit.pk).update(refill_due=due)
+            reminders_replan(patient=visit.pump.patient, now=now)
+            moved += 1
+    return moved
 
 
 # --- Refill and programming visits -------------------------------------------------------------
@@ -173,9 +208,11 @@ def visit_problems(
     alarm_at_worst: datetime | None,
     next_appointment_at: datetime | None,
     after_alarm_reason: str,
+    clinic=None,
+    next_appointment_hours_confirmed: bool = False,
 ) -> list[tuple[str, str]]:
     """The clinic's rules for a visit (DOMAIN.md), as (form field, plain message) pairs."""
-    problems = []
+    problems = _next_appointment_hours(clinic, next_appointment_at, next_appointment_hours_confirmed)
     conc = draft.concentration_mcg_ml
     if conc not in USUAL_CONCENTRATIONS and not draft.concentration_reason.strip():
         usual = ", ".join(f"{c:.0f}" for c in USUAL_CONCENTRATIONS)
@@ -212,6 +249,19 @@ def visit_problems(
     return problems
 
 
+NEXT_HOURS_CONFIRM_FIELD = "next_appointment_hours_confirmed"
+
+
+def _next_appointment_hours(clinic, start: datetime | None, confirmed: bool) -> list[tuple[str, str]]:
+    """The next appointment on a closed day or outside hours needs the nurse's tick."""
+    if clinic is None or start is None or confirmed:
+        return []
+    from appointments.services import clinic_hours_problem
+
+    problem = clinic_hours_problem(clinic=clinic, start=start)
+    return [(NEXT_HOURS_CONFIRM_FIELD, problem)] if problem else []
+
+
 def dose_change_percent(current: Program | None, draft: Program) -> Decimal | None:
     if current is None or not current.daily_dose_mcg or current.daily_dose_mcg == draft.daily_dose_mcg:
         return None
@@ -235,13 +285,18 @@ def _save_program(pump: Pump, current: Program | None, draft: Program, reason: s
     return draft
 
 
-def _book_next(*, visit: RefillVisit, by, start: datetime | None, reason: str) -> None:
+def _book_next(*, visit: RefillVisit, by, start: datetime | None, reason: str, hours_confirmed: bool) -> None:
     if start is None:
         return
     from appointments.services import appointment_book
 
     appointment = appointment_book(
-        patient=visit.pump.patient, by=by, kind="refill", start=start, after_alarm_reason=reason
+        patient=visit.pump.patient,
+        by=by,
+        kind="refill",
+        start=start,
+        after_alarm_reason=reason,
+        outside_hours_confirmed=hours_confirmed,
     )
     visit.next_appointment = appointment
     visit.save(update_fields=["next_appointment"])
@@ -259,6 +314,7 @@ def refill_record(
     bridge_bolus_ml: Decimal = Decimal(0),
     next_appointment_at: datetime | None = None,
     after_alarm_reason: str = "",
+    next_appointment_hours_confirmed: bool = False,
     **details,
 ) -> RefillVisit:
     """Record a refill, first fill or programming visit, all or nothing.
@@ -290,6 +346,8 @@ def refill_record(
         alarm_at_worst=forecast["alarm_at_worst"],
         next_appointment_at=next_appointment_at,
         after_alarm_reason=after_alarm_reason,
+        clinic=pump.patient.clinic,
+        next_appointment_hours_confirmed=next_appointment_hours_confirmed,
     )
     if problems:
         raise RefillError(*problems[0])
@@ -306,7 +364,13 @@ def refill_record(
         details=details,
         forecast=forecast,
     )
-    _book_next(visit=visit, by=by, start=next_appointment_at, reason=after_alarm_reason)
+    _book_next(
+        visit=visit,
+        by=by,
+        start=next_appointment_at,
+        reason=after_alarm_reason,
+        hours_confirmed=next_appointment_hours_confirmed,
+    )
     _eri_record(pump, details.get("eri_reported_date"))
     reminders_replan(patient=pump.patient)
     visit_summary_queue(visit=visit)

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Installs the system libraries the portal needs when they are missing (Debian/Ubuntu):
 # WeasyPrint's Pango, DejaVu fonts (PDFs look the same on every machine), poppler-utils
-# (tests read PDFs as text), faketime (CI runs the suite again at a night hour), Chromium for the browser tests ("with-browser"), and the wrk HTTP
-# load generator for `make bench` ("with-bench"). Arguments may be combined.
+# (tests read PDFs as text), faketime (CI runs the suite again at a night hour), Chromium and npx
+# for the browser tests and the Twilio API check ("with-browser"), and the wrk HTTP load generator
+# for `make bench` ("with-bench"). Arguments may be combined.
 set -euo pipefail
 want=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils faketime)
 for arg in "$@"; do
   case "$arg" in
-    with-browser) want+=(chromium npm) ;;  # npm: npx runs Stoplight Prism (Twilio's API check)
+    with-browser)
+      want+=(chromium)
+      # npx runs Stoplight Prism (Twilio's API check). Node may come from another package than
+      # Debian's npm (NodeSource's nodejs ships npx and conflicts with it): only ask when missing.
+      command -v npx >/dev/null 2>&1 || want+=(npm)
+      ;;
     with-bench) want+=(wrk) ;;
     *) echo "system-deps.sh: unknown option $arg (with-browser, with-bench)" >&2; exit 2 ;;
   esac

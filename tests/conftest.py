@@ -16,7 +16,7 @@ from tests.helpers import login_as
 
 def _allow_flushing_the_audit_table(sender, connection, **kwargs):
     """Django's test flush truncates every table; the audit table refuses TRUNCATE unless the
-    connection says so (patients migration 0005). Only the test suite says so."""
+    connection says so (patients migration 0007). Only the test suite says so."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET itbportal.audit_truncate_allowed = 'on'")

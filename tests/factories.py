@@ -1,6 +1,6 @@
 """factory_boy factories. Every child gets a pump, a program and a refill with a real forecast."""
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import factory
@@ -24,6 +24,11 @@ class ClinicFactory(factory.django.DjangoModelFactory):
     phone_after_hours = "801.662.1000"
     phone_nurse_line = "801.213.7694"
     default_location = "Rehabilitation Clinic"
+    # Open every day, all day: tests that are not about the clinic's calendar book at any
+    # time and keep the plain refill-due arithmetic. Calendar tests set these themselves.
+    open_weekdays = factory.LazyFunction(lambda: list(range(7)))
+    opens_at = time(0)
+    closes_at = time.max
 
 
 class UserFactory(factory.django.DjangoModelFactory):

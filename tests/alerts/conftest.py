@@ -161,12 +161,7 @@ def _reseed_after_transactional_tests(django_db_setup, django_db_blocker):
     the data migration seeded (the clinic, the staff roles). Put it back at the end of the session
     so that a later run with --reuse-db starts from the migrated state."""
     yield
-    import importlib
+    from tests.helpers import reseed_migrated_data
 
-    from django.db import connection
-    from django.db.migrations.loader import MigrationLoader
-
-    key = ("patients", "0002_seed_clinic_and_roles")
     with django_db_blocker.unblock():
-        state = MigrationLoader(connection).project_state(key, at_end=True)
-        importlib.import_module("patients.migrations.0002_seed_clinic_and_roles").seed(state.apps, None)
+        reseed_migrated_data()

@@ -1,5 +1,6 @@
 """Tests for pumps.forecast: worked examples by hand, then properties."""
 
+import math
 import pickle
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal as D
@@ -193,8 +194,90 @@ def test_long_flex_interval_is_exact_and_quick():
     result = forecast(program, fill)
 
     expected = reference_elapsed(program, fill, D(38), bolus_ml=Fraction(0))
-    assert abs((result.alarm_at - fill.refill_at) / timedelta(microseconds=1) - expected) <= 1
+    assert (result.alarm_at - fill.refill_at) // timedelta(microseconds=1) == math.floor(expected)
     assert result.alarm_at - fill.refill_at > timedelta(500)
+
+
+# --- ties: the volume runs out exactly at the end of a delivering step ----------------
+
+# An evening step, 18:00-20:40 at 40 mcg/h, and nothing the rest of the day: 2 h 40 min
+# x 40 = 106 2/3 mcg a day, at 500 mcg/mL 16/75 mL a day (not a finite decimal).
+# 45 days deliver exactly 45 x 16/75 = 9.6 mL, so 11.6 mL with a 2 mL alarm volume
+# alarms the instant the 45th day's step ends: 20:40 on the pump clock.
+EVENING = Program(
+    concentration_mcg_ml=D(500),
+    flex_steps=(FlexStep(time(18), D(40)), FlexStep(time(20, 40), D(0))),
+)
+# The same delivery, the pause written as two 0 mcg/h steps.
+EVENING_TWO_PAUSES = Program(
+    concentration_mcg_ml=D(500),
+    flex_steps=(FlexStep(time(18), D(40)), FlexStep(time(20, 40), D(0)), FlexStep(time(23), D(0))),
+)
+
+TIE_ROWS = [
+    # refill time (pump clock = UTC), alarm after, empty after
+    # 08:00: the 45th 24-hour period (from 08:00 on day 44) delivers its last drug at
+    # 20:40 -> 44 d 12 h 40 min (the old walk said 45 d 10 h, 21 h 20 min late).
+    # Empty: 11.6 mL = 54 days (11.52 mL) + 0.08 mL = 40 mcg = 1 h of the step that
+    # starts at 18:00 -> 54 d 10 h + 1 h = 54 d 11 h.
+    (time(8), timedelta(44, hours=12, minutes=40), timedelta(54, hours=11)),
+    # 17:59, a minute before the step: 20:40 is 2 h 41 min into the 45th period.
+    # Empty: 1 min of pause, then 1 h of the step -> 54 d 1 h 1 min.
+    (time(17, 59), timedelta(44, hours=2, minutes=41), timedelta(54, hours=1, minutes=1)),
+    # 21:00, just after the step: its end is 20 min before the period ends.
+    # Empty: 21 h of pause, then 1 h -> 54 d 22 h.
+    (time(21), timedelta(44, hours=23, minutes=40), timedelta(54, hours=22)),
+    # 20:40, at the step's end: the period ends with the step, exactly 45 days.
+    # Empty: 21 h 20 min of pause, then 1 h -> 54 d 22 h 20 min.
+    (time(20, 40), timedelta(45), timedelta(54, hours=22, minutes=20)),
+    # 19:00, inside the step: 19:00-20:40 and 18:00-19:00 of the next day, 45 days.
+    # Empty: 40 mcg is the first hour, 19:00-20:00 -> 54 d 1 h.
+    (time(19), timedelta(45), timedelta(54, hours=1)),
+]
+
+
+@pytest.mark.parametrize("program", [EVENING, EVENING_TWO_PAUSES], ids=["one-pause", "two-pauses"])
+@pytest.mark.parametrize(("refill_time", "to_alarm", "to_empty"), TIE_ROWS)
+def test_a_volume_that_runs_out_at_a_step_end_alarms_at_that_instant(
+    program, refill_time, to_alarm, to_empty
+):
+    refill = datetime.combine(date(2024, 1, 15), refill_time, tzinfo=UTC)
+
+    result = forecast(program, fill_at(refill, volume="11.6", capacity_ml=D(20)))
+
+    assert result.alarm_at == refill + to_alarm
+    assert result.empty_at == refill + to_empty
+
+
+def test_a_tie_on_the_pump_clock_after_the_clocks_go_forward():
+    # Refill 08:00 MST (15:00 UTC) on 1 March; the pump stays on UTC-7, so the 45th
+    # day's step ends at 20:40 pump time = 03:40 UTC on 15 April = 21:40 MDT on 14 April.
+    refill = datetime(2024, 3, 1, 8, tzinfo=DENVER)
+
+    result = forecast(EVENING, fill_at(refill, volume="11.6", capacity_ml=D(20)))
+
+    assert result.alarm_at == datetime(2024, 4, 15, 3, 40, tzinfo=UTC)
+    assert result.alarm_at.astimezone(DENVER) == datetime(2024, 4, 14, 21, 40, tzinfo=DENVER)
+
+
+def test_a_tie_with_the_worst_case_boluses():
+    # EVENING plus 2 boluses of 20 mcg a day (0.08 mL, taken at the start of each period):
+    # 16/75 + 6/75 = 22/75 mL per period. 30 periods deliver exactly 8.8 mL, so 10.8 mL
+    # alarms (worst case) at the end of the 30th period's step: 08:00 + 29 d 12 h 40 min.
+    # Nominal: 8.8 mL = 41.25 days of 16/75 -> 41 days (8.746 2/3 mL) + 0.053 1/3 mL =
+    # 26 2/3 mcg = 40 min of the step -> 41 d 10 h 40 min.
+    program = Program(
+        concentration_mcg_ml=D(500),
+        flex_steps=EVENING.flex_steps,
+        bolus_mcg=D(20),
+        bolus_max_per_day=2,
+    )
+    refill = datetime(2024, 1, 15, 8, tzinfo=UTC)
+
+    result = forecast(program, fill_at(refill, volume="10.8", capacity_ml=D(20)))
+
+    assert result.alarm_at_worst == refill + timedelta(29, hours=12, minutes=40)
+    assert result.alarm_at == refill + timedelta(41, hours=10, minutes=40)
 
 
 # --- patient-activated boluses ----------------------------------------------------------
@@ -472,10 +555,11 @@ volumes = st.decimals(min_value=D("2.1"), max_value=40, places=1)
 
 
 @st.composite
-def flex_schedules(draw: st.DrawFn) -> tuple[FlexStep, ...]:
-    minutes = sorted(draw(st.lists(st.integers(0, 1439), min_size=1, max_size=13, unique=True)))
-    step_rates = draw(st.lists(rates, min_size=len(minutes), max_size=len(minutes)))
-    assume(sum(step_rates) > 0)
+def flex_schedules(draw: st.DrawFn, pauses: bool = False) -> tuple[FlexStep, ...]:
+    minutes = sorted(draw(st.lists(st.integers(0, 1439), min_size=1 + pauses, max_size=13, unique=True)))
+    step_rate = st.one_of(st.just(D(0)), rates) if pauses else rates
+    step_rates = draw(st.lists(step_rate, min_size=len(minutes), max_size=len(minutes)))
+    assume(sum(step_rates) > 0 and (not pauses or min(step_rates) == 0))
     return tuple(FlexStep(time(m // 60, m % 60), rate) for m, rate in zip(minutes, step_rates, strict=True))
 
 
@@ -550,8 +634,124 @@ def test_forecast_matches_a_slow_exact_walk(program, refill_at, volume):
         (result.empty_at, volume, Fraction(0)),
         (result.empty_at_worst, volume, bolus_ml),
     ]:
-        got = (instant - refill_at) / timedelta(microseconds=1)
-        assert abs(got - reference_elapsed(program, fill, threshold, bolus)) <= 1
+        got = (instant - refill_at) // timedelta(microseconds=1)
+        assert got == math.floor(reference_elapsed(program, fill, threshold, bolus))
+
+
+# The brute-force reference: a minute-by-minute walk in whole units of 1/14400 mcg, so
+# that a flex step (0.1 mcg/h steps) and a simple dose (0.1 mcg/day steps) both deliver
+# a whole number of units each minute. Steps and the refill are on whole pump-clock
+# minutes, so the rate is constant within each minute of the walk.
+UNITS_PER_MCG = 14400
+minute_refills = st.builds(
+    lambda day, minute, zone: datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone),
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)),
+    st.integers(0, 1439),
+    st.sampled_from(ZONES),
+)
+
+
+def units_per_minute(program: Program) -> list[int]:
+    """Units delivered in each minute of the pump-clock day, 00:00 first."""
+    if not program.is_flex:
+        return [int(program.daily_dose_mcg * 10)] * 1440
+    per_minute = [0] * 1440
+    starts = [step.start.hour * 60 + step.start.minute for step in program.flex_steps]
+    for i, step in enumerate(program.flex_steps):
+        end = starts[(i + 1) % len(starts)]
+        for minute in range(starts[i], end if end > starts[i] else end + 1440):
+            per_minute[minute % 1440] = int(step.mcg_per_hour * 10) * 24
+    return per_minute
+
+
+def pump_minute_of_day(refill_at: datetime) -> int:
+    local = refill_at.astimezone(timezone(refill_at.utcoffset()))
+    return local.hour * 60 + local.minute
+
+
+def minute_walk(program: Program, refill_at: datetime, threshold_units: int, bolus_units: int) -> Fraction:
+    """Microseconds until ``threshold_units`` have left: one minute at a time."""
+    per_minute = units_per_minute(program)
+    first = pump_minute_of_day(refill_at)
+    remaining, minute = threshold_units, 0
+    while True:
+        if minute % 1440 == 0:  # the day's boluses, all at once
+            remaining -= bolus_units
+            if remaining <= 0:
+                return Fraction(minute * 60_000_000)
+        rate = per_minute[(first + minute) % 1440]
+        if rate and rate >= remaining:
+            return (minute + Fraction(remaining, rate)) * 60_000_000
+        remaining -= rate
+        minute += 1
+
+
+def minute_programs(draw: st.DrawFn, *, flex: bool) -> Program:
+    conc = draw(st.sampled_from([D(500), D(1000)]))
+    bolus = {
+        "bolus_mcg": draw(st.decimals(min_value=0, max_value=100, places=0)),
+        "bolus_max_per_day": draw(st.integers(0, 6)),
+    }
+    if not flex:
+        dose = draw(st.decimals(min_value=100, max_value=1200, places=1))
+        return Program(concentration_mcg_ml=conc, daily_dose_mcg=dose, **bolus)
+    program = Program(concentration_mcg_ml=conc, flex_steps=draw(flex_schedules()), **bolus)
+    # Keep the walk short: at least 100 mcg/day.
+    assume(program.daily_dose() >= 100)
+    return program
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), flex=st.booleans(), refill_at=minute_refills, volume=volumes)
+def test_forecast_equals_a_brute_force_minute_walk(data, flex, refill_at, volume):
+    program = minute_programs(data.draw, flex=flex)
+    conc = program.concentration_mcg_ml
+    bolus = int(program.bolus_mcg * program.bolus_max_per_day * UNITS_PER_MCG)
+
+    result = forecast(program, fill_of(refill_at, volume))
+
+    for instant, ml, daily_bolus in [
+        (result.alarm_at, volume - 2, 0),
+        (result.alarm_at_worst, volume - 2, bolus),
+        (result.empty_at, volume, 0),
+        (result.empty_at_worst, volume, bolus),
+    ]:
+        walked = minute_walk(program, refill_at, int(ml * conc * UNITS_PER_MCG), daily_bolus)
+        assert (instant - refill_at) // timedelta(microseconds=1) == math.floor(walked)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), refill_at=minute_refills, days=st.integers(0, 60))
+def test_a_volume_that_runs_out_at_a_step_end_alarms_at_that_instant_always(data, refill_at, days):
+    # A schedule with pauses; the volume is chosen to run out exactly when a
+    # delivering minute is followed by a paused one, ``days`` whole periods in.
+    conc = data.draw(concentrations)
+    program = Program(concentration_mcg_ml=conc, flex_steps=data.draw(flex_schedules(pauses=True)))
+    per_minute = units_per_minute(program)
+    first = pump_minute_of_day(refill_at)
+    in_period = [per_minute[(first + minute) % 1440] for minute in range(1440)]
+    ends = [m + 1 for m in range(1440) if in_period[m] and not per_minute[(first + m + 1) % 1440]]
+    assume(ends)
+    end = data.draw(st.sampled_from(ends))
+    delivered = Fraction(days * sum(in_period) + sum(in_period[:end]), UNITS_PER_MCG)
+    usable = delivered / Fraction(program.concentration_mcg_ml)
+    # The volume must be a finite decimal, and fit a 40 mL pump above the alarm volume.
+    assume(usable <= 38 and is_finite_decimal(usable))
+    volume = D(usable.numerator) / D(usable.denominator) + 2
+
+    alarm_at = forecast(program, fill_of(refill_at, volume)).alarm_at
+
+    assert alarm_at == refill_at.astimezone(UTC) + timedelta(days=days, minutes=end)
+    walked = minute_walk(program, refill_at, int(delivered * UNITS_PER_MCG), 0)
+    assert walked == (days * 1440 + end) * 60_000_000
+
+
+def is_finite_decimal(value: Fraction) -> bool:
+    denominator = value.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    return denominator == 1
 
 
 @given(

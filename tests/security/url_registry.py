@@ -134,6 +134,7 @@ REGISTRY: dict[str, Entry] = {
     "staff:worklist": staff_page(query=lambda w: f"?q={w.child_a.first_name}"),
     "staff:battery": staff_page(),
     "staff:day": staff_page(),
+    "staff:clinic_calendar": staff_page(),
     "staff:patient_new": staff_page(methods=("get", "post")),
     "staff:patient_new_preview": staff_page(methods=("post",)),
     "staff:chart": staff_child_page(lambda w: {"pk": w.child_a.pk}),

@@ -40,6 +40,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("patients", "0004_mobile_proofs_link_invitations_sender")]
+    dependencies = [("patients", "0006_mobile_proofs_link_invitations_sender")]
 
     operations = [migrations.RunPython(forwards, backwards)]

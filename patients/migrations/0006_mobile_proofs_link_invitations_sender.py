@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0003_security_audit_append_only'),
+        ('patients', '0005_clinic_calendar_hours'),
     ]
 
     operations = [

@@ -1,0 +1,71 @@
+"""The clinic's calendar: open weekdays, opening hours and closed dates (holidays).
+
+Pure: no Django import, no clock read (``instant`` is a parameter). Conventions:
+
+* Days are calendar dates in the clinic's time zone; an instant is converted to
+  that zone (with the daylight-saving offset of that instant) before it is read.
+* Opening hours are wall-clock times, the same on every open day; a visit is
+  within hours when it starts at or after ``opens_at`` and ends by
+  ``closes_at`` on the same open day.
+* A refill-due date that falls on a closed day moves to the open day before it
+  (DOMAIN.md): earlier, never later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+
+WEEKDAYS = range(7)  # Monday = 0, as date.weekday()
+
+
+class CalendarError(ValueError):
+    """A calendar that cannot work; the message is a sentence for a clinic admin."""
+
+
+@dataclass(frozen=True)
+class ClinicCalendar:
+    tz: tzinfo
+    open_weekdays: frozenset[int] = frozenset(range(5))
+    opens_at: time = time(8)
+    closes_at: time = time(17)
+    closed_dates: frozenset[date] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "open_weekdays", frozenset(self.open_weekdays))
+        object.__setattr__(self, "closed_dates", frozenset(self.closed_dates))
+        if not self.open_weekdays or not self.open_weekdays <= set(WEEKDAYS):
+            raise CalendarError("Choose at least one day of the week when the clinic is open.")
+        if not self.opens_at < self.closes_at:
+            raise CalendarError("The clinic must open before it closes.")
+
+    def is_open(self, day: date) -> bool:
+        """True on an open weekday that is not a closed date."""
+        return day.weekday() in self.open_weekdays and day not in self.closed_dates
+
+    def open_day_on_or_before(self, day: date) -> date:
+        """``day`` itself when the clinic is open then, else the open day before it."""
+        # Each step back passes a closed date or a closed weekday; there are finitely
+        # many closed dates and at least one open weekday, so this ends.
+        for _ in range(len(self.closed_dates) + 8):
+            if self.is_open(day):
+                return day
+            day -= timedelta(days=1)
+        raise AssertionError("unreachable: an open weekday comes within a week")
+
+    def open_at(self, instant: datetime) -> bool:
+        """True when the clinic is open at ``instant`` (an aware datetime)."""
+        return self.within_hours(instant, instant)
+
+    def within_hours(self, start: datetime, end: datetime) -> bool:
+        """True when ``start`` to ``end`` lies inside the opening hours of one open day."""
+        if start.utcoffset() is None or end.utcoffset() is None:
+            raise ValueError("start and end must be aware datetimes")
+        local_start, local_end = start.astimezone(self.tz), end.astimezone(self.tz)
+        return (
+            self.is_open(local_start.date())
+            and local_end.date() == local_start.date()
+            and self.opens_at <= local_start.time()
+            and local_end.time() <= self.closes_at
+            and (local_start.time() < self.closes_at)
+        )
