@@ -111,6 +111,7 @@ class Escalation(models.Model):
         APPOINTMENT_AFTER_ALARM = "appt_after_alarm", _("Appointment after the alarm date")
         RESIDUAL_DISCREPANCY = "residual", _("Residual-volume discrepancy")
         BATTERY_WINDOW = "battery", _("Battery replacement window open")
+        CONTACT_CHANGED = "contact_changed", _("A parent shared with another clinic changed their number")
 
     class Severity(models.TextChoices):
         WARNING = "warning", _("Warning")
@@ -140,6 +141,29 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_severity_display()})"
+
+
+class WebhookReceipt(models.Model):
+    """One row per Twilio webhook acted on: a replayed MessageSid (with the same status, for a
+    delivery report) finds its row and changes nothing. Twilio sends one MessageSid per reply, and
+    one delivery report per status of a sent text."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", _("Delivery report")
+        INBOUND = "inbound", _("Reply from a family")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    message_sid = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "message_sid", "status"], name="webhook_receipt_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_sid} {self.status}".strip()
 
 
 class Heartbeat(models.Model):

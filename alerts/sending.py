@@ -172,6 +172,7 @@ def message_for(reminder: Reminder) -> str:
         phone=clinic.phone_nurse_line,
         offset_days=reminder.offset_days,
         local_start=start,
+        sender=clinic.sms_sender_name,
     )
 
 

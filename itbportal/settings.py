@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "patients.middleware.CaregiverLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Path ids past the database's bigint are a 404 (not a DataError).
+    "patients.middleware_security.BoundedPathIdsMiddleware",
 ]
 
 ROOT_URLCONF = "itbportal.urls"
@@ -239,6 +241,11 @@ LOGGING = {
 # How many reverse proxies in front of the portal append to X-Forwarded-For. 0 = connected directly;
 # then REMOTE_ADDR is the client. One rule (patients.audit.client_ip) serves the audit log and axes.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The proxies' own addresses (or networks, e.g. 172.30.0.10 or 10.0.0.0/24): X-Forwarded-For is
+# believed only on a connection from one of them; from anywhere else it is ignored.
+TRUSTED_PROXY_ADDRESSES = env.list("TRUSTED_PROXY_ADDRESSES", default=[])
+if TRUSTED_PROXY_COUNT and not TRUSTED_PROXY_ADDRESSES:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT needs TRUSTED_PROXY_ADDRESSES (the proxy's address).")
 if env.bool("SECURE_BEHIND_PROXY", default=TRUSTED_PROXY_COUNT > 0):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -312,6 +319,13 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes requ
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))  # never permanent
+# Beyond axes' lock per account AND address: failures counted per account across every address, and
+# per address across every account (patients.lockout). The account-wide pause is short, so that a
+# stranger who types a family's e-mail address wrong on purpose cannot keep the family out for long.
+SIGN_IN_ACCOUNT_FAILURE_LIMIT = env.int("SIGN_IN_ACCOUNT_FAILURE_LIMIT", default=20)
+SIGN_IN_ACCOUNT_PAUSE = timedelta(minutes=env.int("SIGN_IN_ACCOUNT_PAUSE_MINUTES", default=5))
+SIGN_IN_ADDRESS_FAILURE_LIMIT = env.int("SIGN_IN_ADDRESS_FAILURE_LIMIT", default=50)
+SIGN_IN_ADDRESS_PAUSE = timedelta(minutes=env.int("SIGN_IN_ADDRESS_PAUSE_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

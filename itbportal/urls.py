@@ -8,6 +8,8 @@ from django.urls import include, path
 from itbportal.health import healthz
 from patients import invite_views, offline
 from patients import views as patient_views
+from patients.forms import BoundedAuthenticationForm
+from patients.password_reset import QueuedPasswordResetForm
 
 urlpatterns = [
     path("", patient_views.home, name="home"),
@@ -21,8 +23,19 @@ urlpatterns = [
         invite_views.PasswordSetView.as_view(),
         name="password_reset_confirm",
     ),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=BoundedAuthenticationForm
+        ),
+        name="login",
+    ),
     path("accounts/2fa/", include("patients.auth_urls")),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", include("patients.staff_urls")),

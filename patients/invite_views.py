@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import SetPasswordForm
@@ -14,6 +15,8 @@ from django.utils.translation import gettext as _
 
 from .invites import invite_token_generator
 from .models import User
+from .permissions import caregiver_required
+from .services_contact import link_invitation_accept, link_invitation_find
 
 
 def _user(uidb64: str):
@@ -62,3 +65,16 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
             if hasattr(response, "render"):
                 response.render()
         return response
+
+
+@caregiver_required
+def link(request, token: str):
+    """A clinic asks to add a child to this parent's account: shown, then accepted or left."""
+    invitation = link_invitation_find(token=token, user=request.user)
+    if invitation is None:
+        return render(request, "invite/expired.html", status=404)
+    if request.method == "POST" and request.POST.get("accept") == "1":
+        link_invitation_accept(invitation=invitation)
+        messages.success(request, _("Thank you. You can now see this child in the portal."))
+        return redirect("family:child", pk=invitation.patient_id)
+    return render(request, "invite/link.html", {"invitation": invitation})
