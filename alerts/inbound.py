@@ -80,9 +80,17 @@ def sms_status_update(
     if error_code:
         fields["last_error"] = f"{error_code}: {status}"
     Reminder.objects.filter(pk__in=reminder_ids).update(**fields)
+    reminders = Reminder.objects.filter(pk__in=reminder_ids).select_related("patient")
     if target in (Reminder.Status.UNDELIVERED, Reminder.Status.FAILED):
-        for reminder in Reminder.objects.filter(pk__in=reminder_ids).select_related("patient"):
+        for reminder in reminders:
             escalate_reminder(reminder=reminder, why=f"{status} {error_code}".strip(), now=now)
+    elif target == Reminder.Status.DELIVERED:
+        # A delivered text may clear "family cannot be reached": refresh the child's concerns.
+        from .concerns import concerns_refresh_many
+
+        patient_ids = sorted({r.patient_id for r in reminders})
+        if patient_ids:
+            concerns_refresh_many(patient_ids=patient_ids, now=now)
 
 
 def webhook_first_receipt(*, kind: str, sid: str, status: str = "", now: datetime) -> bool:

@@ -1,4 +1,4 @@
-"""Reminders (the plan of texts), the messages themselves, and escalations to the nurses."""
+"""Reminders (the plan of texts), the messages themselves, and the children's safety concerns."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .querysets import EscalationQuerySet, SmsMessageQuerySet
+from .querysets import ConcernQuerySet, SmsMessageQuerySet
 
 
 class Reminder(models.Model):
@@ -17,6 +17,7 @@ class Reminder(models.Model):
         ALARM = "alarm", _("Pump alarm date")
         APPOINTMENT = "appointment", _("Appointment")
         BATTERY = "battery", _("Battery replacement")
+        OVERDUE = "overdue", _("Alarm date passed, no refill (daily)")
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned")
@@ -99,48 +100,122 @@ class SmsMessage(models.Model):
         return f"{self.get_direction_display()} {self.created_at:%Y-%m-%d %H:%M}"
 
 
-class Escalation(models.Model):
-    """Something a nurse must act on. Raised once per dedupe key."""
+class Concern(models.Model):
+    """One danger of one child, as the safety assessment (pumps/safety.py) found it.
+
+    One row per condition (``key``): it opens once, is refreshed in place while the condition
+    holds (tier, words, date to act), and resolves by itself, with the reason and time, when the
+    condition clears; the row stays as history. A nurse may acknowledge it without resolving it.
+    Escalations are the open concerns that need a nurse (critical and urgent).
+    """
 
     class Kind(models.TextChoices):
-        REMINDER_FAILED = "reminder_failed", _("Reminder not delivered")
-        NO_TEXTABLE_CAREGIVER = "no_textable", _("No caregiver can receive texts")
-        OPTED_OUT = "opted_out", _("Caregiver opted out of texts")
-        ALARM_NEAR = "alarm_near", _("Alarm in 2 days, no refill recorded")
         ALARM_PASSED = "alarm_passed", _("Alarm date passed, no refill")
-        APPOINTMENT_AFTER_ALARM = "appt_after_alarm", _("Appointment after the alarm date")
-        RESIDUAL_DISCREPANCY = "residual", _("Residual-volume discrepancy")
-        BATTERY_WINDOW = "battery", _("Battery replacement window open")
+        ALARM_NEAR = "alarm_near", _("Alarm near, no refill booked before it")
+        BOOKED_AFTER_ALARM = "booked_after_alarm", _("Refill booked after the alarm date")
+        BOOKED_PAST_CAP = "booked_past_cap", _("Refill booked past the 180-day limit")
+        BOOKED_AFTER_DUE = "booked_after_due", _("Refill booked after the refill-due date")
+        DUE_PASSED = "due_passed", _("Refill-due date passed, nothing booked")
+        DUE_SOON = "due_soon", _("Refill due soon, nothing booked")
+        RESIDUAL_HIGH = "residual_high", _("Residual above expected (possible stall)")
+        RESIDUAL_LOW = "residual_low", _("Residual below expected")
+        RESIDUAL_TREND = "residual_trend", _("Residual difference growing")
+        PRINTED_DIFFERS = "printed_differs", _("Printed and computed alarm dates differ")
+        ERI = "eri", _("ERI reported")
+        BATTERY = "battery", _("Battery replacement window open")
+        NO_SHOW = "no_show", _("Refill appointment missed")
+        UNREACHABLE = "unreachable", _("Family cannot be reached by text")
+        FLEX_CLOCK = "flex_clock", _("Flex schedule crosses a clock change")
         CONTACT_CHANGED = "contact_changed", _("A parent shared with another clinic changed their number")
 
-    class Severity(models.TextChoices):
-        WARNING = "warning", _("Warning")
+    class Tier(models.TextChoices):
         CRITICAL = "critical", _("Critical")
+        URGENT = "urgent", _("Urgent")
+        ATTENTION = "attention", _("Attention")
 
-    clinic = models.ForeignKey("patients.Clinic", on_delete=models.CASCADE, related_name="escalations")
-    patient = models.ForeignKey(
-        "patients.Patient", null=True, blank=True, on_delete=models.CASCADE, related_name="escalations"
-    )
-    reminder = models.ForeignKey(Reminder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
-    dedupe_key = models.CharField(max_length=200, unique=True)
-    message = models.CharField(max_length=500)
-    created_at = models.DateTimeField()
-    emailed_at = models.DateTimeField(null=True, blank=True)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="concerns")
+    # Copied from the patient: staff queries are scoped by the clinic of the child.
+    clinic = models.ForeignKey("patients.Clinic", on_delete=models.CASCADE, related_name="concerns")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    tier = models.CharField(max_length=10, choices=Tier.choices)
+    tier_rank = models.PositiveSmallIntegerField()  # 0 critical, 1 urgent, 2 attention
+    key = models.CharField(max_length=200)
+    began_at = models.DateTimeField()
+    act_by = models.DateField(null=True, blank=True)
+    nurse_words = models.CharField(max_length=500)
+    family_level = models.CharField(max_length=12, blank=True)  # "" when the family is not told
+    details = models.JSONField(default=dict, blank=True)
+    needs_nurse = models.BooleanField(default=False)
+    opened_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(
+    resolved_reason = models.CharField(max_length=200, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The nurse inbox was told (the escalation ladder attaches its further steps to the concern).
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = EscalationQuerySet.as_manager()
+    objects = ConcernQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["patient", "resolved_at"], name="escalation_open_per_patient")]
+        ordering = ["tier_rank", "-began_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "key"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="concern_one_open_per_condition",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "resolved_at", "tier_rank"], name="concern_clinic_open"),
+            models.Index(fields=["patient", "resolved_at"], name="concern_patient_open"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} ({self.get_severity_display()})"
+        return f"{self.get_kind_display()} ({self.get_tier_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class ChildSafety(models.Model):
+    """What the worklist sorts and shows, per child: the assessment's governing dates and top
+    tier, refreshed with the concerns (alerts/concerns.py), so the worklist is an indexed read."""
+
+    patient = models.OneToOneField(
+        "patients.Patient", primary_key=True, on_delete=models.CASCADE, related_name="safety"
+    )
+    clinic = models.ForeignKey("patients.Clinic", on_delete=models.CASCADE, related_name="+")
+    pump = models.ForeignKey("pumps.Pump", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    active = models.BooleanField(default=True)  # the child is active and has an active pump
+    tier_rank = models.PositiveSmallIntegerField(default=3)  # 3: no open concern
+    act_by = models.DateField(null=True, blank=True)
+    family_rank = models.PositiveSmallIntegerField(default=2)  # 0 call today, 1 book now, 2 plenty
+    alarm_at = models.DateTimeField(null=True, blank=True)  # governing instant
+    alarm_day = models.DateField(null=True, blank=True)  # governing, clinic-local
+    computed_alarm_at = models.DateTimeField(null=True, blank=True)
+    refill_due = models.DateField(null=True, blank=True)  # governing
+    next_refill_at = models.DateTimeField(null=True, blank=True)
+    next_refill = models.ForeignKey(
+        "appointments.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The day the family was first told of the battery (ERI or window): texts repeat from it.
+    battery_notice_from = models.DateField(null=True, blank=True)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["clinic", "active", "tier_rank", "act_by", "alarm_at", "patient"],
+                name="safety_worklist_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Safety of patient {self.patient_id} (rank {self.tier_rank})"
 
 
 class WebhookReceipt(models.Model):

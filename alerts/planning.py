@@ -52,9 +52,9 @@ class ChildDates:
     patient_id: int
     tz: str
     pump_id: int | None
-    refill_due: date | None
-    alarm_date: date | None
-    battery_opens: date | None
+    refill_due: date | None  # governing (alerts.models.ChildSafety)
+    alarm_date: date | None  # governing
+    battery_opens: date | None  # the day the family was first told of the battery (ERI or window)
     battery_booked: bool
     appointments: tuple[tuple[int, date], ...]  # (appointment id, local date)
     caregiver_ids: tuple[int, ...]
@@ -62,6 +62,7 @@ class ChildDates:
     alarm_days: tuple[int, ...]
     appointment_days: tuple[int, ...]
     battery_repeat_days: int
+    alarm_passed: bool = False  # the governing alarm instant has passed with no refill since
 
 
 @lru_cache(maxsize=4096)
@@ -77,11 +78,15 @@ def _dated(child: ChildDates, today: date) -> list[tuple[str, date, int, int | N
         out += [("refill_due", child.refill_due, d, None) for d in child.refill_days]
     if child.pump_id is not None and child.alarm_date:
         out += [("alarm", child.alarm_date, d, None) for d in child.alarm_days]
+        if child.alarm_passed and today > child.alarm_date:
+            # Every day until a refill is recorded (never held by quiet hours: alerts/sending.py).
+            out.append(("overdue", today, 0, None))
     for appointment_id, day in child.appointments:
         out += [("appointment", day, d, appointment_id) for d in child.appointment_days]
     if child.pump_id is not None and child.battery_opens and not child.battery_booked:
-        # Window opened, then every N days: the next repeat on or after today, as a negative offset.
-        # Only the next one is planned; the daily replan plans the one after.
+        # Told on the day the concern opened (ERI: at the next sending time), then every N days:
+        # the next repeat on or after today, as a negative offset. Only the next one is planned;
+        # the daily replan plans the one after.
         repeat = max(child.battery_repeat_days, 1)
         k = max(0, -(-(today - child.battery_opens).days // repeat))
         if (child.battery_opens - today).days <= repeat:
@@ -120,7 +125,9 @@ def _load_children(patient_ids: list[int], now: datetime) -> list[ChildDates]:
     values (no model instances: the daily replan reads every child)."""
     from appointments.models import Appointment
     from patients.models import CaregiverLink, Clinic, Patient
-    from pumps.models import Pump, RefillVisit
+    from pumps.models import Pump
+
+    from .models import ChildSafety
 
     patients = list(
         Patient.objects.filter(pk__in=patient_ids, active=True).order_by("pk").values_list("pk", "clinic_id")
@@ -134,12 +141,13 @@ def _load_children(patient_ids: list[int], now: datetime) -> list[ChildDates]:
         .values_list("patient_id", "pk", "implant_date", "eri_date", "model")
     ):
         pumps[row[0]] = row[1:]  # the newest implant wins
-    visits = dict(
-        (pump_id, (due, alarm))
-        for pump_id, due, alarm in RefillVisit.objects.filter(pump_id__in=[p[0] for p in pumps.values()])
-        .latest_per_pump()
-        .values_list("pump_id", "refill_due", "alarm_at_worst")
-    )
+    # The governing dates, as the safety assessment stored them (alerts/concerns.py).
+    visits = {
+        pump_id: (due, alarm_day, alarm_at, notice)
+        for pump_id, due, alarm_day, alarm_at, notice in ChildSafety.objects.filter(
+            patient_id__in=patient_ids, pump_id__isnull=False
+        ).values_list("pump_id", "refill_due", "alarm_day", "alarm_at", "battery_notice_from")
+    }
     caregivers = defaultdict(list)
     # Caregiver.can_receive_texts, in SQL (consent, a mobile, an active account): parsing every
     # mobile number into a PhoneNumber would cost more than the rest of the load.
@@ -163,7 +171,7 @@ def _load_children(patient_ids: list[int], now: datetime) -> list[ChildDates]:
     ):
         appointments[row[0]].append(row[1:])
     return [
-        _child_dates(pk, clinics[clinic_id], pumps.get(pk), visits, caregivers[pk], appointments[pk])
+        _child_dates(pk, clinics[clinic_id], pumps.get(pk), visits, caregivers[pk], appointments[pk], now)
         for pk, clinic_id in patients
     ]
 
@@ -187,33 +195,19 @@ class _ClinicRules:
         )
 
 
-@lru_cache(maxsize=16)
-def _shuts_off_at_7_years(model: str) -> bool:
-    from pumps.models import Pump
-
-    return Pump(model=model).shuts_off_at_7_years
-
-
-def _child_dates(patient_id, rules: _ClinicRules, pump, visits, caregiver_ids, appointments) -> ChildDates:
-    from pumps import forecast as fc
-
+def _child_dates(
+    patient_id, rules: _ClinicRules, pump, visits, caregiver_ids, appointments, now
+) -> ChildDates:
     tz = ZoneInfo(rules.tz)
-    pump_id, implant_date, eri_date, model = pump or (None, None, None, None)
-    refill_due, alarm_at = visits.get(pump_id, (None, None))
-    battery_opens = None
-    if pump_id is not None:
-        battery_opens = fc.battery_window_opens(
-            implant_date=implant_date,
-            eri_date=eri_date,
-            shuts_off_at_7_years=_shuts_off_at_7_years(model),
-        )
+    pump_id = pump[0] if pump else None
+    refill_due, alarm_day, alarm_at, notice = visits.get(pump_id, (None, None, None, None))
     return ChildDates(
         patient_id=patient_id,
         tz=rules.tz,
         pump_id=pump_id,
         refill_due=refill_due,
-        alarm_date=alarm_at.astimezone(tz).date() if alarm_at else None,
-        battery_opens=battery_opens,
+        alarm_date=alarm_day,
+        battery_opens=notice,
         battery_booked=any(kind == "battery" for _, kind, _ in appointments),
         appointments=tuple((pk, start.astimezone(tz).date()) for pk, _, start in appointments),
         caregiver_ids=tuple(caregiver_ids),
@@ -221,6 +215,7 @@ def _child_dates(patient_id, rules: _ClinicRules, pump, visits, caregiver_ids, a
         alarm_days=rules.alarm_days,
         appointment_days=rules.appointment_days,
         battery_repeat_days=rules.battery_repeat_days,
+        alarm_passed=alarm_at is not None and alarm_at <= now,
     )
 
 
@@ -359,29 +354,34 @@ def _insert(rows: list[Wanted], now: datetime) -> None:
 
 @transaction.atomic
 def reminders_replan(*, patient, now: datetime | None = None) -> None:
-    """Rebuild one child's plan. Call it inside the transaction of every write that changes a
-    date a family relies on: if that transaction rolls back, so does the plan."""
-    from .escalations import escalate_unreachable
+    """Refresh one child's concerns, then rebuild its plan from the governing dates they store.
+    Call it inside the transaction of every write that changes a fact about the child: if that
+    transaction rolls back, so do the concerns and the plan."""
+    reminders_replan_many(patient_ids=[patient.pk], now=now)
+
+
+def reminders_replan_many(
+    *, patient_ids: list[int], now: datetime | None = None, refresh: bool = True
+) -> None:
+    """Plan these children (inside the caller's transaction, or one of its own); with `refresh`,
+    refresh their concerns first (the plan reads the dates the refresh stores)."""
+    from .concerns import concerns_refresh_many
 
     now = now or timezone.now()
-    children = _load_children([patient.pk], now)
-    _apply(children, [patient.pk], now)
-    escalate_unreachable(children, now=now)
+    with transaction.atomic():
+        if refresh:
+            concerns_refresh_many(patient_ids=patient_ids, now=now)
+        children = _load_children(patient_ids, now)
+        _apply(children, patient_ids, now)
 
 
 def reminders_replan_all(*, now: datetime | None = None, chunk: int = REPLAN_ALL_CHUNK) -> int:
-    """Replan every active child (the daily job: dates move with time). Bulk, chunked, one
-    transaction per chunk. Returns the number of children planned."""
+    """Refresh and replan every active child (the daily job: dates move with time). Bulk,
+    chunked, one transaction per chunk. Returns the number of children planned."""
     from patients.models import Patient
-
-    from .escalations import escalate_unreachable
 
     now = now or timezone.now()
     ids = list(Patient.objects.filter(active=True).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
-        with transaction.atomic():
-            children = _load_children(part, now)
-            _apply(children, part, now)
-            escalate_unreachable(children, now=now)
+        reminders_replan_many(patient_ids=ids[start : start + chunk], now=now)
     return len(ids)

@@ -6,12 +6,19 @@ from django.db import models
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Value, When
 
 
-class EscalationQuerySet(models.QuerySet):
-    def for_clinic(self, clinic) -> EscalationQuerySet:
-        return self.filter(clinic=clinic).select_related("patient", "resolved_by")
+class ConcernQuerySet(models.QuerySet):
+    def for_clinic(self, clinic) -> ConcernQuerySet:
+        return self.filter(clinic=clinic).select_related("patient", "acknowledged_by")
 
-    def open(self) -> EscalationQuerySet:
+    def open(self) -> ConcernQuerySet:
         return self.filter(resolved_at__isnull=True)
+
+    def needing_nurse(self) -> ConcernQuerySet:
+        """The escalations: open concerns a nurse must act on (critical and urgent)."""
+        return self.open().filter(needs_nurse=True)
+
+    def danger_first(self) -> ConcernQuerySet:
+        return self.order_by("tier_rank", "-began_at", "-pk")
 
 
 class SmsMessageQuerySet(models.QuerySet):

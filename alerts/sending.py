@@ -27,7 +27,8 @@ than never, and never endlessly:
   outcome: it is sent again (it may give a second text, never none), counted against the same
   limit. A live send holds the row's lock, so it is never taken for lost.
 - Quiet hours: a caregiver in quiet hours gets the text at the end of them, except alarm
-  reminders in the last ALARM_URGENT_DAYS days before the alarm date.
+  reminders in the last ALARM_URGENT_DAYS days before the alarm date, and the daily "overdue"
+  text once the alarm date has passed with no refill (sent at any hour).
 """
 
 from __future__ import annotations
@@ -144,6 +145,8 @@ def quiet_until(reminder: Reminder, now: datetime) -> datetime | None:
     caregiver = reminder.caregiver
     tz = ZoneInfo(reminder.patient.clinic.time_zone)
     local = now.astimezone(tz)
+    if reminder.kind == Reminder.Kind.OVERDUE:  # the alarm date has passed: any hour
+        return None
     if (
         reminder.kind == Reminder.Kind.ALARM
         and (reminder.target_date - local.date()).days <= ALARM_URGENT_DAYS
@@ -170,6 +173,7 @@ def message_for(reminder: Reminder) -> str:
         initial=reminder.patient.initial,
         target=reminder.target_date,
         phone=clinic.phone_nurse_line,
+        after_hours=clinic.phone_after_hours,
         offset_days=reminder.offset_days,
         local_start=start,
         sender=clinic.sms_sender_name,

@@ -1,8 +1,11 @@
 """The reminder engine's writes and health, in one place to import from.
 
-Contract used by every write that changes a date a family relies on (refill, dose change,
-appointment booked / moved / cancelled, consent given or withdrawn): call
-`reminders_replan(patient=...)` inside the same transaction. The rules of sending (claims,
+Contract used by every write that changes a fact about a child (refill, dose change, ERI,
+appointment booked / moved / cancelled / completed / no-show, consent given or withdrawn,
+caregiver linked or removed): call `reminders_replan(patient=...)` inside the same transaction.
+It first refreshes the child's concerns (`concerns_refresh`, alerts/concerns.py), then plans the
+texts from the governing dates they store. A write that changes no date (a delivery report)
+calls `concerns_refresh` alone. The rules of sending (claims,
 retries, lost messages, holds) are written down in alerts/sending.py.
 """
 
@@ -10,12 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .escalations import (
-    escalate_opt_out,
-    escalation_raise,
-    escalation_resolve,
-    escalations_check,
-)
+from .concerns import concern_acknowledge, concerns_refresh, concerns_refresh_many
+from .escalations import escalate_reminder, escalations_check
 from .holds import hold_raise, hold_release, holds_alert_pending, holds_open
 from .inbound import sms_inbound_receive, sms_status_update
 from .planning import reminders_replan, reminders_replan_all
@@ -29,8 +28,10 @@ from .sending import (
 )
 
 __all__ = [
-    "escalation_raise",
-    "escalation_resolve",
+    "concern_acknowledge",
+    "concerns_refresh",
+    "concerns_refresh_many",
+    "escalate_reminder",
     "escalations_check",
     "heartbeat_record",
     "hold_raise",
@@ -51,8 +52,7 @@ __all__ = [
 
 
 def reminders_consent_changed(*, caregiver, consent, now: datetime | None = None) -> None:
-    """Consent given or withdrawn: replan each linked child; a withdrawal tells the nurses."""
+    """Consent given or withdrawn: refresh each linked child's concerns (a withdrawal opens
+    "family cannot be reached") and re-plan its texts, in the caller's transaction."""
     for link in caregiver.links.filter(active=True).select_related("patient"):
         reminders_replan(patient=link.patient, now=now)
-    if not consent.given:
-        escalate_opt_out(caregiver=caregiver, consent_id=consent.pk, now=now)

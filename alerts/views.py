@@ -6,6 +6,7 @@ from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_POST
 from patients.permissions import clinic_of, staff_required
 
 from . import services
-from .models import Escalation, SmsMessage
+from .models import Concern, SmsMessage
 from .sms.twilio import signature_is_valid
 
 PAGE_SIZE = 100
@@ -35,23 +36,45 @@ def outbox(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def escalations(request: HttpRequest) -> HttpResponse:
+    """Open concerns that need a nurse, critical first and newest danger first; with
+    ?resolved=1, the history of resolved ones too, each with the reason and time."""
     show_resolved = request.GET.get("resolved") == "1"
     clinic = clinic_of(request.user)
-    rows = Escalation.objects.for_clinic(clinic)
-    rows = rows if show_resolved else rows.open()
+    rows = Concern.objects.for_clinic(clinic).filter(needs_nurse=True)
+    if show_resolved:
+        rows = rows.order_by(F("resolved_at").desc(nulls_first=True), "tier_rank", "-began_at", "-pk")
+    else:
+        rows = rows.open().danger_first()
     return render(
         request,
         "alerts/escalations.html",
-        {"escalations": rows[:PAGE_SIZE], "show_resolved": show_resolved, **_health(clinic)},
+        {"concerns": rows[:PAGE_SIZE], "show_resolved": show_resolved, **_health(clinic)},
     )
 
 
 @staff_required
 @require_POST
-def escalation_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    escalation = get_object_or_404(Escalation.objects.for_clinic(clinic_of(request.user)), pk=pk)
-    services.escalation_resolve(escalation=escalation, by=request.user)
-    messages.success(request, _("Marked as resolved."))
+def concern_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    concern = get_object_or_404(Concern.objects.for_clinic(clinic_of(request.user)), pk=pk)
+    services.concern_acknowledge(concern=concern, by=request.user)
+    messages.success(request, _("Acknowledged. It stays on the list until the danger is gone."))
+    return redirect("alerts:escalations")
+
+
+@staff_required
+@require_POST
+def printed_alarm_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    """The nurse checked the pump: the computed alarm date governs again."""
+    from pumps.models import RefillVisit
+    from pumps.services import printed_alarm_resolve as resolve
+
+    concern = get_object_or_404(
+        Concern.objects.for_clinic(clinic_of(request.user)).open(), pk=pk, kind=Concern.Kind.PRINTED_DIFFERS
+    )
+    visit_id = int(concern.key.rsplit(":", 1)[1])
+    visit = get_object_or_404(RefillVisit.objects.filter(pump__patient=concern.patient), pk=visit_id)
+    resolve(visit=visit, by=request.user)
+    messages.success(request, _("The computed alarm date governs again."))
     return redirect("alerts:escalations")
 
 

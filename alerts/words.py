@@ -37,6 +37,10 @@ REMINDER_TEXTS = {
             "{sender}: {initial} has a clinic visit on {date} at {time}. Reply C to confirm. "
             "To change it, call {phone}."
         ),
+        "overdue": (
+            "{sender}: URGENT. {initial}'s pump refill is overdue: the pump may be beeping and "
+            "will soon be empty. Call the clinic now: {phone}. After hours: {after}."
+        ),
         "battery": (
             "{sender}: it is time to plan {initial}'s pump replacement (the battery is running "
             "down). Please call the clinic to book it: {phone}."
@@ -58,6 +62,10 @@ REMINDER_TEXTS = {
         "appointment": (
             "{sender}: {initial} tiene cita en la clínica el {date} a las {time}. Responda C para "
             "confirmar. Para cambiarla, llame al {phone}."
+        ),
+        "overdue": (
+            "{sender}: URGENTE. La recarga de la bomba de {initial} está atrasada: la bomba puede "
+            "estar sonando y pronto quedará vacía. Llame ya a la clínica: {phone}. Fuera de horario: {after}."
         ),
         "battery": (
             "{sender}: es hora de planear el cambio de la bomba de {initial} (la batería se está "
@@ -120,6 +128,7 @@ def reminder_text(
     initial: str,
     target: date,
     phone: str,
+    after_hours: str = "",
     offset_days: int = 1,
     local_start: datetime | None = None,
     sender: str = DEFAULT_SENDER,
@@ -135,6 +144,7 @@ def reminder_text(
         time=format_time(local_start, language) if local_start else "",
         phone=phone,
         sender=sender or DEFAULT_SENDER,
+        after=after_hours or phone,
     )
 
 

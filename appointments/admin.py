@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from itbportal.admin_readonly import ReadOnlyAdmin
+
 from .models import Appointment
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(ReadOnlyAdmin):
     list_display = ["patient", "kind", "start", "status", "location"]
     list_filter = ["kind", "status"]
     list_select_related = ["patient"]

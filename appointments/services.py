@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from alerts.services import reminders_replan
 from patients import audit
+from pumps import safety
 
 from .models import Appointment
 
@@ -62,8 +63,9 @@ AFTER_ALARM_MESSAGE = (
 )
 
 
-def worst_alarm_at(patient) -> datetime | None:
-    """The worst-case alarm instant of the child's active pump (from its latest visit)."""
+def governing_alarm_at(patient) -> datetime | None:
+    """The alarm instant that governs this child's dates (pumps/safety.py: the earlier of the
+    printed and computed dates until a nurse resolves a difference), from its latest visit."""
     from pumps.models import RefillVisit
 
     visit = (
@@ -71,16 +73,51 @@ def worst_alarm_at(patient) -> datetime | None:
         .order_by("-visit_at", "-pk")
         .first()
     )
-    return visit.alarm_at_worst if visit else None
+    if visit is None:
+        return None
+    return safety.governing_alarm(
+        computed_at=visit.alarm_at_worst,
+        printed=visit.printed_alarm_date,
+        tz=patient.clinic.tzinfo,
+        resolved=visit.printed_alarm_resolved_at is not None,
+    )
 
 
 def _check_after_alarm(*, patient, kind: str, start: datetime, reason: str) -> None:
     if kind != Appointment.Kind.REFILL:
         return
-    alarm = worst_alarm_at(patient)
-    if alarm is not None and start > alarm and not reason.strip():
+    alarm = governing_alarm_at(patient)
+    if alarm is not None and not safety.booked_in_time(start, alarm) and not reason.strip():
         local = timezone.localtime(alarm, patient.clinic.tzinfo)
         raise AppointmentError(AFTER_ALARM_MESSAGE.format(alarm=f"{local:%a %d %b %Y %H:%M}"))
+
+
+def refill_fulfilled_by(*, patient, visit_at: datetime, until: datetime) -> Appointment | None:
+    """The open refill appointment a refill recorded at `visit_at` fulfils: one booked that day
+    (clinic time), else the earliest upcoming one starting before `until` (the new next
+    appointment, or halfway to the new alarm: one booked for the next cycle is left alone)."""
+    tz = patient.clinic.tzinfo
+    day = timezone.localdate(visit_at, tz)
+    rows = list(
+        Appointment.objects.select_for_update()
+        .filter(patient=patient)
+        .open()
+        .refills()
+        .filter(start__gte=visit_at - timedelta(hours=36), start__lt=until)
+        .order_by("start", "pk")
+    )
+    same_day = [a for a in rows if timezone.localdate(a.start, tz) == day]
+    later = [a for a in rows if a.start > visit_at]
+    return (same_day or later or [None])[0]
+
+
+def appointment_fulfil(*, appointment: Appointment, by=None) -> Appointment:
+    """Mark the refill appointment a recorded refill fulfils as completed. Called by
+    pumps.services.refill_record inside its transaction, which re-plans the texts after."""
+    appointment.status = Appointment.Status.COMPLETED
+    appointment.save(update_fields=["status", "updated_at"])
+    _audit(appointment, by, audit.APPOINTMENT_CHANGED)
+    return appointment
 
 
 def _locked(appointment: Appointment) -> Appointment:

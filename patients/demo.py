@@ -86,7 +86,7 @@ CHILDREN = [
         40,
         (4, 5),
         flex=[("00:00", "10"), ("07:00", "14"), ("19:00", "11")],
-        appointment_in_days=33,
+        appointment_in_days=31,
     ),  # flex, two caregivers
     Child(
         "Lucas",
@@ -97,20 +97,20 @@ CHILDREN = [
         dose=Decimal(600),
         conc=Decimal(2000),
         bolus=(Decimal(50), 3),
-        appointment_in_days=24,
+        appointment_in_days=18,
     ),  # patient bolus
-    Child("Mia", "Chen", 12, 55, (3,), implant_years_ago=6.7, appointment_in_days=48),  # battery window
+    Child("Mia", "Chen", 12, 55, (3,), implant_years_ago=6.7, appointment_in_days=45),  # battery window
     Child(
-        "Elena", "Ruiz", 7, 20, (2,), eri_days_ago=10, implant_years_ago=5.5, appointment_in_days=14
+        "Elena", "Ruiz", 7, 20, (2,), eri_days_ago=10, implant_years_ago=5.5, appointment_in_days=11
     ),  # ERI reported
-    Child("Oliver", "Brown", 14, 25, (1,), residual_off=Decimal("3.1"), appointment_in_days=18),  # residual
+    Child("Oliver", "Brown", 14, 25, (1,), residual_off=Decimal("3.1"), appointment_in_days=15),  # residual
     Child(
-        "Isabella", "Lee", 9, 35, (3,), dose=Decimal(360), previous_dose=Decimal(280), appointment_in_days=28
+        "Isabella", "Lee", 9, 35, (3,), dose=Decimal(360), previous_dose=Decimal(280), appointment_in_days=25
     ),  # dose change over 20%
     Child(
         "Ethan", "Nguyen", 5, 42.5, (5,), implant_years_ago=0.04, goals=("comfort", "sleep", "seating")
     ),  # implanted two weeks ago
-    Child("Camila", "Torres", 11, 45, (2,), appointment_in_days=38),
+    Child("Camila", "Torres", 11, 45, (2,), appointment_in_days=35),
     Child(
         "Benjamin",
         "Wright",
@@ -119,11 +119,11 @@ CHILDREN = [
         (5,),
         dose=Decimal(700),
         model=PumpModel.SYNCHROMED_II_40,
-        appointment_in_days=33,
+        appointment_in_days=30,
     ),
     Child("Harper", "Hall", 8, 80, (4,), dose=Decimal(150), appointment_in_days=72),
     Child("Daniel", "King", 12, 16, (1,), appointment_in_days=9),
-    Child("Valentina", "Diaz", 10, 28, (0,), appointment_in_days=21),
+    Child("Valentina", "Diaz", 10, 28, (0,), appointment_in_days=18),
     Child(
         "Jack",
         "Scott",
@@ -132,7 +132,7 @@ CHILDREN = [
         (3,),
         model=PumpModel.SYNCHROMED_II_40,
         dose=Decimal(500),
-        appointment_in_days=43,
+        appointment_in_days=40,
     ),
     Child("Lily", "Adams", 6, 90, (4,), dose=Decimal(120), appointment_in_days=80),
     Child("Samuel", "Baker", 14, 8.5, (5,), appointment_in_days=1),  # refill tomorrow
@@ -316,6 +316,12 @@ def seed(now: datetime | None = None, *, summaries: bool = True) -> bool:
     for n, spec in enumerate(CHILDREN, start=1):
         _seed_child(n, spec, clinic, nurses[n % 2], parents, now)
     _first_ten_minutes(now, summaries=summaries)
+    # The demo rows were written directly: assess every child once, as the beat would.
+    from alerts.concerns import concerns_refresh_many
+
+    concerns_refresh_many(
+        patient_ids=list(Patient.objects.filter(clinic=clinic).values_list("pk", flat=True)), now=now
+    )
     return True
 
 

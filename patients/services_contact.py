@@ -165,7 +165,7 @@ def _take_effect(proof: MobileProof, caregiver: Caregiver, *, by: User, now: dat
     else:
         for link in caregiver.links.filter(active=True).select_related("patient"):
             reminders_replan(patient=link.patient)
-    clinics_tell_of_new_number(caregiver=caregiver, proof_id=proof.pk, now=now)
+    clinics_tell_of_new_number(caregiver=caregiver, now=now)
 
 
 def caregiver_clinic_ids(caregiver: Caregiver) -> set[int]:
@@ -173,27 +173,16 @@ def caregiver_clinic_ids(caregiver: Caregiver) -> set[int]:
     return set(caregiver.links.filter(active=True).values_list("patient__clinic_id", flat=True))
 
 
-def clinics_tell_of_new_number(*, caregiver: Caregiver, proof_id: int, now: datetime) -> None:
+def clinics_tell_of_new_number(*, caregiver: Caregiver, now: datetime) -> None:
     """A parent with children at more than one clinic changes their own number (no nurse may):
-    each clinic's nurses are told, through the escalation inbox, naming only that clinic's child."""
-    from alerts.escalations import escalation_raise
-    from alerts.models import Escalation
+    each clinic's nurses are told. The safety assessment decides it (a ``contact_changed``
+    concern on each of the parent's children, naming only the parent; pumps/safety.py), so the
+    refresh of the parent's children is all this does; the nurse acknowledges it once checked."""
+    from alerts.concerns import concerns_refresh_many
 
-    first_child_per_clinic: dict[int, Patient] = {}
-    for link in caregiver.links.filter(active=True).select_related("patient").order_by("patient_id"):
-        first_child_per_clinic.setdefault(link.patient.clinic_id, link.patient)
-    if len(first_child_per_clinic) < 2:
-        return
-    for clinic_id, child in first_child_per_clinic.items():
-        escalation_raise(
-            patient=child,
-            kind=Escalation.Kind.CONTACT_CHANGED,
-            key=f"contact_changed:{caregiver.pk}:{proof_id}:{clinic_id}",
-            message=f"{caregiver} (caregiver of {child.first_name} {child.last_name}, MRN {child.mrn}) "
-            f"changed their mobile number on the portal. They also have a child at another clinic, "
-            f"so only they can change it. Check the number with them at the next contact.",
-            now=now,
-        )
+    ids = sorted(caregiver.links.filter(active=True).values_list("patient_id", flat=True))
+    if ids:
+        concerns_refresh_many(patient_ids=ids, now=now)
 
 
 def _token_hash(token: str) -> str:

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from alerts.models import Reminder
+from alerts.models import Concern, Reminder
 from appointments.models import Appointment
 from patients import audit
 from pumps.charts import dose_chart_svg, residual_chart_svg
@@ -17,7 +17,7 @@ from pumps.models import Pump
 
 from .models import Patient
 from .permissions import clinic_of, staff_required
-from .worklist import FLAGS, row_flags, worklist, worklist_filter
+from .worklist import TIERS, page_rows, worklist, worklist_filter
 
 PAGE_SIZE = 50
 APPOINTMENT_ACTIONS = [("complete", "Completed"), ("no_show", "No-show"), ("cancel", "Cancel")]
@@ -27,48 +27,31 @@ def _today(clinic) -> date:
     return timezone.localtime(timezone.now(), clinic.tzinfo).date()
 
 
-def _days_left(pump, tz, clinic) -> int | None:
-    if pump.alarm_at_worst is None:
-        return None
-    return (timezone.localtime(pump.alarm_at_worst, tz).date() - _today(clinic)).days
-
-
 @staff_required
 def worklist_view(request):
     clinic = clinic_of(request.user)
-    now = timezone.now()
-    flag = request.GET.get("flag", "")
+    tier = request.GET.get("tier", "")
+    kind = request.GET.get("kind", "")
     search = request.GET.get("q", "")
-    qs = worklist_filter(worklist(user=request.user, now=now, today=_today(clinic)), flag=flag, search=search)
-    # Count and order on the ids alone: Postgres then computes the many per-row subqueries of the
-    # flags for one page of children, not for every child of the clinic.
-    page = Paginator(qs.values_list("pk", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
-    page_ids = list(page.object_list)
-    by_id = {p.pk: p for p in qs.filter(pk__in=page_ids).with_current()}
-    pumps = [by_id[pk] for pk in page_ids]
-    tz = clinic.tzinfo
-    rows = [
-        {
-            "pump": p,
-            "patient": p.patient,
-            "program": p.current_program,
-            "days_left": _days_left(p, tz, clinic),
-            "flags": row_flags(p),
-            "days_ago": -days if (days := _days_left(p, tz, clinic)) is not None and days < 0 else None,
-        }
-        for p in pumps
-    ]
+    qs = worklist_filter(worklist(user=request.user), tier=tier, kind=kind, search=search)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = _today(clinic)
+    rows = page_rows(list(page.object_list))
+    for row in rows:
+        alarm_day = row["state"].alarm_day
+        row["days_left"] = (alarm_day - today).days if alarm_day else None
     return render(
         request,
         "staff/worklist.html",
         {
             "rows": rows,
             "page": page,
-            "flags": FLAGS,
-            "flag": flag,
+            "tiers": TIERS,
+            "tier": tier,
+            "kinds": Concern.Kind.choices,
+            "kind": kind,
             "q": search,
-            "now": now,
-            "today": _today(clinic),
+            "today": today,
         },
     )
 
@@ -144,14 +127,16 @@ def chart(request, pk: int):
 def battery(request):
     clinic = clinic_of(request.user)
     today = _today(clinic)
-    qs = worklist_filter(worklist(user=request.user, now=timezone.now(), today=today), flag="battery")
-    qs = qs.order_by("implant_date")
+    # The pumps whose battery window is open (the assessment's ERI and battery concerns), and
+    # those already booked for replacement (the concern closed when it was booked).
+    window = Pump.objects.active().filter(patient__clinic=clinic).select_related("patient")
+    pumps = [p for p in window.order_by("implant_date") if p.battery_window_open(today)]
     rows = []
     booked = {
         a.patient_id: a
         for a in Appointment.objects.open().filter(patient__clinic=clinic, kind=Appointment.Kind.BATTERY)
     }
-    for pump in qs:
+    for pump in pumps:
         rows.append(
             {
                 "pump": pump,

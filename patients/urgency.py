@@ -1,19 +1,14 @@
-"""How urgent a child's next refill is, in the words a parent reads on the home card.
+"""Where a child is in the weeks after an implant (the handout's after-surgery care).
 
-Pure: plain dates in, a small value out, no Django. The thresholds are clinic-facing policy and
-are named here so that the card, its colours and its tests agree.
+Pure: plain dates in, a small value out, no Django. How urgent a refill is lives in the safety
+assessment (pumps/safety.py), read by the card through its stored concerns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import StrEnum
 
-# The alarm date is this many days away or fewer, with no refill booked before it: call today.
-CALL_TODAY_WITHIN_DAYS = 3
-# The refill-due date is this many days away or fewer, with no refill booked: book now.
-BOOK_NOW_BEFORE_DUE_DAYS = 14
 # The handout's after-surgery care applies for the first six weeks after an implant.
 RECOVERY_DAYS = 42
 # Keep the incision dry, and return to school and light activities, after one week.
@@ -21,56 +16,6 @@ INCISION_DRY_DAYS = 7
 SCHOOL_AFTER_DAYS = 7
 # The abdominal binder is worn for six weeks.
 BINDER_DAYS = 42
-
-
-class Level(StrEnum):
-    PLENTY = "plenty"  # nothing to do yet, or a refill is booked in time
-    BOOK_NOW = "book_now"  # book (or move) the refill appointment now
-    CALL_TODAY = "call_today"  # call the clinic today
-
-
-class Reason(StrEnum):
-    BOOKED = "booked"  # a refill appointment is booked on or before the alarm date
-    NOT_DUE_YET = "not_due_yet"  # no appointment, but the refill is not due for a while
-    DUE_SOON = "due_soon"  # no appointment, the refill is due soon
-    BOOKED_AFTER_ALARM = "booked_after_alarm"  # the only appointment is after the alarm date
-    ALARM_NEAR = "alarm_near"  # alarm within CALL_TODAY_WITHIN_DAYS, no appointment before it
-    ALARM_PASSED = "alarm_passed"  # the alarm date has passed with no refill since
-    NO_REFILL = "no_refill"  # no refill recorded yet: nothing to count from
-
-
-@dataclass(frozen=True)
-class Urgency:
-    level: Level
-    reason: Reason
-    days_to_alarm: int | None
-    days_to_due: int | None
-
-
-def refill_urgency(
-    *, today: date, alarm_day: date | None, refill_due: date | None, appointment_day: date | None
-) -> Urgency:
-    """Classify a child's refill state. All dates are local to the clinic.
-
-    `appointment_day` is the day of the next open refill appointment, if any.
-    """
-    if alarm_day is None or refill_due is None:
-        level = Level.PLENTY if appointment_day else Level.BOOK_NOW
-        return Urgency(level, Reason.NO_REFILL, None, None)
-    to_alarm = (alarm_day - today).days
-    to_due = (refill_due - today).days
-    booked_in_time = appointment_day is not None and appointment_day <= alarm_day
-    if to_alarm < 0:
-        return Urgency(Level.CALL_TODAY, Reason.ALARM_PASSED, to_alarm, to_due)
-    if booked_in_time:
-        return Urgency(Level.PLENTY, Reason.BOOKED, to_alarm, to_due)
-    if to_alarm <= CALL_TODAY_WITHIN_DAYS:
-        return Urgency(Level.CALL_TODAY, Reason.ALARM_NEAR, to_alarm, to_due)
-    if appointment_day is not None:
-        return Urgency(Level.BOOK_NOW, Reason.BOOKED_AFTER_ALARM, to_alarm, to_due)
-    if to_due <= BOOK_NOW_BEFORE_DUE_DAYS:
-        return Urgency(Level.BOOK_NOW, Reason.DUE_SOON, to_alarm, to_due)
-    return Urgency(Level.PLENTY, Reason.NOT_DUE_YET, to_alarm, to_due)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from appointments.models import Appointment
 from patients.models import CaregiverLink, Language, Patient
 
+from . import safety
 from .models import Document, Program, Pump, RefillVisit
 from .pdf import render_pdf
 
@@ -115,6 +116,20 @@ def visit_summary_context(visit: RefillVisit) -> dict:
     visit_local = timezone.localtime(visit.visit_at, tz)
     appointment = _next_appointment(visit)
     nurse = visit.nurse
+    # The governing dates: an earlier printed alarm date governs until a nurse resolves it.
+    alarm_at = safety.governing_alarm(
+        computed_at=visit.alarm_at_worst,
+        printed=visit.printed_alarm_date,
+        tz=tz,
+        resolved=visit.printed_alarm_resolved_at is not None,
+    )
+    refill_due = safety.governing_refill_due(
+        alarm_at=alarm_at,
+        computed_at=visit.alarm_at_worst,
+        refill_due=visit.refill_due,
+        tz=tz,
+        lead_days=clinic.refill_lead_days,
+    )
     return {
         "patient": patient,
         "clinic": clinic,
@@ -124,11 +139,11 @@ def visit_summary_context(visit: RefillVisit) -> dict:
         "program": _program_facts(program),
         "dose_change": _dose_change(visit),
         "bridge_bolus_ml": plain_number(visit.bridge_bolus_ml) if visit.bridge_bolus_ml else None,
-        "alarm_date": timezone.localtime(visit.alarm_at_worst, tz).date(),
+        "alarm_date": timezone.localtime(alarm_at, tz).date(),
         "alarm_nominal_date": (
             timezone.localtime(visit.alarm_at, tz).date() if program.has_patient_bolus else None
         ),
-        "refill_due": visit.refill_due,
+        "refill_due": refill_due,
         "appointment": appointment,
         "appointment_start": timezone.localtime(appointment.start, tz) if appointment else None,
         "replace_by": pump.replace_by() if pump.battery_window_open(visit_local.date()) else None,

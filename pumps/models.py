@@ -11,11 +11,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from . import forecast as fc
+from . import safety
 from .querysets import DocumentQuerySet, ProgramQuerySet, PumpQuerySet, RefillVisitQuerySet
 
 USUAL_CONCENTRATIONS = (Decimal(500), Decimal(1000), Decimal(2000))
-RESIDUAL_ABS_LIMIT_ML = Decimal(2)
-RESIDUAL_RATIO_RANGE = (Decimal("0.85"), Decimal("1.15"))
+RESIDUAL_ABS_LIMIT_ML = safety.RESIDUAL_ABS_LIMIT_ML
+RESIDUAL_RATIO_RANGE = safety.RESIDUAL_RATIO_RANGE
 DOSE_CHANGE_CONFIRM_PERCENT = Decimal(20)
 
 
@@ -213,6 +214,12 @@ class RefillVisit(models.Model):
     )
     bolus_note = models.CharField(max_length=200, blank=True)
     printed_alarm_date = models.DateField(_("alarm date on the programmer printout"), null=True, blank=True)
+    # A nurse resolved a printed/computed difference (re-interrogated the pump or checked the entry):
+    # from then on the computed date governs (pumps/safety.py).
+    printed_alarm_resolved_at = models.DateTimeField(null=True, blank=True)
+    printed_alarm_resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     next_appointment = models.ForeignKey(
         "appointments.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -256,14 +263,7 @@ class RefillVisit(models.Model):
 
     @property
     def residual_discrepancy(self) -> bool:
-        diff = self.residual_difference_ml
-        if diff is None:
-            return False
-        if abs(diff) > RESIDUAL_ABS_LIMIT_ML:
-            return True
-        ratio = self.residual_ratio
-        low, high = RESIDUAL_RATIO_RANGE
-        return ratio is not None and not (low <= ratio <= high)
+        return safety.residual_discrepancy(self.expected_residual_ml, self.actual_residual_ml)
 
     @property
     def dose_change_percent(self) -> Decimal | None:
@@ -280,12 +280,10 @@ class RefillVisit(models.Model):
     @property
     def printed_alarm_differs(self) -> bool:
         """The programmer's printed date and ours differ by more than a day (DOMAIN.md)."""
-        if self.printed_alarm_date is None:
-            return False
         from django.utils import timezone
 
-        ours = timezone.localtime(self.alarm_at_worst).date()
-        return abs((ours - self.printed_alarm_date).days) > 1
+        ours = timezone.localtime(self.alarm_at_worst, self.pump.patient.clinic.tzinfo).date()
+        return safety.printed_differs(printed=self.printed_alarm_date, computed_day=ours)
 
 
 class Document(models.Model):

@@ -15,6 +15,7 @@ from patients import audit
 from patients.clinic_hours import clinic_calendar
 
 from . import forecast as fc
+from . import safety
 from .documents import emergency_card_queue, visit_summary_queue
 from .models import DOSE_CHANGE_CONFIRM_PERCENT, USUAL_CONCENTRATIONS, Program, Pump, RefillVisit
 
@@ -238,7 +239,11 @@ def visit_problems(
                 f"The daily dose changes by {percent:+.1f}%, more than 20%. Tick the box to confirm it.",
             )
         )
-    if next_appointment_at and alarm_at_worst and next_appointment_at > alarm_at_worst:
+    if (
+        next_appointment_at
+        and alarm_at_worst
+        and not safety.booked_in_time(next_appointment_at, alarm_at_worst)
+    ):
         if not after_alarm_reason.strip():
             problems.append(
                 (
@@ -284,6 +289,20 @@ def _save_program(pump: Pump, current: Program | None, draft: Program, reason: s
     draft.change_reason = reason
     draft.save()
     return draft
+
+
+def _fulfil_appointment(*, visit: RefillVisit, by, next_at: datetime | None) -> None:
+    """A refill completes the refill appointment it was booked for (its texts are cancelled by
+    the re-plan that follows, in this transaction)."""
+    if visit.kind == RefillVisit.Kind.PROGRAMMING:
+        return
+    from appointments.services import appointment_fulfil, refill_fulfilled_by
+
+    halfway = visit.visit_at + (visit.alarm_at_worst - visit.visit_at) / 2
+    until = min(next_at, halfway) if next_at else halfway
+    appointment = refill_fulfilled_by(patient=visit.pump.patient, visit_at=visit.visit_at, until=until)
+    if appointment is not None:
+        appointment_fulfil(appointment=appointment, by=by)
 
 
 def _book_next(*, visit: RefillVisit, by, start: datetime | None, reason: str, hours_confirmed: bool) -> None:
@@ -344,7 +363,11 @@ def refill_record(
         draft=draft,
         bridge_bolus_ml=bridge_bolus_ml,
         dose_change_confirmed=details.get("dose_change_confirmed", False),
-        alarm_at_worst=forecast["alarm_at_worst"],
+        alarm_at_worst=safety.governing_alarm(
+            computed_at=forecast["alarm_at_worst"],
+            printed=details.get("printed_alarm_date"),
+            tz=pump.patient.clinic.tzinfo,
+        ),
         next_appointment_at=next_appointment_at,
         after_alarm_reason=after_alarm_reason,
         clinic=pump.patient.clinic,
@@ -365,6 +388,7 @@ def refill_record(
         details=details,
         forecast=forecast,
     )
+    _fulfil_appointment(visit=visit, by=by, next_at=next_appointment_at)
     _book_next(
         visit=visit,
         by=by,
@@ -412,3 +436,17 @@ def _eri_record(pump: Pump, eri_date) -> None:
     if eri_date and pump.eri_date != eri_date:
         pump.eri_date = eri_date
         pump.save(update_fields=["eri_date"])
+
+
+@transaction.atomic
+def printed_alarm_resolve(*, visit: RefillVisit, by, now: datetime | None = None) -> RefillVisit:
+    """A nurse has re-interrogated the pump or checked the entry: the computed alarm date
+    governs again. Refreshes the child's concerns and texts in this transaction."""
+    visit = RefillVisit.objects.select_for_update().select_related("pump__patient").get(pk=visit.pk)
+    if visit.printed_alarm_resolved_at is None:
+        visit.printed_alarm_resolved_at = now or timezone.now()
+        visit.printed_alarm_resolved_by = by
+        visit.save(update_fields=["printed_alarm_resolved_at", "printed_alarm_resolved_by"])
+        reminders_replan(patient=visit.pump.patient, now=now)
+        audit.audit_record(actor=by, action=audit.VISIT_RECORDED, obj=visit, patient_id=visit.pump.patient_id)
+    return visit

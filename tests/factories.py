@@ -6,6 +6,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from alerts.concerns import concerns_refresh
 from appointments.models import Appointment
 from patients.models import Caregiver, CaregiverLink, Clinic, Patient, StaffProfile, User
 from pumps.models import Program, Pump, RefillVisit
@@ -114,9 +115,12 @@ def refill(
     visit_at = visit_at or timezone.now() - timedelta(days=10)
     program = program or ProgramFactory(pump=pump, effective_from=visit_at)
     fields = visit_forecast(pump=pump, program=program, visit_at=visit_at, volume_after_ml=volume)
-    return RefillVisit.objects.create(
+    visit = RefillVisit.objects.create(
         pump=pump, program=program, visit_at=visit_at, volume_after_ml=volume, **fields, **extra
     )
+    # Written directly, as the console's service would: assess the child as the service does.
+    concerns_refresh(patient=pump.patient)
+    return visit
 
 
 class AppointmentFactory(factory.django.DjangoModelFactory):
@@ -127,3 +131,8 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     kind = Appointment.Kind.REFILL
     start = factory.LazyFunction(lambda: timezone.now() + timedelta(days=3))
     location = "Rehabilitation Clinic"
+
+    @factory.post_generation
+    def _assess(obj, create, extracted, **kwargs):
+        if create:
+            concerns_refresh(patient=obj.patient)

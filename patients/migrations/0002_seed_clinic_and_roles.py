@@ -4,29 +4,57 @@ from django.db import migrations
 
 ROLE_PERMISSIONS = {
     "Nurse": [
-        ("patients", "view_patient"), ("patients", "change_patient"), ("patients", "add_patient"),
-        ("patients", "view_caregiver"), ("patients", "change_caregiver"), ("patients", "add_caregiver"),
-        ("patients", "view_caregiverlink"), ("patients", "add_caregiverlink"), ("patients", "change_caregiverlink"),
-        ("pumps", "view_pump"), ("pumps", "add_pump"), ("pumps", "change_pump"),
-        ("pumps", "view_program"), ("pumps", "add_program"),
-        ("pumps", "view_refillvisit"), ("pumps", "add_refillvisit"),
-        ("pumps", "view_document"), ("pumps", "add_document"),
-        ("appointments", "view_appointment"), ("appointments", "add_appointment"),
+        ("patients", "view_patient"),
+        ("patients", "change_patient"),
+        ("patients", "add_patient"),
+        ("patients", "view_caregiver"),
+        ("patients", "change_caregiver"),
+        ("patients", "add_caregiver"),
+        ("patients", "view_caregiverlink"),
+        ("patients", "add_caregiverlink"),
+        ("patients", "change_caregiverlink"),
+        ("pumps", "view_pump"),
+        ("pumps", "add_pump"),
+        ("pumps", "change_pump"),
+        ("pumps", "view_program"),
+        ("pumps", "add_program"),
+        ("pumps", "view_refillvisit"),
+        ("pumps", "add_refillvisit"),
+        ("pumps", "view_document"),
+        ("pumps", "add_document"),
+        ("appointments", "view_appointment"),
+        ("appointments", "add_appointment"),
         ("appointments", "change_appointment"),
-        ("alerts", "view_reminder"), ("alerts", "view_escalation"), ("alerts", "change_escalation"),
+        ("alerts", "view_reminder"),
+        ("alerts", "view_escalation"),
+        ("alerts", "change_escalation"),
         ("alerts", "view_smsmessage"),
     ],
     "Physician": [
-        ("patients", "view_patient"), ("patients", "view_caregiver"), ("pumps", "view_pump"),
-        ("pumps", "view_program"), ("pumps", "add_program"), ("pumps", "view_refillvisit"),
-        ("pumps", "view_document"), ("appointments", "view_appointment"), ("alerts", "view_escalation"),
+        ("patients", "view_patient"),
+        ("patients", "view_caregiver"),
+        ("pumps", "view_pump"),
+        ("pumps", "view_program"),
+        ("pumps", "add_program"),
+        ("pumps", "view_refillvisit"),
+        ("pumps", "view_document"),
+        ("appointments", "view_appointment"),
+        ("alerts", "view_escalation"),
     ],
     "Clinic admin": [
-        ("patients", "view_patient"), ("patients", "add_patient"), ("patients", "change_patient"),
-        ("patients", "view_caregiver"), ("patients", "add_caregiver"), ("patients", "change_caregiver"),
-        ("patients", "view_staffprofile"), ("patients", "add_staffprofile"), ("patients", "change_staffprofile"),
-        ("patients", "view_auditevent"), ("appointments", "view_appointment"),
-        ("appointments", "add_appointment"), ("appointments", "change_appointment"),
+        ("patients", "view_patient"),
+        ("patients", "add_patient"),
+        ("patients", "change_patient"),
+        ("patients", "view_caregiver"),
+        ("patients", "add_caregiver"),
+        ("patients", "change_caregiver"),
+        ("patients", "view_staffprofile"),
+        ("patients", "add_staffprofile"),
+        ("patients", "change_staffprofile"),
+        ("patients", "view_auditevent"),
+        ("appointments", "view_appointment"),
+        ("appointments", "add_appointment"),
+        ("appointments", "change_appointment"),
         ("alerts", "view_escalation"),
     ],
 }
@@ -56,7 +84,13 @@ def seed(apps, schema_editor):
     for role, perms in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         for app_label, codename in perms:
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            # A model deleted later (alerts.Escalation, replaced by Concern) has no permission in
+            # today's state, which tests/helpers.reseed_migrated_data seeds with: skip it.
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is not None:
+                group.permissions.add(permission)
 
 
 class Migration(migrations.Migration):

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, transaction
 
 from alerts import sending
-from alerts.models import Escalation, Reminder, SmsMessage
+from alerts.models import Concern, Reminder, SmsMessage
 from alerts.sending import MAX_ATTEMPTS, lost_after, reminders_claim_due, reminders_recover_stale
 from alerts.services import reminder_send
 from alerts.sms import SendResult
@@ -56,9 +56,9 @@ def test_sends_with_unknown_outcome_count_against_the_limit_which_escalates_once
         reminders_recover_stale(now=now)
     row.refresh_from_db()
     assert (row.status, row.attempts, len(calls)) == ("failed", MAX_ATTEMPTS, MAX_ATTEMPTS)
-    (escalation,) = Escalation.objects.filter(reminder=row)
-    assert "outcome of the last send is unknown" in escalation.message
-    assert f"after {MAX_ATTEMPTS} sends" in escalation.message
+    (concern,) = Concern.objects.open().filter(kind="unreachable", patient=row.patient)
+    assert "outcome of the last send is unknown" in concern.nurse_words
+    assert f"after {MAX_ATTEMPTS} sends" in concern.nurse_words
 
 
 @pytest.mark.django_db

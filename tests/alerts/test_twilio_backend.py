@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from alerts.holds import holds_open
-from alerts.models import Escalation, Reminder, SmsMessage
+from alerts.models import Concern, Reminder, SmsMessage
 from alerts.sending import MAX_ATTEMPTS, backoff
 from alerts.services import reminder_send, reminders_claim_due, reminders_recover_stale, reminders_replan
 from tests.alerts.conftest import ACCOUNT_SID, at, make_child, set_dates
@@ -67,7 +67,7 @@ def test_transient_errors_are_retried_with_backoff_and_end_sent(row, fake_twilio
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("sent", 3)
     assert len(fake_twilio.requests) == 3
-    assert not Escalation.objects.exists()
+    assert not Concern.objects.open().filter(kind="unreachable").exists()
 
 
 @pytest.mark.parametrize("code", [21610, 21211, 21614, 21408])
@@ -82,9 +82,9 @@ def test_permanent_errors_end_failed_at_once_and_escalate_once(
     assert (row.status, row.attempts) == ("failed", 1)
     assert row.last_error.startswith(str(code))
     assert len(fake_twilio.requests) == 1
-    (escalation,) = Escalation.objects.filter(kind="reminder_failed")
-    assert escalation.reminder_id == row.pk and escalation.emailed_at is not None
-    assert [m.to for m in mailoutbox if "not delivered" in m.subject.lower()] == [
+    (concern,) = Concern.objects.open().filter(kind="unreachable", patient=row.patient)
+    assert "undelivered" in concern.details["reasons"] and concern.emailed_at is not None
+    assert [m.to for m in mailoutbox if "cannot be reached" in m.subject.lower()] == [
         ["pump-nurses@hospital.test"]
     ]
 
@@ -94,7 +94,7 @@ def test_twilio_opted_out_error_withdraws_consent_and_tells_the_nurses(row, fake
     attempt(T0)
     row.caregiver.refresh_from_db()
     assert row.caregiver.sms_consent is False
-    assert Escalation.objects.filter(kind="opted_out").count() == 1
+    assert "opted_out" in Concern.objects.open().get(kind="unreachable").details["reasons"]
     assert not Reminder.objects.filter(patient=row.patient, status="planned").exists()
 
 
@@ -106,7 +106,7 @@ def test_transient_errors_end_failed_after_the_attempt_limit(row, fake_twilio):
         now += timedelta(hours=2)
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
-    assert Escalation.objects.filter(kind="reminder_failed", reminder=row).count() == 1
+    assert Concern.objects.open().filter(kind="unreachable", patient=row.patient).count() == 1
 
 
 @pytest.mark.parametrize("failure", [("error", 429, 14107), ("error", 400, 21611), ("error", 400, 20429)])
@@ -117,7 +117,8 @@ def test_rate_limits_and_a_full_queue_are_transient_not_permanent(row, fake_twil
     assert (row.status, row.attempts, row.send_after) == ("planned", 1, T0 + backoff(1))
     attempt(row.send_after)
     row.refresh_from_db()
-    assert (row.status, row.attempts) == ("sent", 2) and not Escalation.objects.exists()
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert not Concern.objects.open().filter(kind="unreachable").exists()
 
 
 def test_an_unreachable_handset_30003_is_permanent_by_the_table(row, fake_twilio):
@@ -125,7 +126,7 @@ def test_an_unreachable_handset_30003_is_permanent_by_the_table(row, fake_twilio
     attempt(T0)
     row.refresh_from_db()
     assert row.status == "failed" and "unreachable" in row.last_error
-    assert Escalation.objects.get(reminder=row).message.count("30003") == 1
+    assert Concern.objects.open().get(kind="unreachable", patient=row.patient).nurse_words.count("30003") == 1
 
 
 @pytest.mark.parametrize("status, code", [("failed", 30007), ("undelivered", 30003), ("canceled", None)])
@@ -138,8 +139,8 @@ def test_a_creation_reply_that_says_failed_is_recorded_so_and_escalated_once(row
     assert (row.attempts, len(fake_twilio.requests)) == (1, 1)
     assert row.provider_message_id.startswith("SM")
     assert SmsMessage.objects.get(reminder=row).status == status
-    (escalation,) = Escalation.objects.filter(kind="reminder_failed", reminder=row)
-    assert status in escalation.message
+    (concern,) = Concern.objects.open().filter(kind="unreachable", patient=row.patient)
+    assert status in concern.nurse_words
 
 
 def test_a_whatsapp_sender_in_the_reply_is_stored_whole_and_the_text_goes_once(row, fake_twilio):
@@ -172,7 +173,7 @@ def test_wrong_credentials_hold_the_clinic_alert_its_admins_once_and_send_all_on
     (hold,) = holds_open(clinic=row.patient.clinic)
     assert hold.code == 20003 and hold.alerted_at is not None
     assert [m.to for m in mailoutbox] == [[admin.user.email]]  # once, to the admins only
-    assert not Escalation.objects.exists()  # about no one child
+    assert not Concern.objects.open().filter(kind="unreachable").exists()  # about no one child
     settings.TWILIO_AUTH_TOKEN = right
     attempt(T0 + timedelta(minutes=3))  # the probe works: the hold is released
     attempt(T0 + timedelta(minutes=4))  # the next sweep sends what waited

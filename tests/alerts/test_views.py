@@ -8,20 +8,26 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import Escalation, Heartbeat, SmsMessage
+from alerts.models import Concern, Heartbeat, SmsMessage
 from tests.factories import CaregiverLinkFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def escalation(patient, key, **fields):
-    return Escalation.objects.create(
+def concern(patient, key, *, tier="urgent", **fields):
+    now = timezone.now()
+    fields.setdefault("nurse_words", f"Texts for {patient.first_name} not delivered")
+    return Concern.objects.create(
         clinic=patient.clinic,
         patient=patient,
-        kind="reminder_failed",
-        dedupe_key=key,
-        message=f"Text for {patient.first_name} not delivered",
-        created_at=timezone.now(),
+        kind="unreachable",
+        tier=tier,
+        tier_rank={"critical": 0, "urgent": 1, "attention": 2}[tier],
+        key=key,
+        began_at=now,
+        opened_at=now,
+        updated_at=now,
+        needs_nurse=tier != "attention",
         **fields,
     )
 
@@ -47,28 +53,45 @@ def test_the_outbox_shows_texts_of_this_clinics_families_only(
     assert html.count("for my clinic") == 5 and "for the other clinic" not in html
 
 
-def test_the_escalations_page_lists_open_ones_of_this_clinic_and_resolves(
+def test_the_escalations_page_lists_open_concerns_needing_a_nurse_of_this_clinic_danger_first(
     nurse_client, child, child_in_other_clinic, django_assert_max_num_queries
 ):
-    for i in range(5):
-        escalation(child, f"k{i}")
-    escalation(child_in_other_clinic, "other")
+    for i in range(4):
+        concern(child, f"k{i}")
+    concern(child, "crit", tier="critical", nurse_words="Critical one for Sofia")
+    concern(child, "calm", tier="attention", nurse_words="Attention only")
+    concern(child_in_other_clinic, "other")
     with django_assert_max_num_queries(9):  # 8 + the held-texts banner
         html = nurse_client.get(reverse("alerts:escalations")).content.decode()
-    assert html.count("Text for Sofia not delivered") == 5 and "Text for Ava" not in html
-    first = Escalation.objects.get(dedupe_key="k0")
-    response = nurse_client.post(reverse("alerts:escalation_resolve", args=[first.pk]))
+    assert html.count("Texts for Sofia not delivered") == 4 and "Texts for Ava" not in html
+    assert "Attention only" not in html
+    assert html.index("Critical one for Sofia") < html.index("Texts for Sofia not delivered")
+
+
+def test_acknowledging_records_who_and_when_and_keeps_it_listed(nurse_client, nurse, child):
+    first = concern(child, "k0")
+    response = nurse_client.post(reverse("alerts:concern_acknowledge", args=[first.pk]))
     assert response.status_code == 302
     first.refresh_from_db()
-    assert first.resolved_at is not None and first.resolved_by is not None
-    assert nurse_client.get(reverse("alerts:escalations")).content.decode().count("Text for Sofia") == 4
+    assert first.acknowledged_at is not None and first.acknowledged_by == nurse and first.resolved_at is None
+    html = nurse_client.get(reverse("alerts:escalations")).content.decode()
+    assert "Texts for Sofia not delivered" in html and "Acknowledged" in html
 
 
-def test_a_nurse_cannot_resolve_another_clinics_escalation(nurse_client, child_in_other_clinic):
-    other = escalation(child_in_other_clinic, "other")
-    assert nurse_client.post(reverse("alerts:escalation_resolve", args=[other.pk])).status_code == 404
+def test_the_history_shows_resolved_concerns_with_their_reason(nurse_client, child):
+    concern(child, "old", resolved_at=timezone.now(), resolved_reason="texts reach the family again")
+    assert (
+        "texts reach the family again" not in nurse_client.get(reverse("alerts:escalations")).content.decode()
+    )
+    html = nurse_client.get(reverse("alerts:escalations"), {"resolved": "1"}).content.decode()
+    assert "texts reach the family again" in html
+
+
+def test_a_nurse_cannot_acknowledge_another_clinics_concern(nurse_client, child_in_other_clinic):
+    other = concern(child_in_other_clinic, "other")
+    assert nurse_client.post(reverse("alerts:concern_acknowledge", args=[other.pk])).status_code == 404
     other.refresh_from_db()
-    assert other.resolved_at is None
+    assert other.acknowledged_at is None
 
 
 @pytest.mark.parametrize("name", ["alerts:outbox", "alerts:escalations"])

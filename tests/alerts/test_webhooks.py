@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import Escalation, Reminder, SmsMessage, WebhookReceipt
+from alerts.models import Concern, Reminder, SmsMessage, WebhookReceipt
 from appointments.models import Appointment
 from patients.models import SmsConsent
 from tests.alerts.conftest import make_child, set_dates
@@ -99,7 +99,8 @@ def test_an_undelivered_text_is_final_and_escalated_once(post, sent_row):
         post(STATUS, {"MessageSid": "SMabc", "MessageStatus": "undelivered", "ErrorCode": "30003"})
     post(STATUS, {"MessageSid": "SMabc", "MessageStatus": "delivered"})
     assert status_of(sent_row) == "undelivered"
-    assert Escalation.objects.filter(kind="reminder_failed", reminder=sent_row).count() == 1
+    [concern] = Concern.objects.open().filter(kind="unreachable", patient=sent_row.patient)
+    assert concern.details["reasons"] == ["undelivered"]
 
 
 SIDS = itertools.count(1)
@@ -123,7 +124,7 @@ def test_stop_words_withdraw_consent_cancel_texts_and_tell_the_nurses(post, sent
     assert caregiver.sms_consent is False
     assert SmsConsent.objects.filter(caregiver=caregiver, given=False, source="sms").count() == 1
     assert not Reminder.objects.filter(caregiver=caregiver, status="planned").exists()
-    assert Escalation.objects.filter(kind="opted_out").count() == 1
+    assert "opted_out" in Concern.objects.open().get(kind="unreachable").details["reasons"]
     assert SmsMessage.objects.filter(direction="in", body=word, caregiver=caregiver).count() == 1
 
 
@@ -247,7 +248,7 @@ def test_a_replayed_delivery_report_is_recorded_once_and_changes_nothing(post, s
     post(STATUS, {"MessageSid": "SMabc", "MessageStatus": "failed", "ErrorCode": "30003"})
     assert status_of(sent_row) == "delivered"
     assert WebhookReceipt.objects.filter(message_sid="SMabc").count() == 2
-    assert not Escalation.objects.filter(kind="reminder_failed").exists()
+    assert not Concern.objects.filter(kind="unreachable", patient=sent_row.patient).exists()
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -409,6 +409,12 @@ def dataset_generate(*, children: int, seed: int = 9, log=print) -> Dataset:
         latest = _visits(pumps, programs, times, patients, nurse_by_clinic, {c.pk: c for c in clinics})
         _appointments(patients, latest, times, nurse_by_clinic)
         reminders = _reminders(patients, pumps, caregivers_by_child, today)
+    # The rows went in directly: assess every child once, as the beat does (the worklist reads it).
+    from alerts.concerns import concerns_refresh_many
+
+    ids = [p.pk for p in patients]
+    for start in range(0, len(ids), 1000):
+        concerns_refresh_many(patient_ids=ids[start : start + 1000], now=now)
     tables_analyze()
     log(
         f"  data: {children:,} children, {children * VISITS_PER_CHILD:,} visits, "

@@ -61,7 +61,7 @@ def test_a_passed_alarm_says_call_now_and_how_long_ago(demo_login):
 
 def test_an_appointment_after_the_alarm_asks_to_book_earlier(demo_login):
     card = card_of(home(demo_login("ana.lopez")), "Noah")  # Ana reads the portal in Spanish
-    assert "Pida una cita de recarga más pronto" in card
+    assert "Llame a la clínica hoy" in card
     assert "La cita es después de la fecha de alarma de la bomba" in card
 
 

@@ -1,11 +1,11 @@
 """Journey 3: the parent replies STOP to a reminder (Twilio's signed inbound webhook), and the nurse
-sees it: an "opted out" escalation on the escalations page and a flag on the child's worklist row."""
+sees it: "family cannot be reached" on the escalations page and on the child's worklist row."""
 
 import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from alerts.models import Escalation
+from alerts.models import Concern
 from tests.journeys.conftest import TWILIO_TOKEN, sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -39,27 +39,28 @@ def test_a_parent_who_replies_stop_shows_up_for_the_nurse(
     sign_in(page, live_server.url, scene.nurse.email, totp_key=two_factor_key)
     page.wait_for_url("**/staff/")
     row = page.locator("table.worklist tbody tr", has_text="Rivera, Mia")
-    assert row.locator(".flag-reminder_failed").count() == 0
+    assert row.locator(".flag-unreachable").count() == 0
     shots(page, "worklist-before")
 
     mobile = str(scene.parent.caregiver.mobile)
     forged = twilio_posts_a_reply(live_server.url, sender=mobile, body="STOP", token="not-twilio")
     assert forged.status_code == 403
-    assert Escalation.objects.filter(patient=scene.child, kind="opted_out").count() == 0
+    assert not Concern.objects.open().filter(patient=scene.child, kind="unreachable").exists()
 
     answer = twilio_posts_a_reply(live_server.url, sender=mobile, body="STOP")
     assert answer.status_code == 200  # Twilio itself answers STOP; the portal only records it
     scene.parent.caregiver.refresh_from_db()
     assert not scene.parent.caregiver.sms_consent
-    assert Escalation.objects.filter(patient=scene.child, kind="opted_out").exists()
+    concern = Concern.objects.open().get(patient=scene.child, kind="unreachable")
+    assert "opted_out" in concern.details["reasons"]
 
     page.reload()
-    assert row.locator(".flag-reminder_failed").is_visible()
+    assert row.locator(".flag-unreachable").is_visible()
     shots(page, "worklist-flag")
 
     page.get_by_role("link", name="Escalations").click()
     page.wait_for_url("**/sms/escalations/")
-    item = page.locator("li.list-group-item", has_text="Caregiver opted out of texts")
+    item = page.locator("li.list-group-item", has_text="Family cannot be reached by text")
     assert "Mia Rivera" in item.inner_text()
-    assert "Ana Rivera" in item.inner_text() and "stopped text reminders" in item.inner_text()
+    assert "a caregiver stopped texts" in item.inner_text()
     shots(page, "escalations")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from alerts.models import Escalation
+from alerts.models import Concern
 from tests.journeys.axe import violations
 from tests.journeys.conftest import DEMO_PASSWORD, current_code, sign_in
 
@@ -192,17 +192,21 @@ def nurse_paths(scene) -> list[str]:
 
 def open_escalations(scene):
     now = timezone.now()
-    for n, (severity, resolved) in enumerate((("critical", None), ("warning", None), ("critical", now))):
-        Escalation.objects.create(
+    for n, (tier, resolved) in enumerate((("critical", None), ("urgent", None), ("critical", now))):
+        Concern.objects.create(
             clinic=scene.clinic,
             patient=scene.children[n],
-            kind=Escalation.Kind.ALARM_NEAR,
-            severity=severity,
-            dedupe_key=f"journey-{n}",
-            message="Alarm in 2 days, no refill recorded",
-            created_at=now - timedelta(hours=n),
+            kind=Concern.Kind.ALARM_NEAR,
+            tier=tier,
+            tier_rank=0 if tier == "critical" else 1,
+            key=f"journey-{n}",
+            nurse_words="Alarm in 2 days, no refill booked before it.",
+            needs_nurse=True,
+            began_at=now - timedelta(hours=n),
+            opened_at=now - timedelta(hours=n),
+            updated_at=now,
             resolved_at=resolved,
-            resolved_by=scene.nurse if resolved else None,
+            resolved_reason="refill recorded" if resolved else "",
         )
 
 

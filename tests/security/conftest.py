@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from alerts.models import Escalation, Reminder, SmsMessage
+from alerts.models import Concern, Reminder, SmsMessage
 from patients.models import LinkInvitation
 from patients.services_contact import _token_hash
 from pumps.documents import visit_summary_store
@@ -25,13 +25,14 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
     document_a = visit_summary_store(visit=visit_a)[0]
     appointment_a = AppointmentFactory(patient=child)
     link_a = parent.caregiver.links.get(patient=child)
-    escalation_a = Escalation.objects.create(
-        clinic=child.clinic,
-        patient=child,
-        kind="no_textable",
-        dedupe_key=f"walk-{child.pk}",
-        message="No caregiver can receive texts.",
-        created_at=timezone.now(),
+    now = timezone.now()
+    fields = {"clinic": child.clinic, "patient": child, "tier": "urgent", "tier_rank": 1, "needs_nurse": True,
+              "began_at": now, "opened_at": now, "updated_at": now}  # fmt: skip
+    concern_a = Concern.objects.create(
+        kind="unreachable", key=f"walk-{child.pk}", nurse_words="No caregiver can receive texts.", **fields
+    )
+    printed_a = Concern.objects.create(
+        kind="printed_differs", key=f"printed_differs:{visit_a.pk}", nurse_words="Dates differ.", **fields
     )
     # Family A is shared: parent A also has a child at clinic B. What each clinic sees of parent A
     # follows the child: its texts, reminders, documents. Each text carries a marker to spot a leak.
@@ -73,7 +74,8 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
         child_a2=child_a2,
         invitation_a=invitation_a,
         invitation_token="walk-invitation-token",
-        escalation_a=escalation_a,
+        concern_a=concern_a,
+        printed_a=printed_a,
         appointment_a=appointment_a,
         link_a=link_a,
         pump_a=pump_a,

@@ -5,7 +5,8 @@ import pytest
 from django.test import Client, TestCase
 from django.urls import reverse
 
-from alerts.models import Escalation
+from alerts.concerns import concern_acknowledge
+from alerts.models import Concern
 from alerts.services import sms_inbound_receive
 from appointments.models import Appointment
 from patients.models import CaregiverLink, MobileProof
@@ -40,13 +41,17 @@ def test_a_shared_parent_who_changes_their_number_is_told_to_each_clinic(world, 
     with TestCase.captureOnCommitCallbacks(execute=True):
         assert client.post(reverse("family:texts"), data)["Location"] == reverse("family:mobile_verify")
     client.post(reverse("family:mobile_verify"), {"code": code_texted_to("+18015550777")})
-    told = Escalation.objects.filter(kind="contact_changed")
+    told = Concern.objects.open().filter(kind="contact_changed", needs_nurse=True)
     assert sorted(told.values_list("clinic_id", flat=True)) == sorted(
         [world.child_a.clinic_id, world.other_clinic.pk]
     )
-    # Each clinic's message names only its own child.
-    assert "Brightwater" not in told.get(clinic=world.child_a.clinic).message
-    assert "Quillfeather" not in told.get(clinic=world.other_clinic).message
+    # Each clinic's concern is about its own child and names only the parent.
+    assert "Brightwater" not in told.get(clinic=world.child_a.clinic).nurse_words
+    assert "Quillfeather" not in told.get(clinic=world.other_clinic).nurse_words
+    # A nurse of clinic B checks the number with the parent: B's concern closes, A's stays.
+    concern_acknowledge(concern=told.get(clinic=world.other_clinic), by=world.nurse_b)
+    assert list(told.values_list("clinic_id", flat=True)) == [world.child_a.clinic_id]
+    assert Concern.objects.get(kind="contact_changed", clinic=world.other_clinic).resolved_at is not None
 
 
 def test_linking_by_email_links_nothing_until_the_parent_accepts(world):

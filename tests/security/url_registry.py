@@ -174,7 +174,8 @@ REGISTRY: dict[str, Entry] = {
     # The reminder engine: staff pages, and Twilio's webhooks (a valid signature or 403, for everyone).
     "alerts:outbox": staff_page(),
     "alerts:escalations": staff_page(),
-    "alerts:escalation_resolve": staff_child_page(lambda w: {"pk": w.escalation_a.pk}, methods=("post",)),
+    "alerts:concern_acknowledge": staff_child_page(lambda w: {"pk": w.concern_a.pk}, methods=("post",)),
+    "alerts:printed_alarm_resolve": staff_child_page(lambda w: {"pk": w.printed_a.pk}, methods=("post",)),
     "alerts:twilio_status": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
     "alerts:twilio_inbound": Entry(expect=_expect(403, 403, 403, 403, 403), methods=("post",)),
     "audit:search": audit_page(query=lambda w: f"?patient={w.child_a.pk}&q={w.child_a.last_name}"),

@@ -1,0 +1,519 @@
+"""Storing the safety assessment: each child's concerns and the worklist's row (ChildSafety).
+
+`concerns_refresh(patient=..., now=...)` is called inside the transaction of every write that
+changes a fact the assessment reads (refill, program change, ERI, appointments, consent,
+STOP/START, delivery reports, caregivers linked or removed); `concerns_refresh_due` is the beat
+task's part (what time alone changes). Both load the facts in bulk, in a fixed number of
+queries, hand them to the pure `pumps.safety.assess`, and bring the rows in line:
+a condition that begins opens a row, one that holds is updated in place, one that clears is
+resolved with the reason and time. The nurse inbox is e-mailed on commit when a concern that
+needs a nurse opens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.urls import reverse
+from django.utils import timezone
+
+from pumps import safety
+
+from .models import ChildSafety, Concern, Reminder
+
+logger = logging.getLogger("alerts")
+REFRESH_CHUNK = 1000
+# How far back a text's outcome still speaks for the family's reachability.
+TEXT_HISTORY = timedelta(days=60)
+RESOLVED_REASONS = {
+    Concern.Kind.ALARM_PASSED: "refill recorded",
+    Concern.Kind.ALARM_NEAR: "refill booked or recorded",
+    Concern.Kind.BOOKED_AFTER_ALARM: "appointment moved, cancelled or refill recorded",
+    Concern.Kind.BOOKED_PAST_CAP: "appointment moved, cancelled or refill recorded",
+    Concern.Kind.BOOKED_AFTER_DUE: "appointment moved, cancelled or refill recorded",
+    Concern.Kind.DUE_PASSED: "refill booked or recorded",
+    Concern.Kind.DUE_SOON: "refill booked or recorded",
+    Concern.Kind.RESIDUAL_HIGH: "a later refill",
+    Concern.Kind.RESIDUAL_LOW: "a later refill",
+    Concern.Kind.RESIDUAL_TREND: "a later refill",
+    Concern.Kind.PRINTED_DIFFERS: "resolved by a nurse or a new visit",
+    Concern.Kind.ERI: "replacement booked or pump replaced",
+    Concern.Kind.BATTERY: "replacement booked or pump replaced",
+    Concern.Kind.NO_SHOW: "refill rebooked or recorded",
+    Concern.Kind.UNREACHABLE: "texts reach the family again",
+    Concern.Kind.FLEX_CLOCK: "pump reprogrammed",
+    Concern.Kind.CONTACT_CHANGED: "number checked by a nurse, or a month passed",
+}
+# How long a shared parent's new number waits for a nurse's check before it drops off.
+CONTACT_CHANGE_WINDOW = timedelta(days=30)
+
+
+# --- Loading the facts -------------------------------------------------------------------------
+
+
+def _calendars(clinics) -> dict:
+    """Each clinic's calendar as plain values (one query per clinic: a family has one or two)."""
+    from patients.clinic_hours import clinic_calendar
+
+    return {clinic.pk: clinic_calendar(clinic) for clinic in clinics}
+
+
+def _rules(clinic) -> safety.Rules:
+    return safety.Rules(
+        lead_days=clinic.refill_lead_days,
+        max_interval_days=clinic.max_refill_interval_days,
+        alarm_near_days=getattr(clinic, "alarm_near_days", 3),
+    )
+
+
+def _pumps(ids: list[int]) -> dict[int, object]:
+    from pumps.models import Pump
+
+    pumps = {}
+    for pump in Pump.objects.active().filter(patient_id__in=ids).order_by("implant_date", "pk"):
+        pumps[pump.patient_id] = pump  # the newest implant wins
+    return pumps
+
+
+def _visits(pump_ids: list[int]) -> tuple[dict, dict]:
+    """The latest visit of each pump (any kind) and its last three refills, in two queries."""
+    from pumps.models import RefillVisit
+
+    order = [F("visit_at").desc(), F("pk").desc()]
+    row = Window(RowNumber(), partition_by=[F("pump_id")], order_by=order)
+    base = RefillVisit.objects.filter(pump_id__in=pump_ids)
+    latest = {v.pump_id: v for v in base.select_related("program").annotate(row=row).filter(row=1)}
+    refills = defaultdict(list)
+    for v in base.refills().annotate(row=row).filter(row__lte=3).order_by("pump_id", "-visit_at", "-pk"):
+        refills[v.pump_id].append(
+            safety.Refill(
+                visit_id=v.pk,
+                at=v.visit_at,
+                expected_residual_ml=v.expected_residual_ml,
+                actual_residual_ml=v.actual_residual_ml,
+            )
+        )
+    return latest, refills
+
+
+def _latest_fact(visit, tz) -> safety.Visit | None:
+    if visit is None:
+        return None
+    program = visit.program
+    flex = program.steps() if program.mode == program.Mode.FLEX else ()
+    return safety.Visit(
+        visit_id=visit.pk,
+        at=visit.visit_at,
+        alarm_at=visit.alarm_at_worst,
+        refill_due=visit.refill_due,
+        printed_alarm_date=visit.printed_alarm_date,
+        printed_resolved=visit.printed_alarm_resolved_at is not None,
+        flex_steps=flex,
+        pump_utc_offset=visit.visit_at.astimezone(tz).utcoffset(),
+    )
+
+
+def _bookings(ids: list[int], now: datetime, tzs: dict[int, ZoneInfo]) -> tuple[dict, dict]:
+    """Open appointments from today on (soonest first), and the latest refill no-show."""
+    from appointments.models import Appointment
+
+    bookings = defaultdict(list)
+    rows = (
+        Appointment.objects.filter(patient_id__in=ids)
+        .upcoming(now=now - timedelta(hours=24))
+        .order_by("start", "pk")
+    )
+    for pk, patient_id, kind, start in rows.values_list("pk", "patient_id", "kind", "start"):
+        tz = tzs[patient_id]
+        if start.astimezone(tz).date() >= now.astimezone(tz).date():
+            bookings[patient_id].append(safety.Booking(appointment_id=pk, kind=kind, start=start))
+    no_shows = {}
+    missed = Appointment.objects.filter(
+        patient_id__in=ids, kind=Appointment.Kind.REFILL, status=Appointment.Status.NO_SHOW
+    ).order_by("start", "pk")
+    for pk, patient_id, kind, start in missed.values_list("pk", "patient_id", "kind", "start"):
+        no_shows[patient_id] = safety.Booking(appointment_id=pk, kind=kind, start=start)
+    return bookings, no_shows
+
+
+_OUTCOMES = [
+    Reminder.Status.SENT,
+    Reminder.Status.DELIVERED,
+    Reminder.Status.FAILED,
+    Reminder.Status.UNDELIVERED,
+]
+
+
+def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
+    """Each active caregiver link, whether they can be texted, and their last text's outcome."""
+    from patients.models import CaregiverLink, SmsConsent
+
+    withdrew = SmsConsent.objects.filter(caregiver_id=OuterRef("caregiver_id"), given=False)
+    links = (
+        CaregiverLink.objects.filter(patient_id__in=ids, active=True)
+        .select_related("caregiver__user")
+        .annotate(withdrew=Exists(withdrew))
+        .order_by("caregiver_id")
+    )
+    last_text: dict[tuple[int, int], tuple] = {}
+    # When the text was handed over (a row written by hand may lack the claim time).
+    handed = Coalesce("claimed_at", "sent_at", "updated_at")
+    texts = (
+        Reminder.objects.filter(patient_id__in=ids, status__in=_OUTCOMES)
+        .annotate(handed=handed)
+        .filter(handed__gte=now - TEXT_HISTORY)
+        .order_by("handed", "pk")
+    )
+    for patient_id, caregiver_id, status, sent_at, at, error in texts.values_list(
+        "patient_id", "caregiver_id", "status", "sent_at", "handed", "last_error"
+    ):
+        last_text[(patient_id, caregiver_id)] = (status, sent_at or at, error)
+    contacts = defaultdict(list)
+    for link in links:
+        caregiver = link.caregiver
+        status, at, error = last_text.get((link.patient_id, caregiver.pk), ("", None, ""))
+        contacts[link.patient_id].append(
+            safety.Contact(
+                caregiver_id=caregiver.pk,
+                can_text=caregiver.can_receive_texts,
+                opted_out=not caregiver.sms_consent and link.withdrew,
+                last_text_status=status,
+                last_text_at=at,
+                last_text_error=error,
+            )
+        )
+    return contacts
+
+
+def _contact_changes(ids: list[int], now: datetime) -> dict[int, list[safety.ContactChange]]:
+    """Each child's linked caregivers who are shared with another clinic and proved a new number
+    in the last month (the latest proof each), and whether a nurse acknowledged it for this child."""
+    from patients.models import CaregiverLink, MobileProof
+
+    links = CaregiverLink.objects.filter(patient_id__in=ids, active=True)
+    pairs = list(links.values_list("patient_id", "caregiver_id"))
+    caregiver_ids = {c for _, c in pairs}
+    if not caregiver_ids:
+        return {}
+    clinics = defaultdict(set)
+    shared_links = CaregiverLink.objects.filter(caregiver_id__in=caregiver_ids, active=True)
+    for caregiver_id, clinic_id in shared_links.values_list("caregiver_id", "patient__clinic_id"):
+        clinics[caregiver_id].add(clinic_id)
+    shared = {c for c in caregiver_ids if len(clinics[c]) > 1}
+    if not shared:
+        return {}
+    latest = {}
+    proofs = (
+        MobileProof.objects.filter(caregiver_id__in=shared, proven_at__gte=now - CONTACT_CHANGE_WINDOW)
+        .select_related("caregiver__user")
+        .order_by("proven_at", "pk")
+    )
+    for proof in proofs:
+        latest[proof.caregiver_id] = proof
+    checked = set(
+        Concern.objects.filter(
+            patient_id__in=ids,
+            kind=Concern.Kind.CONTACT_CHANGED,
+            key__in=[f"contact_changed:{p.pk}" for p in latest.values()],
+            acknowledged_at__isnull=False,
+        ).values_list("patient_id", "key")
+    )
+    out = defaultdict(list)
+    for patient_id, caregiver_id in sorted(pairs):
+        proof = latest.get(caregiver_id)
+        if proof is None:
+            continue
+        out[patient_id].append(
+            safety.ContactChange(
+                proof_id=proof.pk,
+                caregiver_id=caregiver_id,
+                caregiver_name=str(proof.caregiver),
+                at=proof.proven_at,
+                checked=(patient_id, f"contact_changed:{proof.pk}") in checked,
+            )
+        )
+    return out
+
+
+def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
+    """patient id -> (patient, Facts) for the active ones, in a fixed number of queries."""
+    from patients.models import Patient
+
+    patients = list(Patient.objects.filter(pk__in=patient_ids).select_related("clinic"))
+    ids = [p.pk for p in patients if p.active]
+    tzs = {p.pk: p.clinic.tzinfo for p in patients}
+    pumps = _pumps(ids)
+    latest, refills = _visits([p.pk for p in pumps.values()])
+    bookings, no_shows = _bookings(ids, now, tzs)
+    contacts = _contacts(ids, now)
+    changes = _contact_changes(ids, now)
+    calendars = _calendars({p.clinic for p in patients})
+    out = {}
+    for patient in patients:
+        pump = pumps.get(patient.pk) if patient.active else None
+        tz = tzs[patient.pk]
+        facts = safety.Facts(
+            tz=tz,
+            rules=_rules(patient.clinic),
+            pump_id=pump.pk if pump else None,
+            implant_date=pump.implant_date if pump else None,
+            eri_date=pump.eri_date if pump else None,
+            shuts_off_at_7_years=pump.shuts_off_at_7_years if pump else True,
+            latest=_latest_fact(latest.get(pump.pk), tz) if pump else None,
+            refills=tuple(refills.get(pump.pk, ())) if pump else (),
+            bookings=tuple(bookings.get(patient.pk, ())),
+            no_show=no_shows.get(patient.pk),
+            contacts=tuple(contacts.get(patient.pk, ())),
+            contact_changes=tuple(changes.get(patient.pk, ())),
+            calendar=calendars[patient.clinic_id],
+        )
+        out[patient.pk] = (patient, facts)
+    return out
+
+
+# --- Bringing the rows in line -------------------------------------------------------------------
+
+
+@dataclass
+class _Writes:
+    """The rows a refresh changes, written in bulk at the end (the beat refreshes every child)."""
+
+    new: list[Concern] = field(default_factory=list)
+    changed: list[Concern] = field(default_factory=list)
+    resolved: list[Concern] = field(default_factory=list)
+    to_email: list[int] = field(default_factory=list)
+
+    def save(self) -> None:
+        Concern.objects.bulk_update(self.resolved, ["resolved_at", "resolved_reason", "updated_at"])
+        Concern.objects.bulk_update(self.changed, [*_CONCERN_FIELDS, "updated_at"], batch_size=500)
+        Concern.objects.bulk_create(self.new, batch_size=500)
+        self.to_email += [row.pk for row in self.new if row.needs_nurse]
+
+
+_CONCERN_FIELDS = (
+    "kind",
+    "tier",
+    "tier_rank",
+    "act_by",
+    "nurse_words",
+    "family_level",
+    "details",
+    "needs_nurse",
+)
+
+
+def _values(concern: safety.Concern) -> dict:
+    return {
+        "kind": concern.kind.value,
+        "tier": concern.tier.value,
+        "tier_rank": concern.rank,
+        "act_by": concern.act_by,
+        "nurse_words": concern.nurse_words()[:500],
+        "family_level": concern.family_level.value if concern.family_level else "",
+        "details": concern.details,
+        "needs_nurse": concern.needs_nurse,
+    }
+
+
+def _apply(patient, assessment: safety.Assessment, open_rows: dict, now: datetime, writes: _Writes) -> None:
+    """Open, update and resolve this child's rows (collected in `writes`)."""
+    wanted = {c.key: c for c in (assessment.concerns if patient.active else ())}
+    for key, row in open_rows.items():
+        if key not in wanted:
+            row.resolved_at = now
+            row.resolved_reason = RESOLVED_REASONS.get(row.kind, "condition cleared")
+            row.updated_at = now
+            writes.resolved.append(row)
+    for key, concern in wanted.items():
+        values = _values(concern)
+        row = open_rows.get(key)
+        if row is None:
+            writes.new.append(
+                Concern(
+                    patient_id=patient.pk,
+                    clinic_id=patient.clinic_id,
+                    key=key,
+                    began_at=concern.began_at or now,
+                    opened_at=now,
+                    updated_at=now,
+                    **values,
+                )
+            )
+        elif any(getattr(row, name) != value for name, value in values.items()):
+            if values["needs_nurse"] and not row.needs_nurse and row.emailed_at is None:
+                writes.to_email.append(row.pk)
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.updated_at = now
+            writes.changed.append(row)
+
+
+def _battery_notice_from(patient, open_rows: dict, assessment: safety.Assessment, now: datetime):
+    for concern in assessment.concerns:
+        if concern.kind in (safety.Kind.ERI, safety.Kind.BATTERY):
+            row = open_rows.get(concern.key)
+            opened = row.opened_at if row is not None else now
+            return timezone.localdate(opened, patient.clinic.tzinfo)
+    return None
+
+
+_STATE_FIELDS = ("clinic_id", "pump_id", "active", "tier_rank", "act_by", "family_rank", "alarm_at",
+                 "alarm_day", "computed_alarm_at", "refill_due", "next_refill_at", "next_refill_id",
+                 "battery_notice_from")  # fmt: skip
+
+
+def _state(patient, facts: safety.Facts, assessment: safety.Assessment, notice: date | None) -> dict:
+    dates = assessment.dates
+    family = assessment.family
+    return {
+        "clinic_id": patient.clinic_id,
+        "pump_id": facts.pump_id,
+        "active": patient.active and facts.pump_id is not None,
+        "tier_rank": assessment.rank,
+        "act_by": assessment.act_by,
+        "family_rank": safety.FAMILY_RANK[family.family_level] if family else 2,
+        "alarm_at": dates.alarm_at,
+        "alarm_day": dates.alarm_day,
+        "computed_alarm_at": dates.computed_alarm_at,
+        "refill_due": dates.refill_due,
+        "next_refill_at": dates.next_refill.start if dates.next_refill else None,
+        "next_refill_id": dates.next_refill.appointment_id if dates.next_refill else None,
+        "battery_notice_from": notice,
+    }
+
+
+def _store_states(states: dict[int, dict], existing: dict[int, ChildSafety], now: datetime) -> None:
+    """Write only the rows that changed: the beat refreshes every child every few minutes."""
+    new, changed = [], []
+    for pk, values in states.items():
+        row = existing.get(pk)
+        if row is None:
+            new.append(ChildSafety(patient_id=pk, refreshed_at=now, **values))
+        elif any(getattr(row, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.refreshed_at = now
+            changed.append(row)
+    ChildSafety.objects.bulk_create(new, batch_size=500)
+    ChildSafety.objects.bulk_update(changed, [*_STATE_FIELDS, "refreshed_at"], batch_size=500)
+
+
+def concerns_refresh_many(*, patient_ids: list[int], now: datetime | None = None) -> list[int]:
+    """Refresh these children's concerns and safety rows (inside the caller's transaction, or
+    one of its own). Returns the ids of the children whose top tier or dates changed."""
+    now = now or timezone.now()
+    changed = []
+    with transaction.atomic():
+        loaded = load_facts(patient_ids, now)
+        ids = list(loaded)
+        open_rows = defaultdict(dict)
+        locked = Concern.objects.select_for_update().filter(patient_id__in=ids, resolved_at__isnull=True)
+        for row in locked.order_by("pk"):
+            open_rows[row.patient_id][row.key] = row
+        existing = ChildSafety.objects.select_for_update().in_bulk(ids)
+        states, writes = {}, _Writes()
+        for pk, (patient, facts) in loaded.items():
+            assessment = safety.assess(facts, now=now)
+            keys_before = set(open_rows[pk])
+            _apply(patient, assessment, open_rows[pk], now, writes)
+            notice = _battery_notice_from(patient, open_rows[pk], assessment, now)
+            states[pk] = _state(patient, facts, assessment, notice)
+            row = existing.get(pk)
+            before = (row.tier_rank, row.alarm_day, row.refill_due) if row else None
+            after = (assessment.rank, assessment.dates.alarm_day, assessment.dates.refill_due)
+            if before != after or keys_before != {c.key for c in assessment.concerns}:
+                changed.append(pk)
+        writes.save()
+        _store_states(states, existing, now)
+        if writes.to_email:
+            transaction.on_commit(lambda ids=tuple(writes.to_email): _email_each(ids))
+    return changed
+
+
+def concerns_refresh(*, patient, now: datetime | None = None) -> None:
+    """Refresh one child's concerns, in the transaction of the write that changed a fact."""
+    concerns_refresh_many(patient_ids=[patient.pk], now=now)
+
+
+def concerns_refresh_due(*, now: datetime | None = None, chunk: int = REFRESH_CHUNK) -> int:
+    """The beat's part: refresh the children whose state time alone can change (an alarm or due
+    date coming near or passing, a text with no delivery report within the hour, the battery
+    window opening): every active child, in chunks. Children whose dates or top tier moved get
+    their reminders re-planned. Returns how many children were refreshed."""
+    from patients.models import Patient
+
+    from .planning import reminders_replan_many
+
+    now = now or timezone.now()
+    ids = list(Patient.objects.filter(active=True).order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        with transaction.atomic():
+            changed = set(concerns_refresh_many(patient_ids=part, now=now))
+            # Past the alarm date, the family is texted every day: plan each new day's text.
+            changed |= set(
+                Concern.objects.open()
+                .filter(patient_id__in=part, kind=Concern.Kind.ALARM_PASSED)
+                .values_list("patient_id", flat=True)
+            )
+            if changed:
+                reminders_replan_many(patient_ids=sorted(changed), now=now, refresh=False)
+    return len(ids)
+
+
+# --- Nurses ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def concern_acknowledge(*, concern: Concern, by, now: datetime | None = None) -> Concern:
+    """A nurse has seen it and is acting: who and when. It stays open until its condition clears;
+    for a shared parent's new number, the nurse's check is what clears it."""
+    concern = Concern.objects.select_for_update().get(pk=concern.pk)
+    if concern.acknowledged_at is None:
+        concern.acknowledged_at = now or timezone.now()
+        concern.acknowledged_by = by
+        concern.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        if concern.kind == Concern.Kind.CONTACT_CHANGED:
+            concerns_refresh(patient=concern.patient, now=concern.acknowledged_at)
+            concern.refresh_from_db()
+    return concern
+
+
+def concern_email(*, concern_id: int) -> None:
+    """Tell the clinic's nurse inbox. Failures are logged; the beat retries unmailed ones."""
+    concern = Concern.objects.select_related("clinic", "patient").get(pk=concern_id)
+    to = concern.clinic.nurse_inbox_email
+    if not to or concern.emailed_at or concern.resolved_at:
+        return
+    link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("alerts:escalations")
+    patient = concern.patient
+    subject = f"[ITB Portal] {concern.get_tier_display()}: {concern.get_kind_display()}"
+    body = (
+        f"{patient.full_name} (MRN {patient.mrn}): {concern.nurse_words}\n\nOpen the escalations list: {link}"
+    )
+    try:
+        send_mail(subject, body, None, [to])
+    except Exception:  # noqa: BLE001 - a mail server problem must not stop the engine
+        logger.exception("Could not e-mail concern %s", concern_id)
+        return
+    Concern.objects.filter(pk=concern_id).update(emailed_at=timezone.now())
+
+
+def _email_each(concern_ids) -> None:
+    for pk in concern_ids:
+        concern_email(concern_id=pk)
+
+
+def concerns_email_pending(*, limit: int = 100) -> None:
+    pending = Concern.objects.needing_nurse().filter(emailed_at__isnull=True)
+    for pk in pending.values_list("pk", flat=True)[:limit]:
+        concern_email(concern_id=pk)
