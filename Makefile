@@ -13,7 +13,9 @@ TEST_ENV := DEBUG=false SECRET_KEY=test-secret-key-not-for-production DATABASE_U
 	ITB_VAR_DIR=$(CURDIR)/var/test SECURE_SSL_REDIRECT=false
 
 # `make run` uses no database or Redis server: SQLite and the filesystem transport under var/.
-RUN_ENV := DEBUG=true
+# WEB_PORT (default 8000) is the port of the web process and of the links in e-mails and texts.
+WEB_PORT ?= 8000
+RUN_ENV := DEBUG=true WEB_PORT=$(WEB_PORT) SWEEP_AT_WORKER_START=true
 
 .PHONY: install system-deps run test test-at lint bench clean messages demo-code
 
@@ -35,7 +37,7 @@ run: install system-deps messages
 	mkdir -p var/celery/queue var/celery/processed var/celery/control
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
-	@echo "ITB Portal: open http://127.0.0.1:$${WEB_PORT:-8000}/ (logins above). Ctrl-C stops web, worker and beat."
+	@echo "ITB Portal: starting on http://127.0.0.1:$(WEB_PORT)/ ; the URL and logins are printed again once web, worker and beat are up."
 	$(RUN_ENV) $(BIN)/honcho start -f Procfile
 
 test: install messages

@@ -51,10 +51,20 @@ RESOLVED_REASONS = {
     Concern.Kind.NO_SHOW: "refill rebooked or recorded",
     Concern.Kind.UNREACHABLE: "texts reach the family again",
     Concern.Kind.FLEX_CLOCK: "pump reprogrammed",
+    Concern.Kind.CONTACT_CHANGED: "number checked by a nurse, or a month passed",
 }
+# How long a shared parent's new number waits for a nurse's check before it drops off.
+CONTACT_CHANGE_WINDOW = timedelta(days=30)
 
 
 # --- Loading the facts -------------------------------------------------------------------------
+
+
+def _calendars(clinics) -> dict:
+    """Each clinic's calendar as plain values (one query per clinic: a family has one or two)."""
+    from patients.clinic_hours import clinic_calendar
+
+    return {clinic.pk: clinic_calendar(clinic) for clinic in clinics}
 
 
 def _rules(clinic) -> safety.Rules:
@@ -184,6 +194,56 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
     return contacts
 
 
+def _contact_changes(ids: list[int], now: datetime) -> dict[int, list[safety.ContactChange]]:
+    """Each child's linked caregivers who are shared with another clinic and proved a new number
+    in the last month (the latest proof each), and whether a nurse acknowledged it for this child."""
+    from patients.models import CaregiverLink, MobileProof
+
+    links = CaregiverLink.objects.filter(patient_id__in=ids, active=True)
+    pairs = list(links.values_list("patient_id", "caregiver_id"))
+    caregiver_ids = {c for _, c in pairs}
+    if not caregiver_ids:
+        return {}
+    clinics = defaultdict(set)
+    shared_links = CaregiverLink.objects.filter(caregiver_id__in=caregiver_ids, active=True)
+    for caregiver_id, clinic_id in shared_links.values_list("caregiver_id", "patient__clinic_id"):
+        clinics[caregiver_id].add(clinic_id)
+    shared = {c for c in caregiver_ids if len(clinics[c]) > 1}
+    if not shared:
+        return {}
+    latest = {}
+    proofs = (
+        MobileProof.objects.filter(caregiver_id__in=shared, proven_at__gte=now - CONTACT_CHANGE_WINDOW)
+        .select_related("caregiver__user")
+        .order_by("proven_at", "pk")
+    )
+    for proof in proofs:
+        latest[proof.caregiver_id] = proof
+    checked = set(
+        Concern.objects.filter(
+            patient_id__in=ids,
+            kind=Concern.Kind.CONTACT_CHANGED,
+            key__in=[f"contact_changed:{p.pk}" for p in latest.values()],
+            acknowledged_at__isnull=False,
+        ).values_list("patient_id", "key")
+    )
+    out = defaultdict(list)
+    for patient_id, caregiver_id in sorted(pairs):
+        proof = latest.get(caregiver_id)
+        if proof is None:
+            continue
+        out[patient_id].append(
+            safety.ContactChange(
+                proof_id=proof.pk,
+                caregiver_id=caregiver_id,
+                caregiver_name=str(proof.caregiver),
+                at=proof.proven_at,
+                checked=(patient_id, f"contact_changed:{proof.pk}") in checked,
+            )
+        )
+    return out
+
+
 def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
     """patient id -> (patient, Facts) for the active ones, in a fixed number of queries."""
     from patients.models import Patient
@@ -195,6 +255,8 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
     latest, refills = _visits([p.pk for p in pumps.values()])
     bookings, no_shows = _bookings(ids, now, tzs)
     contacts = _contacts(ids, now)
+    changes = _contact_changes(ids, now)
+    calendars = _calendars({p.clinic for p in patients})
     out = {}
     for patient in patients:
         pump = pumps.get(patient.pk) if patient.active else None
@@ -211,6 +273,8 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
             bookings=tuple(bookings.get(patient.pk, ())),
             no_show=no_shows.get(patient.pk),
             contacts=tuple(contacts.get(patient.pk, ())),
+            contact_changes=tuple(changes.get(patient.pk, ())),
+            calendar=calendars[patient.clinic_id],
         )
         out[patient.pk] = (patient, facts)
     return out
@@ -411,12 +475,16 @@ def concerns_refresh_due(*, now: datetime | None = None, chunk: int = REFRESH_CH
 
 @transaction.atomic
 def concern_acknowledge(*, concern: Concern, by, now: datetime | None = None) -> Concern:
-    """A nurse has seen it and is acting: who and when. It stays open until its condition clears."""
+    """A nurse has seen it and is acting: who and when. It stays open until its condition clears;
+    for a shared parent's new number, the nurse's check is what clears it."""
     concern = Concern.objects.select_for_update().get(pk=concern.pk)
     if concern.acknowledged_at is None:
         concern.acknowledged_at = now or timezone.now()
         concern.acknowledged_by = by
         concern.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        if concern.kind == Concern.Kind.CONTACT_CHANGED:
+            concerns_refresh(patient=concern.patient, now=concern.acknowledged_at)
+            concern.refresh_from_db()
     return concern
 
 

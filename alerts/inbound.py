@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .escalations import escalate_reminder
-from .models import Reminder, SmsMessage
-from .words import format_date, format_time, reply_text
+from .models import Reminder, SmsMessage, WebhookReceipt
+from .words import DEFAULT_SENDER, format_date, format_time, reply_text, sender_of
 
 # Twilio's opt-out and opt-in keywords (they are matched on the whole message, case-insensitive).
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
@@ -67,6 +67,8 @@ def sms_status_update(
     target = REMINDER_STATUS.get(status)
     if rank is None or not message_sid:
         return
+    if not webhook_first_receipt(kind=WebhookReceipt.Kind.STATUS, sid=message_sid, status=status, now=now):
+        return
     if target is not None:
         reminder_ids = _lock_reminders(message_sid, reminder_id, MAY_MOVE_FROM[target])
     lower = [s for s, r in STATUS_RANK.items() if r < rank] + [""]
@@ -90,6 +92,16 @@ def sms_status_update(
         patient_ids = sorted({r.patient_id for r in reminders})
         if patient_ids:
             concerns_refresh_many(patient_ids=patient_ids, now=now)
+
+
+def webhook_first_receipt(*, kind: str, sid: str, status: str = "", now: datetime) -> bool:
+    """Record that this webhook was acted on; False if it already was (a replay, or Twilio trying
+    again). Called inside the acting transaction: a concurrent twin waits on the unique index, then
+    finds the row and does nothing."""
+    _, created = WebhookReceipt.objects.get_or_create(
+        kind=kind, message_sid=sid[:64], status=status[:20], defaults={"received_at": now}
+    )
+    return created
 
 
 def _lock_reminders(message_sid: str, reminder_id: int | None, from_statuses) -> list[int]:
@@ -118,6 +130,14 @@ def _clinic_of(caregivers):
     )
 
 
+def _sender_for(caregivers, clinic) -> str:
+    """The clinic's short name, unless this number's children are at more than one clinic."""
+    from patients.models import Clinic
+
+    clinics = Clinic.objects.filter(patients__caregiver_links__caregiver__in=caregivers).distinct()
+    return DEFAULT_SENDER if caregivers and clinics.count() > 1 else sender_of(clinic)
+
+
 @transaction.atomic
 def sms_inbound_receive(
     *, from_number: str, to_number: str, body: str, message_sid: str = "", now: datetime | None = None
@@ -125,6 +145,8 @@ def sms_inbound_receive(
     """Log a reply and act on it. Returns the text to answer with ("" for no answer), which is
     logged in the outbox too."""
     now = now or timezone.now()
+    if message_sid and not webhook_first_receipt(kind=WebhookReceipt.Kind.INBOUND, sid=message_sid, now=now):
+        return ""  # already acted on and answered: a replay changes nothing
     caregivers = _caregivers_of(from_number)
     answer = _act_on(
         caregivers, from_number=from_number, to_number=to_number, body=body, sid=message_sid, now=now
@@ -160,6 +182,7 @@ def _act_on(caregivers, *, from_number: str, to_number: str, body: str, sid: str
     language = caregivers[0].preferred_language if caregivers else ("es" if word in {"SI", "SÍ"} else "en")
     clinic = _clinic_of(caregivers)
     phone = clinic.phone_nurse_line if clinic else ""
+    sender = _sender_for(caregivers, clinic)
     if word in OPT_OUT_WORDS or word in OPT_IN_WORDS:
         given = word in OPT_IN_WORDS
         for caregiver in caregivers:
@@ -168,7 +191,11 @@ def _act_on(caregivers, *, from_number: str, to_number: str, body: str, sid: str
         return ""  # Twilio answers opt-out and opt-in keywords itself.
     if word in HELP_WORDS:
         return reply_text(
-            "help", language=language, phone=phone, after=clinic.phone_after_hours if clinic else ""
+            "help",
+            language=language,
+            sender=sender,
+            phone=phone,
+            after=clinic.phone_after_hours if clinic else "",
         )
     if word in LADDER_DIGITS and caregivers:
         from .ladder_answers import ladder_text_answered

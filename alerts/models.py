@@ -126,6 +126,7 @@ class Concern(models.Model):
         NO_SHOW = "no_show", _("Refill appointment missed")
         UNREACHABLE = "unreachable", _("Family cannot be reached by text")
         FLEX_CLOCK = "flex_clock", _("Flex schedule crosses a clock change")
+        CONTACT_CHANGED = "contact_changed", _("A parent shared with another clinic changed their number")
 
     class Tier(models.TextChoices):
         CRITICAL = "critical", _("Critical")
@@ -215,6 +216,29 @@ class ChildSafety(models.Model):
 
     def __str__(self) -> str:
         return f"Safety of patient {self.patient_id} (rank {self.tier_rank})"
+
+
+class WebhookReceipt(models.Model):
+    """One row per Twilio webhook acted on: a replayed MessageSid (with the same status, for a
+    delivery report) finds its row and changes nothing. Twilio sends one MessageSid per reply, and
+    one delivery report per status of a sent text."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", _("Delivery report")
+        INBOUND = "inbound", _("Reply from a family")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    message_sid = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "message_sid", "status"], name="webhook_receipt_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_sid} {self.status}".strip()
 
 
 class Heartbeat(models.Model):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Value, When
 
 
 class ConcernQuerySet(models.QuerySet):
@@ -23,11 +23,29 @@ class ConcernQuerySet(models.QuerySet):
 
 class SmsMessageQuerySet(models.QuerySet):
     def for_clinic(self, clinic) -> SmsMessageQuerySet:
-        """Texts to or from caregivers of this clinic's children."""
+        """Texts about this clinic's children. Tenancy follows the child, never the parent: a
+        reminder's text shows only at its child's clinic. A text about no one child (a reply, a
+        keyword, a code) shows at the clinics of its caregiver's children, with its words withheld
+        (`words_withheld`) when the caregiver also has a child at another clinic, whose texts
+        these words may be about."""
         from patients.models import CaregiverLink
 
-        links = CaregiverLink.objects.filter(caregiver_id=OuterRef("caregiver_id"), patient__clinic=clinic)
-        return self.filter(Exists(links)).select_related("caregiver__user", "reminder__patient")
+        here = CaregiverLink.objects.filter(caregiver_id=OuterRef("caregiver_id"), patient__clinic=clinic)
+        elsewhere = CaregiverLink.objects.filter(caregiver_id=OuterRef("caregiver_id")).exclude(
+            patient__clinic=clinic
+        )
+        about_no_child = Q(reminder__isnull=True)
+        return (
+            self.filter(Q(reminder__patient__clinic=clinic) | (about_no_child & Exists(here)))
+            .annotate(
+                words_withheld=Case(
+                    When(about_no_child & Exists(elsewhere), then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanField(),
+                )
+            )
+            .select_related("caregiver__user", "reminder__patient")
+        )
 
 
 class LadderStepQuerySet(models.QuerySet):

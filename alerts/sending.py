@@ -43,7 +43,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from . import holds
+from . import holds, send_pool
 from .escalations import escalate_reminder
 from .ladder_rules import URGENT_DAYS, alarm_is_urgent
 from .models import Heartbeat, Reminder, SmsMessage
@@ -179,6 +179,7 @@ def message_for(reminder: Reminder) -> str:
         after_hours=clinic.phone_after_hours,
         offset_days=reminder.offset_days,
         local_start=start,
+        sender=clinic.sms_sender_name,
     )
 
 
@@ -219,18 +220,19 @@ def reminders_send(*, reminder_ids: list[int], now: datetime | None = None) -> i
     are those of `reminder_send`). A row whose send raises stays claimed and is recovered by the
     lost-message rules. Returns how many the provider accepted."""
     known = Reminder.objects.select_related(*_RELATED).in_bulk(reminder_ids)
+    # The batch's view of holds is shared by its sending threads (set operations only).
     batch = _Batch(held=holds.held_clinic_ids())
-    sent = 0
-    for pk in reminder_ids:
-        if pk not in known:
-            continue
+
+    def send(pk: int) -> bool:
         try:
             row = _send_one(pk, now or timezone.now(), known[pk], batch)
         except Exception:  # noqa: BLE001 - one bad row must not hold back the rest of the batch
             logger.exception("Reminder %s: send failed; the claim will be recovered", pk)
-            continue
-        sent += row is not None and row.status in ACCEPTED
-    return sent
+            return False
+        return row is not None and row.status in ACCEPTED
+
+    # Overlapping the provider's round trips on the sending threads (alerts.send_pool).
+    return sum(send_pool.run_each(send, [pk for pk in reminder_ids if pk in known]))
 
 
 def reminder_send(*, reminder: Reminder, now: datetime | None = None) -> Reminder:

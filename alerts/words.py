@@ -1,7 +1,9 @@
 """The words of every text, in English and Spanish, written here rather than in locale/.
 
-Rules from DOMAIN.md: no diagnosis, drug or dose; the child by first initial only; the date,
-what to do, and the clinic's phone number. Pure functions, no Django import.
+Rules from DOMAIN.md: no diagnosis, drug, dose or therapy name (not "ITB": a text on a lock screen
+must not tell that a child has a baclofen pump); the child by first initial only; the date, what to
+do, and the clinic's phone number. Every text opens with the clinic's short name (the clinic's
+`sms_sender_name` setting, e.g. "PCH Rehab"). Pure functions, no Django import.
 """
 
 from __future__ import annotations
@@ -20,74 +22,81 @@ WEEKDAYS = {
 REMINDER_TEXTS = {
     "en": {
         "refill_due": (
-            "ITB Portal: {initial}'s pump refill is due by {date}. Please make sure a refill visit "
+            "{sender}: {initial}'s pump refill is due by {date}. Please make sure a refill visit "
             "is booked before then. Questions: call {phone}."
         ),
         "alarm": (
-            "ITB Portal: {initial}'s pump will beep on {date} because it is getting low. If the refill "
+            "{sender}: {initial}'s pump will beep on {date} because it is getting low. If the refill "
             "is not done before then, call the clinic today: {phone}."
         ),
         "alarm_today": (
-            "ITB Portal: {initial}'s pump may beep today, {date}, because it is getting low. "
+            "{sender}: {initial}'s pump may beep today, {date}, because it is getting low. "
             "If the refill is not done, call the clinic now: {phone}."
         ),
         "appointment": (
-            "ITB Portal: {initial} has a clinic visit on {date} at {time}. Reply C to confirm. "
+            "{sender}: {initial} has a clinic visit on {date} at {time}. Reply C to confirm. "
             "To change it, call {phone}."
         ),
         "overdue": (
-            "ITB Portal: URGENT. {initial}'s pump refill is overdue: the pump may be beeping and "
+            "{sender}: URGENT. {initial}'s pump refill is overdue: the pump may be beeping and "
             "will soon be empty. Call the clinic now: {phone}. After hours: {after}."
         ),
         "battery": (
-            "ITB Portal: it is time to plan {initial}'s pump replacement (the battery is running "
+            "{sender}: it is time to plan {initial}'s pump replacement (the battery is running "
             "down). Please call the clinic to book it: {phone}."
         ),
     },
     "es": {
         "refill_due": (
-            "Portal ITB: la recarga de la bomba de {initial} vence el {date}. Asegúrese de tener una "
+            "{sender}: la recarga de la bomba de {initial} vence el {date}. Asegúrese de tener una "
             "cita para la recarga antes de esa fecha. Preguntas: llame al {phone}."
         ),
         "alarm": (
-            "Portal ITB: la bomba de {initial} va a sonar el {date} porque le queda poco. Si la "
+            "{sender}: la bomba de {initial} va a sonar el {date} porque le queda poco. Si la "
             "recarga no se hace antes, llame hoy a la clínica: {phone}."
         ),
         "alarm_today": (
-            "Portal ITB: la bomba de {initial} puede sonar hoy, {date}, porque le queda poco. "
+            "{sender}: la bomba de {initial} puede sonar hoy, {date}, porque le queda poco. "
             "Si la recarga no se ha hecho, llame ya a la clínica: {phone}."
         ),
         "appointment": (
-            "Portal ITB: {initial} tiene cita en la clínica el {date} a las {time}. Responda C para "
+            "{sender}: {initial} tiene cita en la clínica el {date} a las {time}. Responda C para "
             "confirmar. Para cambiarla, llame al {phone}."
         ),
         "overdue": (
-            "Portal ITB: URGENTE. La recarga de la bomba de {initial} está atrasada: la bomba puede "
+            "{sender}: URGENTE. La recarga de la bomba de {initial} está atrasada: la bomba puede "
             "estar sonando y pronto quedará vacía. Llame ya a la clínica: {phone}. Fuera de horario: {after}."
         ),
         "battery": (
-            "Portal ITB: es hora de planear el cambio de la bomba de {initial} (la batería se está "
+            "{sender}: es hora de planear el cambio de la bomba de {initial} (la batería se está "
             "agotando). Llame a la clínica para pedir la cita: {phone}."
         ),
     },
 }
 
+# When no one clinic can be named (a parent with children at two clinics, a stranger's number).
+DEFAULT_SENDER = "Rehab clinic"
+
 REPLY_TEXTS = {
     "en": {
-        "help": "ITB Portal reminders. For help call the clinic: {phone}. After hours: {after}. "
+        "help": "{sender} reminders. For help call the clinic: {phone}. After hours: {after}. "
         "Reply STOP to stop texts.",
         "confirmed": "Thank you. {initial}'s clinic visit on {date} at {time} is confirmed.",
         "nothing_to_confirm": "We could not find a visit to confirm. Please call the clinic: {phone}.",
         "unknown": "This number cannot read messages. Please call the clinic: {phone}. "
         "In an emergency call 911.",
+        "proof": "{sender}: your code is {code}. Type it on the portal, or read it to the nurse. "
+        "If you did not ask for it, ignore this text.",
     },
     "es": {
-        "help": "Recordatorios del Portal ITB. Para ayuda llame a la clínica: {phone}. Fuera de horario: "
+        "help": "Recordatorios de {sender}. Para ayuda llame a la clínica: {phone}. Fuera de horario: "
         "{after}. Responda STOP para no recibir más mensajes.",
         "confirmed": "Gracias. La cita de {initial} el {date} a las {time} está confirmada.",
         "nothing_to_confirm": "No encontramos una cita para confirmar. Llame a la clínica: {phone}.",
         "unknown": "Este número no puede leer mensajes. Llame a la clínica: {phone}. "
         "En una emergencia llame al 911.",
+        "proof": "{sender}: su código es {code}. Escríbalo en el portal o díganselo a la enfermera. "
+        "Si no lo pidió, no haga caso a este mensaje.",
     },
 }
 
@@ -188,6 +197,7 @@ def reminder_text(
     after_hours: str = "",
     offset_days: int = 1,
     local_start: datetime | None = None,
+    sender: str = DEFAULT_SENDER,
 ) -> str:
     """The text of one reminder. `local_start` is the appointment's start in clinic time."""
     language = language_of(language)
@@ -199,9 +209,20 @@ def reminder_text(
         date=format_date(target, language),
         time=format_time(local_start, language) if local_start else "",
         phone=phone,
+        sender=sender or DEFAULT_SENDER,
         after=after_hours or phone,
     )
 
 
-def reply_text(key: str, *, language: str, **values: str) -> str:
-    return REPLY_TEXTS[language_of(language)][key].format(**values)
+def reply_text(key: str, *, language: str, sender: str = DEFAULT_SENDER, **values: str) -> str:
+    return REPLY_TEXTS[language_of(language)][key].format(sender=sender or DEFAULT_SENDER, **values)
+
+
+def proof_text(code: str, *, language: str, sender: str = DEFAULT_SENDER) -> str:
+    """The text that carries a code to prove a mobile number."""
+    return reply_text("proof", language=language, sender=sender, code=code)
+
+
+def sender_of(clinic) -> str:
+    """The name a text opens with: the clinic's short name, or a neutral one."""
+    return (getattr(clinic, "sms_sender_name", "") or DEFAULT_SENDER).strip()[:30]

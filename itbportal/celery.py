@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "itbportal.settings")
 
@@ -12,6 +13,26 @@ from django.conf import settings  # noqa: E402 - needs DJANGO_SETTINGS_MODULE
 app = Celery("itbportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Persistent database connections in the worker too (settings: CONN_MAX_AGE, CONN_HEALTH_CHECKS).
+# Celery's Django fixup closes every connection before and after each task unless
+# CELERY_DB_REUSE_MAX is set (then it closes them every that many tasks): a new PostgreSQL
+# connection per task. Set it, and around each task do what Django does around a request:
+# close_old_connections() closes a connection past CONN_MAX_AGE, or broken, or left in a
+# transaction, and arms the health check of the next use.
+app.conf.update(CELERY_DB_REUSE_MAX=1000)
+
+
+def _close_old_connections(task=None, **kwargs) -> None:
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # an eager task runs inside its caller's request or transaction
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
+task_prerun.connect(_close_old_connections, weak=False)
+task_postrun.connect(_close_old_connections, weak=False)
 
 # The sweep claims due reminders every minute (REMINDER_SWEEP_SECONDS; alerts/sending.py has the
 # rules); expiring messages keep a backlog of sweeps from piling up while the worker is down.
@@ -40,3 +61,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=REPLAN_HOUR, minute=REPLAN_MINUTE),
     },
 }
+
+
+@worker_ready.connect
+def _sweep_at_start(sender=None, **kwargs):
+    """With SWEEP_AT_WORKER_START (`make run`), a worker that starts sends what is due at once
+    instead of at beat's first tick a minute later; the sweep is idempotent."""
+    from django.conf import settings
+
+    if getattr(settings, "SWEEP_AT_WORKER_START", False):
+        app.send_task("alerts.tasks.sweep")

@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "patients.middleware.CaregiverLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Path ids past the database's bigint are a 404 (not a DataError).
+    "patients.middleware_security.BoundedPathIdsMiddleware",
 ]
 
 ROOT_URLCONF = "itbportal.urls"
@@ -84,11 +86,27 @@ TEMPLATES = [
 
 # Benchmarks only (issue 9, `make bench`): mounts /bench/baseline/, a static page behind sign-in.
 BENCHMARK_VIEWS = env.bool("BENCHMARK_VIEWS", default=False)
+if BENCHMARK_VIEWS:  # and says which process answered, so the harness warms every worker
+    MIDDLEWARE.insert(0, "itbportal.bench_views.WorkerPidMiddleware")
 
 # --- Database: PostgreSQL when DATABASE_URL is set, else an embedded SQLite file ---------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'itbportal.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Persistent connections (issue 16). Opening a PostgreSQL connection (fork of a backend, TLS,
+# authentication, session set-up) cost more than a whole page of the portal: reusing it gave the
+# baseline page 1.9-2.6x the throughput. Every process that talks to the database holds one
+# connection per thread: gunicorn's sync workers (one each), Celery's worker processes (one each,
+# plus one per sending thread, SMS_SEND_THREADS), beat. That is tens of connections, well inside
+# PostgreSQL's default max_connections of 100, so no pooler is needed at this size; put PgBouncer
+# (transaction pooling) in front when the processes x threads approach it.
+# - CONN_MAX_AGE: a connection is closed after 10 minutes (at the end of a request or task), so a
+#   restarted or failed-over database, or a changed password, is picked up within that time.
+# - CONN_HEALTH_CHECKS: a reused connection is checked (a trivial query) at the start of each
+#   request or task, and replaced if the server closed it meanwhile (restart, idle timeout,
+#   network cut): persistent connections never turn a database restart into a failed request.
+# Development (DEBUG, runserver: a new thread per request) keeps 0, as Django advises.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users and passwords ------------------------------------------------------------------
@@ -165,6 +183,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# `make run`: the worker sweeps once as it starts, so the demo's first text shows within a minute.
+SWEEP_AT_WORKER_START = env.bool("SWEEP_AT_WORKER_START", default=False)
 # The beat schedule itself is in itbportal/celery.py (sweep every minute, checks, daily replan).
 # The reminder engine's clock (alerts/sending.py): how often beat runs the sweep; after how long a
 # claim whose task never began, or a send that no live worker holds, counts as lost and goes out
@@ -187,7 +207,12 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio
 # How long Twilio may hold a text before giving up (seconds; a reminder hours late is still useful).
 TWILIO_VALIDITY_PERIOD = env.int("TWILIO_VALIDITY_PERIOD", default=4 * 60 * 60)
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=15.0)
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Threads per worker process that send a batch's texts side by side (alerts/send_pool.py): each
+# waits ~150 ms on the provider, so one process sending one by one manages ~6 texts/s. Each
+# thread holds its own database connection while it sends (see DATABASES above).
+SMS_SEND_THREADS = env.int("SMS_SEND_THREADS", default=20)
+# Links in texts and e-mails. Without it, the port `make run` serves on (WEB_PORT, as the Procfile).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('WEB_PORT', default=8000)}")
 if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
     raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")
 
@@ -227,6 +252,11 @@ LOGGING = {
 # How many reverse proxies in front of the portal append to X-Forwarded-For. 0 = connected directly;
 # then REMOTE_ADDR is the client. One rule (patients.audit.client_ip) serves the audit log and axes.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The proxies' own addresses (or networks, e.g. 172.30.0.10 or 10.0.0.0/24): X-Forwarded-For is
+# believed only on a connection from one of them; from anywhere else it is ignored.
+TRUSTED_PROXY_ADDRESSES = env.list("TRUSTED_PROXY_ADDRESSES", default=[])
+if TRUSTED_PROXY_COUNT and not TRUSTED_PROXY_ADDRESSES:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT needs TRUSTED_PROXY_ADDRESSES (the proxy's address).")
 if env.bool("SECURE_BEHIND_PROXY", default=TRUSTED_PROXY_COUNT > 0):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -290,6 +320,7 @@ MIDDLEWARE[_messages_at + 1 : _messages_at + 1] = [
     "patients.middleware_security.SessionTimeoutMiddleware",
     "patients.middleware_security.TwoFactorGateMiddleware",
     "patients.middleware_security.NoStoreMiddleware",
+    "patients.offline.OfflineCopyMiddleware",
     "patients.middleware_security.RefusalAuditMiddleware",
 ]
 MIDDLEWARE.insert(
@@ -299,6 +330,13 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes requ
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))  # never permanent
+# Beyond axes' lock per account AND address: failures counted per account across every address, and
+# per address across every account (patients.lockout). The account-wide pause is short, so that a
+# stranger who types a family's e-mail address wrong on purpose cannot keep the family out for long.
+SIGN_IN_ACCOUNT_FAILURE_LIMIT = env.int("SIGN_IN_ACCOUNT_FAILURE_LIMIT", default=20)
+SIGN_IN_ACCOUNT_PAUSE = timedelta(minutes=env.int("SIGN_IN_ACCOUNT_PAUSE_MINUTES", default=5))
+SIGN_IN_ADDRESS_FAILURE_LIMIT = env.int("SIGN_IN_ADDRESS_FAILURE_LIMIT", default=50)
+SIGN_IN_ADDRESS_PAUSE = timedelta(minutes=env.int("SIGN_IN_ADDRESS_PAUSE_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

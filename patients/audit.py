@@ -27,6 +27,8 @@ RECOVERY_CODES_REGENERATED = "auth.recovery_codes_regenerated"
 SESSION_EXPIRED = "auth.session_expired"
 ACCESS_REFUSED = "access.refused"
 CHART_VIEWED = "chart.viewed"
+CHILD_PAGE_VIEWED = "child_page.viewed"  # a parent's page about one child
+SUMMARIES_LISTED = "summaries.listed"
 DOCUMENT_DOWNLOADED = "document.downloaded"
 DOCUMENT_REGENERATED = "document.regenerated"
 EMERGENCY_CARD_VIEWED = "emergency_card.viewed"
@@ -51,6 +53,8 @@ ACTIONS = [
     SESSION_EXPIRED,
     ACCESS_REFUSED,
     CHART_VIEWED,
+    CHILD_PAGE_VIEWED,
+    SUMMARIES_LISTED,
     DOCUMENT_DOWNLOADED,
     DOCUMENT_REGENERATED,
     EMERGENCY_CARD_VIEWED,
@@ -75,21 +79,42 @@ def _valid_ip(value: str | None) -> str | None:
         return None
 
 
+def _from_trusted_proxy(remote: str | None) -> bool:
+    """True when the connection comes from a configured proxy (TRUSTED_PROXY_ADDRESSES)."""
+    address = _valid_ip(remote)
+    if address is None:
+        return False
+    for entry in getattr(settings, "TRUSTED_PROXY_ADDRESSES", []):
+        try:
+            if ipaddress.ip_address(address) in ipaddress.ip_network(entry.strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def client_ip(request) -> str | None:
     """The client's address. Behind TRUSTED_PROXY_COUNT proxies, each appending to X-Forwarded-For,
     the client is the Nth entry from the right; entries further left are whatever the client sent
-    and are never trusted. Used by the audit log and by django-axes (AXES_CLIENT_IP_CALLABLE)."""
+    and are never trusted. The header is believed only on a connection from a configured proxy
+    (TRUSTED_PROXY_ADDRESSES): anyone reaching the app directly gets their own REMOTE_ADDR.
+    Used by the audit log and by django-axes (AXES_CLIENT_IP_CALLABLE)."""
     if request is None:
         return None
     count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if count > 0 and forwarded:
+    if count > 0 and forwarded and _from_trusted_proxy(request.META.get("REMOTE_ADDR")):
         parts = [part.strip() for part in forwarded.split(",") if part.strip()]
         if len(parts) >= count:
             address = _valid_ip(parts[-count])
             if address:
                 return address
     return _valid_ip(request.META.get("REMOTE_ADDR"))
+
+
+def _printable(text: str) -> str:
+    """What was typed or asked for, without NUL bytes (PostgreSQL text refuses them)."""
+    return str(text).replace("\x00", "")
 
 
 def _patient_id_of(obj) -> int | None:
@@ -133,12 +158,14 @@ def audit_record(
             else:
                 patient_id = _patient_id_of(obj)
     label = actor_label or (actor.email if actor is not None else "")
+    if patient_id is not None and not 0 < patient_id < 2**63:
+        patient_id = None  # a hostile URL's id (e.g. 10^30) names no child
     return AuditEvent.objects.create(
         actor=actor,
-        actor_label=label[:254],
+        actor_label=_printable(label)[:254],
         action=action,
-        object_type=object_type[:64],
-        object_id=object_id[:64],
+        object_type=_printable(object_type)[:64],
+        object_id=_printable(object_id)[:64],
         patient_id=patient_id,
         at=timezone.now(),
         ip_address=client_ip(request),

@@ -12,7 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from alerts.models import Reminder
+from alerts.planning import reminders_replan_all
 from appointments.models import Appointment
+from pumps.documents import visit_summary_store
 from pumps.models import Program, Pump, PumpModel, RefillVisit
 from pumps.services import visit_forecast
 
@@ -63,7 +66,9 @@ class Child:
 CHILDREN = [
     Child("Sofia", "García", 9, 10.5, (0,), appointment_in_days=2),  # refill due this week, booked
     Child("Mateo", "García", 6, 12, (0,), dose=Decimal(200), appointment_in_days=4),  # 2nd child, same family
-    Child("Liam", "Smith", 11, 2.2, (1,)),  # alarm within 3 days, nothing booked
+    # Alarm within 2 days, nothing booked: its alarm text is never held by quiet hours, so the
+    # demo's first text goes out at any hour (see _first_text_now).
+    Child("Liam", "Smith", 11, 1.5, (1,)),
     Child("Ava", "Chen", 8, -2, (3,)),  # alarm passed with no refill
     Child(
         "Noah",
@@ -292,8 +297,9 @@ def _seed_child(n: int, spec: Child, clinic: Clinic, nurse, parents, now: dateti
 
 
 @transaction.atomic
-def seed(now: datetime | None = None) -> bool:
-    """Create the demo once. Returns False when it is already there (nothing changes)."""
+def seed(now: datetime | None = None, *, summaries: bool = True) -> bool:
+    """Create the demo once. Returns False when it is already there (nothing changes).
+    `summaries=False` skips rendering the after-visit PDFs (tests of other things, faster)."""
     now = now or timezone.now()
     clinic = Clinic.objects.order_by("pk").first()
     if Patient.objects.filter(clinic=clinic, mrn="DEMO-001").exists():
@@ -327,6 +333,7 @@ def seed(now: datetime | None = None) -> bool:
         parents.append(caregiver)
     for n, spec in enumerate(CHILDREN, start=1):
         _seed_child(n, spec, clinic, nurses[n % 2], parents, now)
+    _first_ten_minutes(now, summaries=summaries)
     # The demo rows were written directly: assess every child once, as the beat would.
     from alerts.concerns import concerns_refresh_many
 
@@ -336,10 +343,56 @@ def seed(now: datetime | None = None) -> bool:
     return True
 
 
+def _first_ten_minutes(now: datetime, *, summaries: bool = True) -> None:
+    """What a newcomer sees within a minute of `make run`: every child's texts planned, the
+    latest visit's after-visit summary of every child stored, and the first text due now."""
+    reminders_replan_all(now=now)
+    for patient in Patient.objects.filter(mrn__startswith="DEMO-").order_by("pk") if summaries else ():
+        latest = RefillVisit.objects.filter(pump__patient=patient).order_by("-visit_at", "-pk").first()
+        if latest is not None:
+            visit_summary_store(visit=latest)
+    _first_text_now(now)
+
+
+def _first_text_now(now: datetime) -> None:
+    """Bring the soonest alarm text forward to `now` (texts otherwise go out at 10:00 clinic
+    time). Its alarm is within 2 days, so the caregiver's quiet hours do not hold it at night."""
+    first = (
+        Reminder.objects.filter(
+            status=Reminder.Status.PLANNED, kind=Reminder.Kind.ALARM, patient__mrn__startswith="DEMO-"
+        )
+        .order_by("target_date", "send_after", "pk")
+        .first()
+    )
+    if first is not None and first.send_after > now:
+        Reminder.objects.filter(pk=first.pk).update(send_after=now)
+
+
 def logins() -> list[tuple[str, str, str]]:
     rows = [("nurse", e, DEMO_PASSWORD) for e, _, _ in NURSES]
     rows += [("parent", p[0], DEMO_PASSWORD) for p in PARENTS]
     return rows
+
+
+LANGUAGE_NAMES = {"en": "reads English", "es": "reads Spanish"}
+
+
+def login_notes() -> dict[str, str]:
+    """What each demo parent's login shows, from the data: how many children, which language,
+    whether texts are on. E.g. 'reads Spanish, 3 children: Sofia, Mateo, Valentina'."""
+    from .models import Caregiver
+
+    notes = {}
+    caregivers = Caregiver.objects.filter(user__email__in=[p[0] for p in PARENTS]).select_related("user")
+    for caregiver in caregivers.prefetch_related("links__patient"):
+        names = [link.patient.first_name for link in caregiver.links.all() if link.active]
+        count = f"{len(names)} child" if len(names) == 1 else f"{len(names)} children"
+        texts = "" if caregiver.sms_consent else "; texts off"
+        notes[caregiver.user.email] = (
+            f"{LANGUAGE_NAMES.get(caregiver.preferred_language, caregiver.preferred_language)}, "
+            f"{count}: {', '.join(names)}{texts}"
+        )
+    return notes
 
 
 def current_code() -> str:

@@ -54,12 +54,32 @@ class ChildCard:
         return safety.family_key(c.family_level, c.tier_rank, c.act_by, c.kind)
 
     @property
+    def needs_action(self) -> bool:
+        return self.level != safety.FamilyLevel.PLENTY.value
+
+    @property
     def headline(self) -> str:
+        """The words of the coloured band (the template shows them, never re-derives them)."""
         return family_words(self)[0]
 
     @property
     def words(self) -> str:
         return family_words(self)[1]
+
+
+_NO_DATE = 10**6  # a child with no alarm date yet sorts after every dated one of the same key
+
+
+def card_order(card: ChildCard) -> tuple:
+    """The order of a family's children, the one sort key of the parents' pages: the safety
+    assessment's family key (what the family must do first, then how bad, then how soon), then
+    the soonest alarm, the name last."""
+    return (
+        *card.sort_key,
+        card.days_to_alarm if card.days_to_alarm is not None else _NO_DATE,
+        card.patient.first_name,
+        card.patient.pk,
+    )
 
 
 def _longdate(value) -> str:
@@ -221,8 +241,7 @@ def child_cards(patients, *, now: datetime) -> list[ChildCard]:
         child_card(p, pumps.get(p.pk), appointments.get(p.pk), now, states.get(p.pk), concerns.get(p.pk))
         for p in patients
     ]
-    # The child who needs action comes first; otherwise the usual name order (sort is stable).
-    return sorted(cards, key=lambda card: card.sort_key)
+    return sorted(cards, key=card_order)
 
 
 def upcoming_appointments(patient: Patient, *, now: datetime) -> list[Appointment]:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("children/<int:pk>/", views.child, name="child"),
     path("appointments/<int:pk>/confirm/", views.appointment_confirm_view, name="appointment_confirm"),
     path("texts/", views.texts, name="texts"),
+    path("texts/check-number/", views.mobile_verify, name="mobile_verify"),
     path("language/", views.language, name="language"),
     path("calendar/", views.calendar_page, name="calendar_page"),
     path("calendar/reset/", views.calendar_reset, name="calendar_reset"),

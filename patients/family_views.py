@@ -18,12 +18,13 @@ from alerts.models import SmsMessage
 from appointments.models import Appointment
 from appointments.services import AppointmentError, appointment_confirm
 
-from . import family_calendar
+from . import audit, family_calendar
 from .family_cards import child_cards, past_visits, upcoming_appointments
-from .forms import LanguageForm, TextSettingsForm
+from .forms import LanguageForm, ProofCodeForm, TextSettingsForm
 from .models import Caregiver, Patient
 from .permissions import caregiver_required
 from .services import SMS_CONSENT_WORDING, sms_consent_record
+from .services_contact import ProofError, mobile_proof_check, mobile_proof_open, mobile_proof_start
 
 RECENT_MESSAGES = 10
 
@@ -49,6 +50,7 @@ def child(request, pk: int):
         "appointments": upcoming_appointments(patient, now=now),
         "visits": past_visits(patient),
     }
+    audit.audit_record(request=request, action=audit.CHILD_PAGE_VIEWED, obj=patient, patient_id=patient.pk)
     return render(request, "family/child.html", context)
 
 
@@ -67,18 +69,31 @@ def appointment_confirm_view(request, pk: int):
     return redirect("family:child", pk=appointment.patient_id)
 
 
-def _save_text_settings(request, caregiver: Caregiver, form: TextSettingsForm, before: tuple) -> None:
-    """Number and quiet hours first, then consent (in the wording shown), then the language."""
+def _save_text_settings(request, caregiver: Caregiver, form: TextSettingsForm, before: tuple) -> bool:
+    """Quiet hours now; a new number only once proven (a code is texted to it, and consent given
+    with it waits for the code); consent otherwise now (in the wording shown); then the language.
+    Returns True when a code was texted."""
     before_mobile, before_consent, shown_language = before
     new_language = form.cleaned_data["preferred_language"]
+    wanted = str(caregiver.mobile or "")
+    new_number = bool(wanted) and wanted != str(before_mobile or "")
+    if new_number:
+        caregiver.mobile = before_mobile
     caregiver.preferred_language = shown_language
     caregiver.save(update_fields=["mobile", "quiet_hours_start", "quiet_hours_end"])
     consent = form.cleaned_data["sms_consent"]
-    if consent != before_consent or (consent and caregiver.mobile != before_mobile):
+    if new_number:
+        if before_consent and not consent:
+            sms_consent_record(caregiver=caregiver, given=False, source="portal", by=request.user)
+        mobile_proof_start(
+            caregiver=caregiver, mobile=wanted, consent=consent, source="portal", by=request.user
+        )
+    elif consent != before_consent:
         sms_consent_record(caregiver=caregiver, given=consent, source="portal", by=request.user)
     if new_language != shown_language:
         caregiver.preferred_language = new_language
         caregiver.save(update_fields=["preferred_language"])
+    return new_number
 
 
 @caregiver_required
@@ -89,7 +104,9 @@ def texts(request):
         form = TextSettingsForm(request.POST, instance=caregiver)
         if form.is_valid():
             with transaction.atomic():
-                _save_text_settings(request, caregiver, form, before)
+                code_sent = _save_text_settings(request, caregiver, form, before)
+            if code_sent:
+                return redirect("family:mobile_verify")
             messages.success(request, _("Your text message settings are saved."))
             return redirect("family:texts")
         caregiver.refresh_from_db()
@@ -99,10 +116,41 @@ def texts(request):
     context = {
         "form": form,
         "caregiver": caregiver,
+        "proof": mobile_proof_open(caregiver=caregiver),
         "consent_wording": SMS_CONSENT_WORDING.get(caregiver.preferred_language, SMS_CONSENT_WORDING["en"]),
         "sent": sent[:RECENT_MESSAGES],
     }
     return render(request, "family/texts.html", context)
+
+
+@caregiver_required
+def mobile_verify(request):
+    """Type back the code texted to the new number."""
+    caregiver = request.user.caregiver
+    proof = mobile_proof_open(caregiver=caregiver)
+    if request.method == "POST" and "resend" in request.POST and proof is not None:
+        proof = mobile_proof_start(
+            caregiver=caregiver,
+            mobile=str(proof.mobile),
+            consent=proof.consent,
+            source="portal",
+            by=request.user,
+        )
+        messages.info(request, _("We sent a new code."))
+        return redirect("family:mobile_verify")
+    if proof is None:
+        messages.info(request, _("There is no code waiting. To change your number, type it here."))
+        return redirect("family:texts")
+    form = ProofCodeForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            mobile_proof_check(proof=proof, code=form.cleaned_data["code"], by=request.user)
+        except ProofError as error:
+            form.add_error("code", str(error))
+        else:
+            messages.success(request, _("Thank you. Your number is checked and your settings are saved."))
+            return redirect("family:texts")
+    return render(request, "family/mobile_verify.html", {"form": form, "proof": proof})
 
 
 @require_POST

@@ -1,6 +1,8 @@
 """Forms for the parents' portal. Every label, help text and error is in plain, translatable words."""
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -70,3 +72,44 @@ LANGUAGE_NAMES = [(Language.ENGLISH.value, "English"), (Language.SPANISH.value, 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=LANGUAGE_NAMES)
     next = forms.CharField(required=False)
+
+
+class ProofCodeForm(forms.Form):
+    """The 6-digit code texted to a new mobile number."""
+
+    code = forms.CharField(
+        label=_("Code from the text"),
+        max_length=12,
+        error_messages={
+            "required": _("Please type the 6 numbers from the text."),
+            "max_length": _("The code has 6 numbers."),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class BoundedAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form sets the user name's max_length after the field is built, so it is
+    never checked: a 20,000-character name reached the lockout records in the database. Here it
+    is a form error, before anything is looked up or recorded."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length or 254))
+        self.fields["password"].validators.append(MaxLengthValidator(4096))
+
+    def clean(self):
+        from .lockout import sign_in_pause
+
+        if self.errors:
+            return self.cleaned_data  # no sign-in attempt (nor lockout record) for a bad shape
+        if sign_in_pause(request=self.request, username=self.cleaned_data.get("username") or ""):
+            raise forms.ValidationError(
+                _(
+                    "Sign-in is paused for a few minutes because the password was typed wrong too many "
+                    "times. Please wait, then try again, or choose a new password."
+                ),
+                code="paused",
+            )
+        return super().clean()

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import SetPasswordForm
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 
 from .invites import invite_token_generator
 from .models import User
+from .permissions import caregiver_required
+from .services_contact import link_invitation_accept, link_invitation_find
 
 
 def _user(uidb64: str):
@@ -20,8 +26,25 @@ def _user(uidb64: str):
         return None
 
 
+def page_language(request, user) -> str:
+    """The invitation's language (the parent's), unless the visitor chose one on the page."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    known = {code for code, _name in settings.LANGUAGES}
+    if chosen in known:
+        return chosen
+    caregiver = getattr(user, "caregiver", None) if user is not None else None
+    preferred = getattr(caregiver, "preferred_language", "")
+    return preferred if preferred in known else translation.get_language()
+
+
 def accept(request, uidb64: str, token: str):
     user = _user(uidb64)
+    with translation.override(page_language(request, user)):
+        response = _accept(request, user, token)
+    return response
+
+
+def _accept(request, user, token: str):
     if user is None or not user.is_active or not invite_token_generator.check_token(user, token):
         return render(request, "invite/expired.html", status=400)
     form = SetPasswordForm(user, request.POST or None)
@@ -30,3 +53,28 @@ def accept(request, uidb64: str, token: str):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "invite/accept.html", {"form": form, "title": _("Choose your password")})
+
+
+class PasswordSetView(auth_views.PasswordResetConfirmView):
+    """Django's set-a-new-password page, in the parent's language (as the e-mail that links here)."""
+
+    def dispatch(self, *args, **kwargs):
+        user = self.get_user(kwargs["uidb64"])
+        with translation.override(page_language(self.request, user)):
+            response = super().dispatch(*args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+        return response
+
+
+@caregiver_required
+def link(request, token: str):
+    """A clinic asks to add a child to this parent's account: shown, then accepted or left."""
+    invitation = link_invitation_find(token=token, user=request.user)
+    if invitation is None:
+        return render(request, "invite/expired.html", status=404)
+    if request.method == "POST" and request.POST.get("accept") == "1":
+        link_invitation_accept(invitation=invitation)
+        messages.success(request, _("Thank you. You can now see this child in the portal."))
+        return redirect("family:child", pk=invitation.patient_id)
+    return render(request, "invite/link.html", {"invitation": invitation})

@@ -165,3 +165,34 @@ class RefusalAuditMiddleware:
             object_id=str(first)[:64],
             patient_id=patient_id,
         )
+
+
+BIGINT_MAX = 2**63 - 1
+
+
+class BoundedPathIdsMiddleware:
+    """A path id past what the database can hold (e.g. /children/10^30/) or a NUL byte in the path
+    is a 404, and a NUL byte in a query string or form a 400, not a database error: checked once
+    here, before any view runs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from django.core.exceptions import BadRequest
+        from django.http import Http404
+
+        for value in (*view_args, *view_kwargs.values()):
+            if isinstance(value, int) and not -BIGINT_MAX <= value <= BIGINT_MAX:
+                raise Http404("No such record.")
+            if isinstance(value, str) and "\x00" in value:
+                raise Http404("No such record.")
+        # A NUL byte is never part of what a person types; PostgreSQL text refuses it.
+        for data in (request.GET, request.POST if request.method == "POST" else {}):
+            for values in data.lists() if data else ():
+                if "\x00" in values[0] or any("\x00" in v for v in values[1]):
+                    raise BadRequest("A NUL byte in the request.")
+        return None

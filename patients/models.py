@@ -83,7 +83,14 @@ class Clinic(models.Model):
     phone_after_hours = models.CharField(_("hospital operator (after hours)"), max_length=32)
     phone_nurse_line = models.CharField(_("baclofen pump nurse line (non-emergency)"), max_length=32)
     nurse_inbox_email = models.EmailField(blank=True)
+    # How texts name the clinic (they open with it, e.g. "PCH Rehab"): no therapy, drug or diagnosis.
+    sms_sender_name = models.CharField(
+        _("name in text messages"), max_length=30, default="Rehab clinic", db_default="Rehab clinic"
+    )
     default_location = models.CharField(max_length=200, blank=True)
+    # The clinic's words in Spanish (blank: the English ones are shown).
+    name_es = models.CharField(max_length=200, blank=True, db_default="")
+    default_location_es = models.CharField(max_length=200, blank=True, db_default="")
     # Clinic policy from DOMAIN.md: lead days never below 3; 180 days for drug stability.
     refill_lead_days = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(3)])
     max_refill_interval_days = models.PositiveSmallIntegerField(default=180)
@@ -110,6 +117,15 @@ class Clinic(models.Model):
         from zoneinfo import ZoneInfo
 
         return ZoneInfo(self.time_zone)
+
+    def name_in(self, language: str | None) -> str:
+        return self.name_es if (language or "").startswith("es") and self.name_es else self.name
+
+    def place_in(self, place: str, language: str | None) -> str:
+        """An appointment's place in the reader's language: the clinic's own place has a Spanish
+        name; a place a nurse typed stays as typed."""
+        spanish = (language or "").startswith("es") and self.default_location_es
+        return self.default_location_es if spanish and place == self.default_location else place
 
     def clean(self) -> None:
         from pumps.clinic_calendar import CalendarError, ClinicCalendar
@@ -272,6 +288,53 @@ class CaregiverLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caregiver} → {self.patient} ({self.get_relationship_display()})"
+
+
+class MobileProof(models.Model):
+    """A code texted to a number a caregiver wants reminders on. The number becomes the caregiver's
+    (and the consent given with it takes effect) only once the code comes back, typed by the parent
+    or read out to a nurse. Only the code's hash is kept."""
+
+    caregiver = models.ForeignKey(Caregiver, on_delete=models.CASCADE, related_name="mobile_proofs")
+    mobile = PhoneNumberField()
+    code_hash = models.CharField(max_length=128)
+    consent = models.BooleanField(default=False)
+    source = models.CharField(max_length=10)  # SmsConsent.Source: who started it (portal or nurse)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    proven_at = models.DateTimeField(null=True, blank=True)
+    withdrawn = models.BooleanField(default=False)  # a newer code replaced it
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"proof for caregiver {self.caregiver_id} ({'proven' if self.proven_at else 'open'})"
+
+
+class LinkInvitation(models.Model):
+    """A nurse asks an existing parent account to be linked to a child; nothing is linked until the
+    parent, signed in, accepts. Only the token's hash is kept."""
+
+    caregiver = models.ForeignKey(Caregiver, on_delete=models.CASCADE, related_name="link_invitations")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="link_invitations")
+    relationship = models.CharField(max_length=20, choices=CaregiverLink.Relationship.choices)
+    primary_contact = models.BooleanField(default=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"invitation of caregiver {self.caregiver_id} to child {self.patient_id}"
 
 
 class SmsConsent(models.Model):

@@ -6,6 +6,7 @@ backend; the signals are the one place every path passes through. They only appe
 stamp the session, never change domain data.
 """
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -31,3 +32,15 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
 def on_logged_out(sender, request, user, **kwargs):
     if user is not None:
         audit.audit_record(request=request, actor=user, action=audit.SIGN_OUT)
+
+
+@receiver(user_locked_out, dispatch_uid="security_user_locked_out")
+def on_locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
+    # axes paused this account on this address: a row for the audit trail (no password kept).
+    audit.audit_record(
+        request=request,
+        action=audit.LOCKED_OUT,
+        outcome="refused",
+        actor_label=str(username or "")[:254],
+        object_type="account_and_address",
+    )

@@ -9,7 +9,8 @@ from django.utils.translation import gettext
 from pumps.models import Pump
 from pumps.services import refill_record
 
-from .models import Caregiver, CaregiverLink, Clinic, Patient, User
+from .models import Caregiver, CaregiverLink, Clinic, MobileProof, Patient, SmsConsent, User
+from .services_contact import caregiver_clinic_ids, link_invitation_create, mobile_proof_start
 
 
 @transaction.atomic
@@ -63,12 +64,11 @@ def caregiver_invite(
     if User.objects.filter(email__iexact=email).exists():
         raise CaregiverError("This e-mail already has an account. Use 'Link an existing account' instead.")
     caregiver = caregiver_create(
-        email=email,
-        first_name=first_name,
-        last_name=last_name,
-        mobile=mobile,
-        preferred_language=preferred_language,
+        email=email, first_name=first_name, last_name=last_name, preferred_language=preferred_language
     )
+    if mobile:
+        # The number is used only once the code texted to it comes back (read out, or typed in).
+        mobile_proof_start(caregiver=caregiver, mobile=mobile, consent=False, source="nurse", by=by)
     caregiver_link(
         caregiver=caregiver, patient=patient, relationship=relationship, primary_contact=primary_contact
     )
@@ -95,35 +95,55 @@ def caregiver_invite(
 def caregiver_link_existing(
     *, patient: Patient, by: User, email: str, relationship: str, primary_contact: bool = False
 ):
-    from alerts.services import reminders_replan
-
-    from .services import caregiver_link
-
+    """Ask an existing parent account to be linked: nothing is linked until the parent accepts."""
     caregiver = Caregiver.objects.filter(user__email__iexact=email.strip()).first()
     if caregiver is None:
         raise CaregiverError("No parent account has this e-mail. Use 'Invite a parent' instead.")
-    link = caregiver_link(
-        caregiver=caregiver, patient=patient, relationship=relationship, primary_contact=primary_contact
+    if caregiver.links.filter(patient=patient, active=True).exists():
+        raise CaregiverError("This parent is already linked to this child.")
+    return link_invitation_create(
+        patient=patient,
+        by=by,
+        caregiver=caregiver,
+        relationship=relationship,
+        primary_contact=primary_contact,
     )
-    reminders_replan(patient=patient)
-    return link
+
+
+def caregiver_shared_elsewhere(*, caregiver: Caregiver, clinic: Clinic) -> bool:
+    """True when the caregiver also has a child at another clinic: then only the parent may change
+    their contact details (a nurse here would change where the other clinic's texts go)."""
+    return bool(caregiver_clinic_ids(caregiver) - {clinic.pk})
 
 
 @transaction.atomic
-def caregiver_contact_record(*, caregiver: Caregiver, by: User, mobile: str, consent_given: bool):
-    """The mobile number and the text consent the parent gave the nurse (source 'nurse')."""
-    from alerts.services import reminders_replan
-
+def caregiver_contact_record(
+    *, caregiver: Caregiver, by: User, mobile: str, consent_given: bool
+) -> MobileProof | SmsConsent | None:
+    """The mobile number and the text consent the parent gave the nurse (source 'nurse'). A new
+    number is texted a code that the parent reads out; it and the consent take effect then.
+    Returns the proof started, the consent recorded, or None when nothing changed."""
     from .services import sms_consent_record
 
-    caregiver.mobile = mobile
-    caregiver.save(update_fields=["mobile"])
+    if caregiver_shared_elsewhere(caregiver=caregiver, clinic=by.staff_profile.clinic):
+        raise CaregiverError(
+            "This parent also has a child at another clinic, so only the parent can change their "
+            "number or text consent (on the portal's Text messages page). Both clinics are told."
+        )
     if consent_given and not mobile:
         raise CaregiverError("Texts need a mobile number.")
-    record = sms_consent_record(caregiver=caregiver, given=consent_given, source="nurse", by=by)
-    for link in caregiver.links.filter(active=True).select_related("patient"):
-        reminders_replan(patient=link.patient)
-    return record
+    if mobile and str(mobile) != str(caregiver.mobile or ""):
+        if not consent_given and caregiver.sms_consent:
+            sms_consent_record(caregiver=caregiver, given=False, source="nurse", by=by)
+        return mobile_proof_start(
+            caregiver=caregiver, mobile=mobile, consent=consent_given, source="nurse", by=by
+        )
+    if not mobile and caregiver.mobile:
+        caregiver.mobile = ""
+        caregiver.save(update_fields=["mobile"])
+    if consent_given == caregiver.sms_consent and mobile:
+        return None
+    return sms_consent_record(caregiver=caregiver, given=consent_given, source="nurse", by=by)
 
 
 @transaction.atomic

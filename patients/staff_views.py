@@ -156,9 +156,11 @@ def day(request):
     clinic = clinic_of(request.user)
     tz = clinic.tzinfo
     try:
-        the_day = date.fromisoformat(request.GET.get("date", ""))
+        the_day = date.fromisoformat(request.GET.get("date", "")[:10])
     except ValueError:
         the_day = _today(clinic)
+    if not date(1900, 1, 1) <= the_day <= date(2999, 12, 31):
+        the_day = _today(clinic)  # year 1 or 9999 would overflow the day's bounds
     start = timezone.make_aware(datetime.combine(the_day, time(0)), tz)
     end = timezone.make_aware(datetime.combine(the_day + timedelta(days=1), time(0)), tz)
     appointments = (

@@ -6,7 +6,8 @@ Pure: no Django import, no clock read (``instant`` is a parameter). Conventions:
   that zone (with the daylight-saving offset of that instant) before it is read.
 * Opening hours are wall-clock times, the same on every open day; a visit is
   within hours when it starts at or after ``opens_at`` and ends by
-  ``closes_at`` on the same open day.
+  ``closes_at`` on the same open day (or, for a clinic open round the clock,
+  on the next day when that day is open too).
 * A refill-due date that falls on a closed day moves to the open day before it
   (DOMAIN.md): earlier, never later.
 """
@@ -39,6 +40,10 @@ class ClinicCalendar:
         if not self.opens_at < self.closes_at:
             raise CalendarError("The clinic must open before it closes.")
 
+    @property
+    def round_the_clock(self) -> bool:
+        return self.opens_at == time(0) and self.closes_at == time.max
+
     def is_open(self, day: date) -> bool:
         """True on an open weekday that is not a closed date."""
         return day.weekday() in self.open_weekdays and day not in self.closed_dates
@@ -62,6 +67,9 @@ class ClinicCalendar:
         if start.utcoffset() is None or end.utcoffset() is None:
             raise ValueError("start and end must be aware datetimes")
         local_start, local_end = start.astimezone(self.tz), end.astimezone(self.tz)
+        if local_end.date() == local_start.date() + timedelta(days=1) and self.round_the_clock:
+            # A clinic open 00:00-24:00 is open across midnight between two open days.
+            return self.is_open(local_start.date()) and self.is_open(local_end.date())
         return (
             self.is_open(local_start.date())
             and local_end.date() == local_start.date()

@@ -91,9 +91,23 @@ class VisitForm(forms.Form):
     )
     next_appointment_hours_confirmed = hours_confirmation_field()
     tone_assessment = forms.CharField(
-        label="Tone assessment", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label="Tone assessment",
+        help_text="Printed on the after-visit summary too (as “Muscle tone today”).",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label="Notes for the family",
+        help_text="Printed on the after-visit summary the family gets. Plain words, no abbreviations.",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    private_notes = forms.CharField(
+        label="Private notes (staff only)",
+        help_text="Seen only by the clinic's staff in the chart; never printed or shown to the family.",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     eri_reported_date = forms.DateField(
         label="ERI reported by the pump on", required=False, widget=DATE_WIDGET
     )
@@ -199,7 +213,7 @@ class VisitForm(forms.Form):
                 "next_appointment_hours_confirmed",
                 "after_alarm_reason",
             ),
-            group("Assessment", "tone_assessment", "notes", "eri_reported_date"),
+            group("Assessment and notes", "tone_assessment", "notes", "private_notes", "eri_reported_date"),
         )
         return helper
 

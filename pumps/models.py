@@ -224,7 +224,8 @@ class RefillVisit(models.Model):
         "appointments.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     tone_assessment = models.TextField(blank=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True)  # for the family: printed on the after-visit summary
+    private_notes = models.TextField(blank=True)  # staff only: never printed, never shown to a parent
     eri_reported_date = models.DateField(null=True, blank=True)
     # The forecast at save time (UTC instants; refill_due is a clinic-local date).
     alarm_at = models.DateTimeField()

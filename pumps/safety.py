@@ -26,6 +26,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from . import forecast as fc
+from .clinic_calendar import ClinicCalendar
 
 RESIDUAL_ABS_LIMIT_ML = Decimal(2)
 RESIDUAL_RATIO_RANGE = (Decimal("0.85"), Decimal("1.15"))
@@ -59,6 +60,7 @@ class Kind(StrEnum):
     NO_SHOW = "no_show"
     UNREACHABLE = "unreachable"
     FLEX_CLOCK = "flex_clock"
+    CONTACT_CHANGED = "contact_changed"
 
 
 class FamilyLevel(StrEnum):
@@ -136,6 +138,18 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class ContactChange:
+    """A caregiver linked to children at more than one clinic proved a new mobile number on the
+    portal (only they may change it): each clinic's nurses check it with them, then acknowledge."""
+
+    proof_id: int
+    caregiver_id: int
+    caregiver_name: str
+    at: datetime
+    checked: bool = False  # a nurse of this child's clinic acknowledged it
+
+
+@dataclass(frozen=True)
 class Facts:
     tz: tzinfo
     rules: Rules = field(default_factory=Rules)
@@ -148,6 +162,9 @@ class Facts:
     bookings: tuple[Booking, ...] = ()  # open, from today on, soonest first
     no_show: Booking | None = None  # the latest refill no-show since the last refill
     contacts: tuple[Contact, ...] = ()
+    contact_changes: tuple[ContactChange, ...] = ()
+    # The clinic's open days (plain values): the refill-due date falls on an open day.
+    calendar: ClinicCalendar | None = None
 
 
 @dataclass(frozen=True)
@@ -282,12 +299,20 @@ def governing_alarm(
 
 
 def governing_refill_due(
-    *, alarm_at: datetime, computed_at: datetime, refill_due: date, tz, lead_days: int
+    *,
+    alarm_at: datetime,
+    computed_at: datetime,
+    refill_due: date,
+    tz,
+    lead_days: int,
+    calendar: ClinicCalendar | None = None,
 ) -> date:
-    """The refill-due date moves earlier with a printed alarm date that governs."""
+    """The refill-due date moves earlier with a printed alarm date that governs, onto the open
+    day on or before it (the clinic calendar's one rule; without a calendar every day is open)."""
     if alarm_at == computed_at:
         return refill_due
-    return min(refill_due, _local_day(alarm_at, tz) - timedelta(days=lead_days))
+    due = min(refill_due, _local_day(alarm_at, tz) - timedelta(days=lead_days))
+    return calendar.open_day_on_or_before(due) if calendar is not None else due
 
 
 def governing_dates(facts: Facts) -> Dates:
@@ -310,6 +335,7 @@ def governing_dates(facts: Facts) -> Dates:
         refill_due=latest.refill_due,
         tz=tz,
         lead_days=facts.rules.lead_days,
+        calendar=facts.calendar,
     )
     return Dates(
         alarm_at=alarm_at,
@@ -335,6 +361,7 @@ def assess(facts: Facts, *, now: datetime) -> Assessment:
             concerns += _unreachable_concerns(facts, dates, now, today)
         concerns += _battery_concerns(facts, today)
         concerns += _no_show_concerns(facts, dates)
+    concerns += _contact_changed_concerns(facts, today)
     concerns.sort(key=lambda c: (c.rank, c.act_by or date.max, c.kind))
     return Assessment(dates=dates, concerns=tuple(concerns))
 
@@ -520,6 +547,22 @@ def _unreachable_concerns(facts: Facts, dates: Dates, now: datetime, today: date
     return [_c(Kind.UNREACHABLE, tier, "family", today, None, None, details)]
 
 
+def _contact_changed_concerns(facts: Facts, today: date) -> list[Concern]:
+    """A shared parent's new number, until a nurse of this child's clinic acknowledges it."""
+    out = []
+    for change in facts.contact_changes:
+        if change.checked:
+            continue
+        details = {
+            "caregiver": change.caregiver_name,
+            "changed_day": _local_day(change.at, facts.tz).isoformat(),
+        }
+        out.append(
+            _c(Kind.CONTACT_CHANGED, Tier.URGENT, f"{change.proof_id}", today, change.at, None, details)
+        )
+    return out
+
+
 def clock_change_after(start: datetime, end: datetime, *, tz: tzinfo, offset: timedelta) -> datetime | None:
     """The first instant in (start, end] at which the clinic's UTC offset is no longer ``offset``."""
     probe = start.astimezone(UTC)
@@ -623,6 +666,11 @@ _NURSE = {
     Kind.FLEX_CLOCK: (
         "Flex schedule: from {from_day} the clocks change and the pump (clock {pump_offset}) runs "
         "{shift_hours:+d} h off local time until reprogrammed: {steps}."
+    ),
+    Kind.CONTACT_CHANGED: (
+        "{caregiver} changed their mobile number on the portal on {changed_day}. They also have a "
+        "child at another clinic, so only they can change it. Check the number with them, then "
+        "acknowledge."
     ),
 }
 

@@ -126,6 +126,7 @@ VISIT_DETAIL_FIELDS = frozenset(
         "printed_alarm_date",
         "tone_assessment",
         "notes",
+        "private_notes",
         "eri_reported_date",
     }
 )

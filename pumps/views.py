@@ -67,6 +67,7 @@ def document_list(request, patient_pk: int):
     patient = get_object_or_404(Patient.objects.visible_to(request.user), pk=patient_pk)
     rows = Document.objects.filter(patient=patient).summaries().select_related("visit")
     rows = rows.order_by("-visit__visit_at", "language", "-version")
+    audit_record(request=request, action=audit.SUMMARIES_LISTED, obj=patient, patient_id=patient.pk)
     return render(request, "documents/list.html", {"patient": patient, "documents": rows})
 
 
@@ -98,6 +99,7 @@ def emergency_card_page(request, patient_pk: int):
         Patient.objects.visible_to(request.user).select_related("clinic"), pk=patient_pk
     )
     context = documents.emergency_card_context(patient) or {"patient": patient, "clinic": patient.clinic}
+    audit_record(request=request, action=audit.EMERGENCY_CARD_VIEWED, obj=patient, patient_id=patient.pk)
     response = render(request, "documents/card_page.html", context)
     response["Cache-Control"] = NO_STORE
     return response

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Installs the system libraries the portal needs when they are missing (Debian/Ubuntu):
 # WeasyPrint's Pango, DejaVu fonts (PDFs look the same on every machine), poppler-utils
-# (tests read PDFs as text), faketime (CI runs the suite again at a night hour), Chromium for the browser tests ("with-browser"), and the wrk HTTP
-# load generator for `make bench` ("with-bench"). Arguments may be combined.
+# (tests read PDFs as text), faketime (CI runs the suite again at a night hour), Chromium and npx
+# for the browser tests and the Twilio API check ("with-browser"), and the wrk HTTP load generator
+# for `make bench` ("with-bench"). Arguments may be combined. With "with-browser" it also installs
+# the journeys' axe-core (package.json, npm ci) into node_modules/ when missing.
 set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 want=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils faketime)
 for arg in "$@"; do
   case "$arg" in
-    with-browser) want+=(chromium npm) ;;  # npm: npx runs Stoplight Prism (Twilio's API check)
+    with-browser)
+      want+=(chromium)
+      # npx runs Stoplight Prism (Twilio's API check). Node may come from another package than
+      # Debian's npm (NodeSource's nodejs ships npx and conflicts with it): only ask when missing.
+      command -v npx >/dev/null 2>&1 || want+=(npm)
+      ;;
     with-bench) want+=(wrk) ;;
     *) echo "system-deps.sh: unknown option $arg (with-browser, with-bench)" >&2; exit 2 ;;
   esac
@@ -16,9 +24,15 @@ missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "Installing system packages: ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing system packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# axe-core for the journeys' accessibility checks, pinned by package.json and package-lock.json.
+if [[ " $* " == *" with-browser "* ]] && [ ! -f "$ROOT/node_modules/axe-core/axe.min.js" ]; then
+  echo "Installing axe-core (npm ci)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+fi

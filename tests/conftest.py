@@ -1,6 +1,7 @@
 """Personas as fixtures: a nurse and two families in clinic A, a nurse in clinic B."""
 
 import pytest
+from django.db.backends.signals import connection_created
 
 from tests.factories import (
     CaregiverLinkFactory,
@@ -13,10 +14,42 @@ from tests.factories import (
 from tests.helpers import login_as
 
 
+def _allow_flushing_the_audit_table(sender, connection, **kwargs):
+    """Django's test flush truncates every table; the audit table refuses TRUNCATE unless the
+    connection says so (patients migration 0007). Only the test suite says so."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET itbportal.audit_truncate_allowed = 'on'")
+
+
+connection_created.connect(_allow_flushing_the_audit_table)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Argon2 is deliberately slow and tests create many users; test_sign_in checks Argon2 itself."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def outbox():
+    """The texts the locmem SMS backend sent during the test."""
+    from alerts.sms import locmem
+
+    locmem.outbox.clear()
+    yield locmem.outbox
+    locmem.outbox.clear()
+
+
+@pytest.fixture
+def celery_eager(settings):
+    """Run queued tasks at once, in this process (for tests of what a task does)."""
+    from itbportal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -25,6 +25,16 @@ def login_as(client, user, *, verified: bool | None = None):
     return client
 
 
+def code_texted_to(number: str) -> str:
+    """The last 6-digit code the locmem SMS backend texted to `number`."""
+    import re
+
+    from alerts.sms import locmem
+
+    [*_, last] = [m for m in locmem.outbox if m.to == number]
+    return re.search(r"\b(\d{6})\b", last.body).group(1)
+
+
 def reseed_migrated_data() -> None:
     """Put back what the data migrations seeded (the clinic, its calendar, the staff roles) after
     tests on committed data flushed it, with the models as they are now: later migrations add
@@ -37,3 +47,4 @@ def reseed_migrated_data() -> None:
     state = MigrationLoader(connection).project_state()
     importlib.import_module("patients.migrations.0002_seed_clinic_and_roles").seed(state.apps, None)
     importlib.import_module("patients.migrations.0005_clinic_calendar_hours").forwards(state.apps, None)
+    importlib.import_module("patients.migrations.0006_clinic_spanish_words").spanish_words(state.apps, None)

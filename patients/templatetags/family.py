@@ -31,7 +31,7 @@ def longdate(value) -> str:
 
 @register.filter(expects_localtime=True)
 def clocktime(value) -> str:
-    """'9:00 AM' / '9:00'."""
+    """'1:00 PM' / '13:00' (the Spanish convention, as in the texts)."""
     if not value:
         return ""
     return date_format(value, pgettext("time of day (Django date format)", "g:i A"))
@@ -64,3 +64,29 @@ def url_or_empty(name: str, *args) -> str:
         return reverse(name, args=args)
     except NoReverseMatch:
         return ""
+
+
+@register.simple_tag
+def last_updated(clinic=None) -> str:
+    """'Last updated: Tuesday, December 1, 2026, 5:13 AM' in the clinic's time: an offline copy
+    shows when it was made."""
+    from django.utils import timezone
+
+    now = timezone.localtime(timezone.now(), clinic.tzinfo if clinic else None)
+    return _("Last updated: %(day)s, %(time)s") % {"day": longdate(now), "time": clocktime(now)}
+
+
+@register.filter
+def clinic_name(clinic) -> str:
+    """The clinic's name in the page's language."""
+    from django.utils.translation import get_language
+
+    return clinic.name_in(get_language()) if clinic else ""
+
+
+@register.filter
+def place(location: str, clinic) -> str:
+    """An appointment's place in the page's language (see Clinic.place_in)."""
+    from django.utils.translation import get_language
+
+    return clinic.place_in(location, get_language()) if clinic and location else location or ""

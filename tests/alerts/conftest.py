@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alerts.sms import locmem
 from pumps.models import RefillVisit
 from tests.alerts.processes import RedisServer, Worker, free_redis_port
 from tests.factories import CaregiverLinkFactory, PatientFactory, PumpFactory, refill
@@ -81,13 +80,6 @@ def texts_to_distinct_caregivers(n: int, *, send_after: datetime):
             )
         )
     return Reminder.objects.bulk_create(rows)
-
-
-@pytest.fixture
-def outbox():
-    locmem.outbox.clear()
-    yield locmem.outbox
-    locmem.outbox.clear()
 
 
 @pytest.fixture

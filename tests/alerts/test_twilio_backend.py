@@ -190,3 +190,43 @@ def test_the_sdk_talks_to_the_configured_base_url_not_twilio(fake_twilio):
     result = get_backend("twilio").send(to="+18015550123", body="hello")
     assert fake_twilio.accepted[0]["Body"] == "hello"
     assert result.provider_message_id.startswith("SM") and ACCOUNT_SID
+
+
+def test_one_http_session_per_process_and_one_sdk_client_per_sending_thread(fake_twilio, settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from alerts.sms import get_backend
+    from alerts.sms.twilio import process_session
+
+    first, again = get_backend("twilio"), get_backend("twilio")
+    with ThreadPoolExecutor(4) as pool:
+        others = list(pool.map(lambda _: get_backend("twilio").client, range(4)))
+        results = list(
+            pool.map(lambda n: get_backend("twilio").send(to=f"+1801555{n:04d}", body=f"t{n}"), range(12))
+        )
+
+    assert first.client is again.client  # reused by every text of the thread
+    assert all(c is not first.client for c in others)  # the SDK's client keeps its last reply
+    assert {c.http_client.session for c in [first.client, *others]} == {process_session()}
+    assert len({r.provider_message_id for r in results}) == 12 and len(fake_twilio.accepted) == 12
+    settings.TWILIO_AUTH_TOKEN = "rotated"
+    assert get_backend("twilio").client is not first.client  # new settings, new client
+
+
+def test_the_session_reads_proxy_and_ca_bundle_from_the_environment_once(monkeypatch, settings):
+    from alerts.sms import twilio
+
+    monkeypatch.setattr(twilio, "_session", None)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.hospital.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/hospital-ca.pem")
+    settings.TWILIO_API_BASE_URL = "https://api.twilio.com"
+
+    session = twilio.process_session()
+
+    assert session.proxies["https"] == "http://proxy.hospital.invalid:3128"
+    assert session.verify == "/etc/ssl/hospital-ca.pem"
+    assert session.trust_env is False  # not read again on every request
+    assert twilio.process_session() is session
+    settings.TWILIO_API_BASE_URL = "http://localhost:9"
+    assert "https" not in twilio.process_session().proxies  # NO_PROXY

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import Concern, Reminder, SmsMessage
+from alerts.models import Concern, Reminder, SmsMessage, WebhookReceipt
 from appointments.models import Appointment
 from patients.models import SmsConsent
 from tests.alerts.conftest import make_child, set_dates
@@ -102,9 +103,13 @@ def test_an_undelivered_text_is_final_and_escalated_once(post, sent_row):
     assert concern.details["reasons"] == ["undelivered"]
 
 
-def inbound(post, caregiver, body):
+SIDS = itertools.count(1)
+
+
+def inbound(post, caregiver, body, *, sid=None):
+    sid = sid or f"SMin{next(SIDS)}"
     return post(
-        INBOUND, {"From": str(caregiver.mobile), "To": "+18015550100", "Body": body, "MessageSid": "SMin1"}
+        INBOUND, {"From": str(caregiver.mobile), "To": "+18015550100", "Body": body, "MessageSid": sid}
     )
 
 
@@ -206,3 +211,75 @@ def test_a_delivery_report_that_beats_the_senders_commit_waits_for_it(client, si
     thread.join()
     assert response.status_code == 204
     assert status_of(row) == "delivered"
+
+
+def test_a_replayed_start_after_stop_does_not_resubscribe(post, sent_row):
+    """A correctly signed START, captured and sent again after the parent's STOP, changes nothing."""
+    caregiver = sent_row.caregiver
+    inbound(post, caregiver, "STOP", sid="SMstop1")
+    inbound(post, caregiver, "START", sid="SMstart1")
+    inbound(post, caregiver, "STOP", sid="SMstop2")
+    replay = inbound(post, caregiver, "START", sid="SMstart1")
+    assert replay.status_code == 200 and "<Message>" not in replay.content.decode()
+    caregiver.refresh_from_db()
+    assert caregiver.sms_consent is False
+    assert SmsConsent.objects.filter(caregiver=caregiver).count() == 3
+    assert SmsMessage.objects.filter(direction="in", provider_message_id="SMstart1").count() == 1
+    assert WebhookReceipt.objects.filter(kind="inbound", message_sid="SMstart1").count() == 1
+
+
+def test_a_replayed_confirm_or_help_is_recorded_once_and_answered_once(post, sent_row):
+    soon = Appointment.objects.create(patient=sent_row.patient, start=timezone.now() + timedelta(days=3))
+    first = inbound(post, sent_row.caregiver, "C", sid="SMc1").content.decode()
+    again = inbound(post, sent_row.caregiver, "C", sid="SMc1").content.decode()
+    assert "<Message>" in first and "<Message>" not in again
+    soon.refresh_from_db()
+    assert soon.status == "confirmed"
+    assert SmsMessage.objects.filter(provider_message_id="SMc1").count() == 1
+    assert SmsMessage.objects.filter(direction="out", status="reply").count() == 1
+
+
+def test_a_replayed_delivery_report_is_recorded_once_and_changes_nothing(post, sent_row):
+    for _ in range(3):
+        assert post(STATUS, {"MessageSid": "SMabc", "MessageStatus": "delivered"}).status_code == 204
+    assert WebhookReceipt.objects.filter(kind="status", message_sid="SMabc", status="delivered").count() == 1
+    # A replayed failure report after a later delivery cannot escalate or move the status.
+    post(STATUS, {"MessageSid": "SMabc", "MessageStatus": "failed", "ErrorCode": "30003"})
+    post(STATUS, {"MessageSid": "SMabc", "MessageStatus": "failed", "ErrorCode": "30003"})
+    assert status_of(sent_row) == "delivered"
+    assert WebhookReceipt.objects.filter(message_sid="SMabc").count() == 2
+    assert not Concern.objects.filter(kind="unreachable", patient=sent_row.patient).exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_copies_of_one_reply_at_once_act_once(clinic):
+    """Twilio may deliver a webhook twice at the same moment: the unique receipt lets one act."""
+    import threading
+
+    from django.db import connection
+
+    from alerts.services import sms_inbound_receive
+
+    patient = make_child(clinic)
+    caregiver = patient.caregivers.first()
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def receive():
+        try:
+            barrier.wait(5)
+            answers.append(
+                sms_inbound_receive(
+                    from_number=str(caregiver.mobile), to_number="+1", body="HELP", message_sid="SMtwin"
+                )
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=receive) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(bool(a) for a in answers) == [False, True]
+    assert SmsMessage.objects.filter(direction="in", provider_message_id="SMtwin").count() == 1

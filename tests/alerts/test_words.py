@@ -78,3 +78,51 @@ def test_an_appointment_text_gives_the_local_time_and_how_to_confirm():
     )
     assert "2:30 PM" in en and "Reply C" in en
     assert "14:30" in es and "Responda C" in es
+
+
+THERAPY_WORDS = ["itb", "baclofen", "baclofeno", "intrathecal", "intratecal", "portal itb", "itb portal"]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_no_text_names_the_therapy_and_each_opens_with_the_clinics_short_name(language):
+    """A text on a lock screen must not tell that a child has a baclofen pump."""
+    from alerts.words import proof_text, reply_text
+
+    texts = [
+        reminder_text(
+            kind=kind,
+            language=language,
+            initial="S",
+            target=date(2026, 12, 7),
+            phone="1",
+            offset_days=offset,
+            local_start=datetime(2026, 12, 7, 9),
+            sender="PCH Rehab",
+        )
+        for kind in REMINDER_TEXTS[language]
+        if kind != "alarm_today"
+        for offset in (0, 1)
+    ]
+    values = {"phone": "1", "after": "2", "initial": "S", "date": "d", "time": "t", "code": "123456"}
+    texts += [
+        reply_text(key, language=language, sender="PCH Rehab", **values) for key in REPLY_TEXTS[language]
+    ]
+    texts.append(proof_text("123456", language=language, sender="PCH Rehab"))
+    for text in texts:
+        lowered = text.lower()
+        assert not [word for word in THERAPY_WORDS if word in lowered], text
+    for text in texts[:8]:
+        assert text.startswith("PCH Rehab: "), text
+
+
+def test_the_sender_name_is_a_clinic_setting(db, clinic, outbox):
+    from alerts.sending import message_for
+    from alerts.services import reminders_replan
+    from tests.alerts.conftest import make_child
+
+    clinic.sms_sender_name = "PCH Rehab"
+    clinic.save(update_fields=["sms_sender_name"])
+    patient = make_child(clinic)
+    reminders_replan(patient=patient)
+    reminder = patient.reminders.select_related("patient__clinic", "caregiver", "appointment").first()
+    assert message_for(reminder).startswith("PCH Rehab: ")

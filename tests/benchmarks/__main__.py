@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from .common import ROOT, Results, Timer, bench_env, machine
+from .common import ROOT, LoadMonitor, Results, Timer, bench_env, machine
 
 PARTS = ("queries", "pages", "documents", "sweep", "replan")
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -28,11 +28,11 @@ def _args(argv):
     return parser.parse_args(argv)
 
 
-def _part(results: Results, name: str, func, *args) -> None:
+def _part(results: Results, monitor: LoadMonitor, name: str, func, *args) -> None:
     """Run one part; a crash is a row in the table, never the end of the run."""
     print(f"\n== {name}", flush=True)
     try:
-        with Timer() as t:
+        with monitor.during(name), Timer() as t:
             func(*args)
         print(f"  ({name}: {t.seconds:.0f} s)", flush=True)
     except Exception as exc:  # noqa: BLE001 - reported, the other parts still run
@@ -54,25 +54,27 @@ def main(argv=None) -> int:
     from . import bench_documents, bench_pages, bench_queries, bench_reminders
 
     results = Results()
+    monitor = LoadMonitor(results).start()
     small_counts = {}
     if "queries" in args.only:
         small = data.dataset_generate(children=args.small)
         small_counts = bench_queries.measure(small)
         data.data_truncate()
-    with Timer() as t:
+    with monitor.during("data"), Timer() as t:
         dataset = data.dataset_generate(children=args.children)
     print(f"  (data: {t.seconds:.0f} s)", flush=True)
     if "queries" in args.only:
-        _part(results, "queries", lambda: bench_queries.report(
+        _part(results, monitor, "queries", lambda: bench_queries.report(
             results, small_counts, bench_queries.measure(dataset), (args.small, args.children)))  # fmt: skip
     if "pages" in args.only:
-        _part(results, "pages", bench_pages.run, results, dataset)
+        _part(results, monitor, "pages", bench_pages.run, results, dataset)
     if "documents" in args.only:
-        _part(results, "documents", bench_documents.run, results, dataset)
+        _part(results, monitor, "documents", bench_documents.run, results, dataset)
     if "sweep" in args.only:
-        _part(results, "sweep", bench_reminders.run_sweep, results, dataset)
+        _part(results, monitor, "sweep", bench_reminders.run_sweep, results, dataset)
     if "replan" in args.only:
-        _part(results, "re-planning", bench_reminders.run_replan, results, dataset)
+        _part(results, monitor, "re-planning", bench_reminders.run_replan, results, dataset)
+    monitor.stop()
     described = machine()
     minutes = (time.monotonic() - started) / 60
     print("\n== machine: " + "; ".join(f"{k} {v}" for k, v in described.items()))
@@ -80,6 +82,8 @@ def main(argv=None) -> int:
     print(results.table())
     for note in results.notes:
         print(f"note: {note}")
+    for line in results.load_lines():
+        print(line)
     if args.write_docs:
         _write_docs(results, described, minutes)
     return 0
@@ -92,6 +96,8 @@ def _write_docs(results: Results, described: dict, minutes: float) -> None:
         + [f"- {k}: {v}" for k, v in described.items()]
         + ["", results.markdown(), ""]
         + [f"Note: {n}" for n in results.notes]
+        + ["", "Load average (1 minute, /proc/loadavg) while each part ran; 2 cores:", ""]
+        + [f"- {line}" for line in results.load_lines()]
         + [END]
     )
     text = DOCS.read_text()

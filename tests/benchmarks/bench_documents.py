@@ -1,5 +1,7 @@
-"""After-visit summaries: documents per second per worker and memory of a worker rendering 200 in
-a row, against WeasyPrint rendering a one-line page with the same fonts (DejaVu)."""
+"""After-visit summaries: seconds per document of `visit_summary_render` for 200 visits in a row,
+against WeasyPrint alone laying out exactly the same HTML with the same options (the pipeline's
+own overhead: queries, template, storing), and against a one-line page (a second reference);
+the summary's page count; memory of the worker across the 200."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ def _worker(*args: str) -> dict:
 def run(results: Results, dataset: Dataset) -> None:
     from pumps.models import RefillVisit
 
-    name = "documents: after-visit summaries/s per worker"
+    name = "documents: seconds per summary document"
     why = _available()
     if why:
         results.missing(name, why)
@@ -55,15 +57,22 @@ def run(results: Results, dataset: Dataset) -> None:
     except RuntimeError as exc:
         results.missing(name, str(exc).splitlines()[-1][:120])
         return
-    per_doc, base_per_doc = summary["seconds"] / summary["count"], baseline["seconds"] / baseline["count"]
-    results.add(ratio_figure(name, 1 / per_doc, 1 / base_per_doc, "docs/s"))
+    # Per document (a summary is one PDF per language the family needs): the pipeline against
+    # WeasyPrint laying out exactly the same HTML (timed in turns with it), and a one-line page.
+    docs = summary["documents"]
+    per_doc = summary["summary"] / docs
     results.add(
-        ratio_figure("documents: seconds per summary", per_doc * 1000, base_per_doc * 1000, "ms", at_most=4)
-    )
+        ratio_figure(f"{name} vs WeasyPrint on the same HTML", per_doc * 1000,
+                     summary["same_html"] / docs * 1000, "ms", at_most=1.3)
+    )  # fmt: skip
+    base_per_doc = baseline["seconds"] / baseline["count"]
+    results.add(ratio_figure(f"{name} vs a one-line page", per_doc * 1000, base_per_doc * 1000, "ms"))
+    results.add(Figure("documents: pages of the longest summary", summary["max_pages"], "", None, None, "1",
+                       summary["max_pages"] == 1))  # fmt: skip
     grow = summary["rss_end_kb"] / summary["rss_50_kb"]
     results.add(
         Figure(
-            f"documents: worker RSS after {summary['count']} / after 50",
+            f"documents: worker RSS after {summary['count']} summaries / after 50",
             summary["rss_end_kb"] / 1024,
             "MiB",
             summary["rss_50_kb"] / 1024,

@@ -12,7 +12,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +31,7 @@ def bench_env() -> dict[str, str]:
     """The environment of every process of the run: production-like, but http and local."""
     db = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     redis = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k not in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
     env.update(
         DJANGO_SETTINGS_MODULE="itbportal.settings",
         DEBUG="false",
@@ -43,7 +46,6 @@ def bench_env() -> dict[str, str]:
         ITB_VAR_DIR=str(VAR),
         MEDIA_ROOT=str(VAR / "media"),
         LOG_LEVEL="WARNING",
-        CONN_MAX_AGE=os.environ.get("CONN_MAX_AGE", "0"),  # production's default
         # http on localhost: production's https-only switches (if the security work reads these).
         SECURE_SSL_REDIRECT="false",
         SESSION_COOKIE_SECURE="false",
@@ -100,11 +102,11 @@ def ratio_figure(name, value, baseline, unit, *, at_least=None, at_most=None, be
     met, target = None, ""
     if ratio is not None:
         if at_least is not None:
-            met, target = ratio >= at_least, f"≥ {at_least}× baseline"
+            met, target = ratio >= at_least, f"≥ {at_least}× reference"
         elif at_most is not None:
-            met, target = ratio <= at_most, f"≤ {at_most}× baseline"
+            met, target = ratio <= at_most, f"≤ {at_most}× reference"
         elif below is not None:
-            met, target = ratio < below, f"< {below}× baseline"
+            met, target = ratio < below, f"< {below}× reference"
     return Figure(name, value, unit, baseline, ratio, target, met)
 
 
@@ -112,6 +114,7 @@ def ratio_figure(name, value, baseline, unit, *, at_least=None, at_most=None, be
 class Results:
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    load: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # part: min, mean, max
 
     def add(self, figure: Figure) -> None:
         self.figures.append(figure)
@@ -121,7 +124,7 @@ class Results:
         self.add(Figure(name, None, note=not_available(why)))
 
     def table(self) -> str:
-        head = ["figure", "value", "baseline", "ratio", "target", "met?"]
+        head = ["figure", "value", "reference", "ratio", "target", "met?"]
         rows = [head] + [f.cells() for f in self.figures]
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
         lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
@@ -129,9 +132,117 @@ class Results:
         return "\n".join(lines)
 
     def markdown(self) -> str:
-        head = ["figure", "value", "baseline", "ratio", "target", "met?"]
+        head = ["figure", "value", "reference", "ratio", "target", "met?"]
         rows = [head, ["---"] * len(head)] + [f.cells() for f in self.figures]
         return "\n".join("| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in rows)
+
+    def load_lines(self) -> list[str]:
+        """One line per part: the 1-minute load average seen while it ran (min / mean / max)."""
+        return [
+            f"load average during {part}: {low:.2f} / {mean:.2f} / {high:.2f} (min / mean / max)"
+            for part, (low, mean, high) in self.load.items()
+        ]
+
+
+def loadavg() -> float:
+    """The 1-minute load average (/proc/loadavg)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+class LoadMonitor:
+    """Samples /proc/loadavg every `interval` seconds in a thread; `during(name)` records the
+    samples taken while a part ran into `results.load` (a run on a busy machine says so)."""
+
+    def __init__(self, results: Results, interval: float = 2.0, read=loadavg):
+        self.results, self.interval, self.read = results, interval, read
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append(self.read())
+            self._stop.wait(self.interval)
+
+    def start(self) -> LoadMonitor:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    @contextlib.contextmanager
+    def during(self, name: str):
+        first = len(self.samples)
+        try:
+            yield
+        finally:
+            seen = self.samples[first:] + [self.read()]
+            self.results.load[name] = (min(seen), sum(seen) / len(seen), max(seen))
+
+
+def children(pid: int) -> list[int]:
+    """The ids of `pid`'s direct child processes (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds of the given processes (all their threads), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its live children (a Celery or gunicorn master and its pool)."""
+    return cpu_seconds([pid, *children(pid)])
+
+
+def warm_workers(
+    fetch,
+    paths: list[str],
+    workers: set,
+    *,
+    rounds: int = 3,
+    max_requests: int = 2000,
+    concurrency: int | None = None,
+) -> Counter:
+    """Request every path until each of `workers` (process ids) has answered it `rounds` times.
+
+    `fetch(path)` makes one request and returns the id of the process that answered (the
+    X-Bench-Worker header). Requests go `concurrency` at a time (twice the workers by default)
+    so that every worker takes some. Raises if a worker has not answered after `max_requests`
+    requests per path: a figure measured with a cold worker would be start-up, not load.
+    """
+    seen: Counter = Counter()
+    concurrency = concurrency or 2 * len(workers)
+    with ThreadPoolExecutor(concurrency) as pool:
+        for path in paths:
+            sent = 0
+            while any(seen[(path, w)] < rounds for w in workers):
+                if sent >= max_requests:
+                    cold = sorted(w for w in workers if seen[(path, w)] < rounds)
+                    raise RuntimeError(f"workers {cold} never answered {path} {rounds} times")
+                for answered in pool.map(fetch, [path] * concurrency):
+                    seen[(path, answered)] += 1
+                sent += concurrency
+    return seen
 
 
 def free_port() -> int:

@@ -12,6 +12,7 @@ from django.urls import reverse
 from patients.invites import InviteTokenGenerator
 from patients.models import CaregiverLink, SmsConsent, User
 from tests.factories import CaregiverFactory
+from tests.helpers import code_texted_to
 
 pytestmark = pytest.mark.django_db
 
@@ -84,21 +85,48 @@ def test_inviting_an_existing_email_points_to_linking(
     assert not mail.outbox
 
 
-def test_link_an_existing_parent_to_another_child(nurse_client, parent, other_child):
-    response = nurse_client.post(
-        reverse("staff:caregivers", args=[other_child.pk]),
-        {"link-email": parent.email, "link-relationship": "father", "link": "1"},
-    )
+def test_linking_an_existing_parent_sends_an_invitation_and_links_only_once_accepted(
+    nurse_client, parent, other_child, django_capture_on_commit_callbacks, client
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = nurse_client.post(
+            reverse("staff:caregivers", args=[other_child.pk]),
+            {"link-email": parent.email, "link-relationship": "father", "link": "1"},
+        )
     assert response.status_code == 302
+    assert not CaregiverLink.objects.filter(caregiver__user=parent, patient=other_child).exists()
+    [message] = mail.outbox
+    assert message.to == [parent.email] and "Liam" in message.body
+    path = re.search(r"https?://\S+(/invite/link/\S+/)", message.body).group(1)
+    from tests.helpers import login_as
+
+    stranger = login_as(client, CaregiverFactory().user)
+    assert stranger.get(path).status_code == 404  # the link is for that parent's account only
+    parent_client = login_as(type(client)(), parent)
+    page = parent_client.get(path)
+    assert page.status_code == 200 and "Liam" in page.content.decode()
+    assert parent_client.post(path, {"accept": "1"}).status_code == 302
     assert CaregiverLink.objects.filter(caregiver__user=parent, patient=other_child, active=True).exists()
+    assert parent_client.get(path).status_code == 404  # used once
 
 
-def test_record_mobile_and_consent_given_to_the_nurse(nurse_client, nurse, child):
+def test_record_mobile_and_consent_given_to_the_nurse_once_the_code_is_read_out(
+    nurse_client, nurse, child, outbox, django_capture_on_commit_callbacks
+):
     caregiver = CaregiverFactory(mobile="", sms_consent=False)
     link = CaregiverLink.objects.create(caregiver=caregiver, patient=child)
     url = reverse("staff:caregiver_contact", args=[child.pk, link.pk])
-    response = nurse_client.post(url, {"mobile": "(801) 555-0199", "consent": "given"})
-    assert response.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        response = nurse_client.post(url, {"mobile": "(801) 555-0199", "consent": "given"})
+    assert response.status_code == 302 and response["Location"] == url
+    caregiver.refresh_from_db()
+    assert not caregiver.sms_consent and not caregiver.mobile  # nothing used before the proof
+    code = code_texted_to("+18015550199")
+    page = nurse_client.get(url).content.decode()
+    assert code not in page and "read out" in page
+    wrong = nurse_client.post(url, {"code": "000000" if code != "000000" else "111111", "prove": "1"})
+    assert "not right" in wrong.content.decode()
+    assert nurse_client.post(url, {"code": code, "prove": "1"}).status_code == 302
     caregiver.refresh_from_db()
     assert caregiver.sms_consent and str(caregiver.mobile) == "+18015550199"
     record = SmsConsent.objects.get(caregiver=caregiver)
@@ -124,3 +152,26 @@ def test_deactivate_access_hides_the_child_from_the_parent(nurse_client, child, 
     from patients.models import Patient
 
     assert not Patient.objects.visible_to(parent).exists()
+
+
+def test_the_invitation_and_set_password_pages_follow_the_invitations_language(
+    nurse_client, client, child, django_capture_on_commit_callbacks
+):
+    """A Spanish invitation opens in Spanish in an English browser; so does the reset page."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    _invite(nurse_client, child, django_capture_on_commit_callbacks, **{"invite-preferred_language": "es"})
+    path = _link_in(mail.outbox[0])
+    page = client.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="es">' in page and "contraseña" in page
+    assert "Choose a password" not in page
+    user = User.objects.get(email="new.parent@example.test")
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    reset = f"/accounts/reset/{uid}/{default_token_generator.make_token(user)}/"
+    page = client.get(reset, HTTP_ACCEPT_LANGUAGE="en", follow=True).content.decode()
+    assert '<html lang="es">' in page and "contraseña" in page
+    # A language the visitor chose on the page wins.
+    client.cookies["django_language"] = "en"
+    assert '<html lang="en">' in client.get(path).content.decode()

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo(client):
-    call_command("seed_demo")
+    call_command("seed_demo", "--no-summaries")
     nurse = User.objects.get(email="nurse.rosa@demo.itbportal.test")
     return login_as(client, nurse), nurse
 

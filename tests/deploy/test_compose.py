@@ -156,7 +156,7 @@ def _get(url: str) -> tuple[int, dict]:
 
 
 def test_compose_services_start_and_the_portal_reports_healthy(compose_env, tmp_path):
-    assert {"postgres", "redis", "web", "worker", "beat"} <= set(COMPOSE["services"])
+    assert {"proxy", "postgres", "redis", "web", "worker", "beat"} <= set(COMPOSE["services"])
     for name in ("web", "worker", "beat", "postgres", "redis"):
         assert "healthcheck" in COMPOSE["services"][name], f"{name} has no health check"
     port = _free_port()
@@ -169,7 +169,7 @@ def test_compose_services_start_and_the_portal_reports_healthy(compose_env, tmp_
         while time.monotonic() < deadline:
             try:
                 status, body = _get(f"http://127.0.0.1:{port}/healthz")
-            except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
                 status = 0
             if status == 200:
                 break
@@ -205,3 +205,30 @@ def test_compose_expansion_refuses_a_missing_secret():
 def test_shlex_roundtrip_of_the_web_command_binds_where_asked():
     command = service_command("web", 8123)
     assert "127.0.0.1:8123" in shlex.join(command)
+
+
+def test_a_tls_proxy_fronts_gunicorn_whose_port_is_not_published():
+    services = COMPOSE["services"]
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("caddy:") and "healthcheck" in proxy
+    assert any(str(port).startswith("443:") for port in proxy["ports"])
+    assert "ports" not in services["web"], "gunicorn's port must not be published past the proxy"
+    assert all("ports" not in services[name] for name in ("worker", "beat", "postgres", "redis"))
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    mount = next(v for v in proxy["volumes"] if v.endswith(":/etc/caddy/Caddyfile:ro"))
+    assert (ROOT / mount.split(":")[0]).resolve() == (ROOT / "deploy" / "Caddyfile").resolve()
+    assert "tls {$TLS_MODE:internal}" in caddyfile  # a local certificate in development
+    assert "reverse_proxy web:8000" in caddyfile
+    assert "header_up X-Forwarded-For {remote_host}" in caddyfile  # the client's header is replaced
+
+
+def test_forwarded_for_is_trusted_only_from_the_proxys_configured_address():
+    import ipaddress
+
+    proxy_address = COMPOSE["services"]["proxy"]["networks"]["default"]["ipv4_address"]
+    subnet = COMPOSE["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)
+    for name in ("web", "worker", "beat"):
+        env = service_env(name, {"SECRET_KEY": "x"})
+        assert env["TRUSTED_PROXY_COUNT"] == "1"
+        assert env["TRUSTED_PROXY_ADDRESSES"] == proxy_address

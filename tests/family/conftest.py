@@ -9,7 +9,7 @@ DEMO = "@demo.itbportal.test"
 
 @pytest.fixture
 def demo(db):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--no-summaries", verbosity=0)
 
 
 @pytest.fixture

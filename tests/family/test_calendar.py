@@ -25,6 +25,7 @@ def test_the_feed_lists_open_appointments_and_the_refill_due_day(client, parent,
     assert set(events) == {
         f"appointment-{appointment.pk}@itbportal",
         f"refill-due-patient-{child.pk}@itbportal",
+        f"alarm-patient-{child.pk}@itbportal",
     }
     appt = events[f"appointment-{appointment.pk}@itbportal"]
     assert appt.decoded("dtstart") == start
@@ -34,6 +35,31 @@ def test_the_feed_lists_open_appointments_and_the_refill_due_day(client, parent,
     visit = child.pumps.get().visits.get()
     assert due.decoded("dtstart") == visit.refill_due  # an all-day date, not a time
     assert str(due["summary"]) == "Sofia: pump refill due"
+    alarm = events[f"alarm-patient-{child.pk}@itbportal"]
+    assert alarm.decoded("dtstart") == timezone.localdate(visit.alarm_at_worst, child.clinic.tzinfo)
+    assert str(alarm["summary"]) == "Sofia: pump alarm date"
+
+
+def test_a_new_refill_moves_the_same_all_day_events(client, parent, child):
+    """The alarm and refill-due events keep their UIDs and take the new dates, with a higher
+    SEQUENCE, once a refill is recorded."""
+    from decimal import Decimal
+
+    from tests.factories import refill
+
+    def dated():
+        cal = Calendar.from_ical(feed(client, parent.caregiver))
+        return {
+            str(e["uid"]).split("-patient")[0]: (e.decoded("dtstart"), int(e["sequence"]))
+            for e in cal.walk("VEVENT")
+        }
+
+    before = dated()
+    refill(child.pumps.get(), visit_at=timezone.now() - timedelta(hours=1), volume=Decimal(19))
+    after = dated()
+    assert set(before) == set(after) == {"alarm", "refill-due"}
+    for kind in ("alarm", "refill-due"):
+        assert after[kind][0] > before[kind][0] and after[kind][1] > before[kind][1], kind
 
 
 def test_the_feed_names_no_drug_dose_or_last_name(client, parent, child):

@@ -77,3 +77,20 @@ def test_a_spanish_speaking_parent_gets_spanish_pages_whatever_the_browser(clien
 def test_the_emergency_page_is_in_spanish_for_a_spanish_browser(client, db):
     html = client.get(reverse("emergency"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert "Señales de abstinencia de baclofeno" in html
+
+
+def test_one_spanish_word_for_each_sign_on_every_page_text_and_pdf():
+    """The handout's signs keep the same Spanish words wherever they appear."""
+    strings = " ".join(e.msgstr.lower() for e in catalogue() if e.translated())
+    assert "comezón" not in strings and "picazón sin sarpullido" in strings
+    assert "por boca" not in strings and "por la boca" in strings
+
+
+def test_the_clinic_and_its_place_are_named_in_the_parents_language(db):
+    from patients.models import Clinic
+
+    clinic = Clinic.objects.order_by("pk").first()  # seeded with its Spanish words by migration
+    assert clinic.name_in("es") == "Primary Children's Hospital, Clínica de Rehabilitación"
+    assert clinic.place_in(clinic.default_location, "es").startswith("Clínica de Rehabilitación")
+    assert clinic.place_in(clinic.default_location, "en") == clinic.default_location
+    assert clinic.place_in("Room 4, typed by a nurse", "es") == "Room 4, typed by a nurse"

@@ -26,6 +26,9 @@ def test_the_emergency_page_has_the_handouts_signs_and_the_clinics_numbers(clien
         "pump identification card",
         "red emergency card",
         "tell the healthcare provider your child has an implanted baclofen pump",
+        "Keep baclofen by mouth (pills or liquid) at home, in case of withdrawal.",
+        "Signs of infection: fever, swelling, redness, or drainage around the pump site",
+        "Fever",
     ):
         assert words in html, words
     for number in (clinic.phone_business_hours, clinic.phone_after_hours, clinic.phone_nurse_line):
@@ -42,8 +45,11 @@ def test_a_wrong_password_says_so_in_plain_words(client, parent):
     assert "The e-mail address or the password is not right" in response.content.decode()
 
 
-def test_password_reset_sends_a_link_that_sets_a_new_password(client, parent):
-    response = client.post(reverse("password_reset"), {"email": parent.email}, follow=True)
+def test_password_reset_sends_a_link_that_sets_a_new_password(
+    client, parent, celery_eager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": parent.email}, follow=True)
     assert "Check your e-mail" in response.content.decode()
     [message] = mail.outbox
     link = re.search(r"http://testserver(/accounts/reset/\S+)", message.body).group(1)
@@ -94,10 +100,13 @@ def test_urgency_colours_meet_wcag_aa_contrast():
         assert (light + 0.05) / (dark + 0.05) >= 4.5
 
 
-def test_the_password_reset_email_is_in_the_parents_language(client, parent):
+def test_the_password_reset_email_is_in_the_parents_language(
+    client, parent, celery_eager, django_capture_on_commit_callbacks
+):
     parent.caregiver.preferred_language = "es"
     parent.caregiver.save()
-    client.post(reverse("password_reset"), {"email": parent.email}, HTTP_ACCEPT_LANGUAGE="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("password_reset"), {"email": parent.email}, HTTP_ACCEPT_LANGUAGE="en")
     [message] = mail.outbox
     assert message.subject == "Cree una contraseña nueva para el Portal ITB"
     assert "Si fue usted, abra este enlace" in message.body

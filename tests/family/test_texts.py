@@ -23,13 +23,24 @@ def post(client, **fields):
     return client.post(reverse(URL), {k: v for k, v in data.items() if v is not None}, follow=True)
 
 
+def post_and_prove(client, number="+18015550199", **fields):
+    """Save the settings with a new number, then type back the code texted to it."""
+    from django.test import TestCase
+
+    from tests.helpers import code_texted_to
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        post(client, **fields)
+    return client.post(reverse("family:mobile_verify"), {"code": code_texted_to(number)}, follow=True)
+
+
 def test_the_page_shows_the_exact_consent_wording(parent_client):
     html = parent_client.get(reverse(URL)).content.decode()
     assert SMS_CONSENT_WORDING["en"].replace("'", "&#x27;") in html
 
 
-def test_giving_consent_stores_the_exact_wording_from_the_portal(parent_client, parent):
-    post(parent_client, sms_consent="on")
+def test_giving_consent_stores_the_exact_wording_from_the_portal(parent_client, parent, outbox):
+    post_and_prove(parent_client, sms_consent="on")
     caregiver = parent.caregiver
     caregiver.refresh_from_db()
     assert caregiver.sms_consent and str(caregiver.mobile) == "+18015550199"
@@ -43,16 +54,16 @@ def test_giving_consent_stores_the_exact_wording_from_the_portal(parent_client, 
     assert record.recorded_by == parent
 
 
-def test_withdrawing_consent_is_recorded_too(parent_client, parent):
-    post(parent_client, sms_consent="on")
+def test_withdrawing_consent_is_recorded_too(parent_client, parent, outbox):
+    post_and_prove(parent_client, sms_consent="on")
     post(parent_client)
     parent.caregiver.refresh_from_db()
     assert not parent.caregiver.sms_consent
     assert [c.given for c in SmsConsent.objects.filter(caregiver=parent.caregiver)] == [False, True]
 
 
-def test_saving_again_without_changes_records_nothing_new(parent_client, parent):
-    post(parent_client, sms_consent="on")
+def test_saving_again_without_changes_records_nothing_new(parent_client, parent, outbox):
+    post_and_prove(parent_client, sms_consent="on")
     post(parent_client, sms_consent="on")
     assert SmsConsent.objects.filter(caregiver=parent.caregiver).count() == 1
 
@@ -90,7 +101,11 @@ def test_language_and_quiet_hours_are_saved(parent_client, parent):
     assert "Mensajes de texto" in response.content.decode()
 
 
-def test_consent_given_with_a_language_change_stores_the_wording_that_was_shown(parent_client, parent):
+def test_consent_given_with_a_language_change_stores_the_wording_that_was_shown(
+    parent_client, parent, outbox
+):
+    parent.caregiver.mobile, parent.caregiver.sms_consent = "+18015550199", False
+    parent.caregiver.save(update_fields=["mobile", "sms_consent"])  # a number already proven
     post(parent_client, sms_consent="on", preferred_language="es")
     assert SmsConsent.objects.get(caregiver=parent.caregiver).wording == SMS_CONSENT_WORDING["en"]
 

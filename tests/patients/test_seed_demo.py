@@ -10,9 +10,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_builds_the_varied_clinic_once(capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", "--no-summaries")
     counts = (Patient.objects.count(), StaffProfile.objects.count(), Caregiver.objects.count())
-    call_command("seed_demo")
+    call_command("seed_demo", "--no-summaries")
     assert (
         (Patient.objects.count(), StaffProfile.objects.count(), Caregiver.objects.count())
         == counts
@@ -23,7 +23,7 @@ def test_seed_demo_builds_the_varied_clinic_once(capsys):
 
 
 def test_seed_demo_covers_the_states_a_nurse_must_see():
-    call_command("seed_demo")
+    call_command("seed_demo", "--no-summaries")
     now = timezone.now()
     pumps = list(Pump.objects.active().with_current().with_alarm())
     alarms = [p.alarm_at_worst for p in pumps]
@@ -47,7 +47,7 @@ def test_demo_nurses_can_pass_the_second_step_with_the_printed_key():
 
     from patients import demo
 
-    call_command("seed_demo")
+    call_command("seed_demo", "--no-summaries")
     for device in TOTPDevice.objects.filter(user__staff_profile__isnull=False):
         assert device.confirmed and device.verify_token(demo.current_code())
     assert TOTPDevice.objects.filter(confirmed=True).count() == 2

@@ -177,3 +177,16 @@ def test_the_moved_day_is_the_latest_open_day_not_after_the_given_one(day, open_
     assert moved <= day
     assert calendar.is_open(moved)
     assert not any(calendar.is_open(moved + timedelta(days=n)) for n in range(1, (day - moved).days + 1))
+
+
+def test_a_clinic_open_round_the_clock_is_open_across_midnight_between_open_days():
+    tz = ZoneInfo("America/Denver")
+    always = ClinicCalendar(tz=tz, open_weekdays=range(7), opens_at=time(0), closes_at=time.max)
+    late = datetime(2026, 12, 1, 23, 45, tzinfo=tz)
+    assert always.within_hours(late, late + timedelta(minutes=30))
+    holiday = ClinicCalendar(
+        tz=tz, open_weekdays=range(7), opens_at=time(0), closes_at=time.max, closed_dates={date(2026, 12, 2)}
+    )
+    assert not holiday.within_hours(late, late + timedelta(minutes=30))
+    usual = ClinicCalendar(tz=tz, open_weekdays=range(7), opens_at=time(8), closes_at=time(17))
+    assert not usual.within_hours(late, late + timedelta(minutes=30))

@@ -6,9 +6,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from alerts.models import Concern, LadderStep
+from alerts.models import Concern, LadderStep, Reminder, SmsMessage
+from patients.models import LinkInvitation
+from patients.services_contact import _token_hash
 from pumps.documents import visit_summary_store
-from tests.factories import AppointmentFactory
+from tests.factories import AppointmentFactory, CaregiverLinkFactory, PatientFactory, PumpFactory, refill
 from tests.helpers import login_as
 
 
@@ -35,8 +37,46 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
     call_step_a = LadderStep.objects.create(
         concern=concern_a, rung="call_list", at=now, list_day=timezone.localdate(now, child.clinic.tzinfo)
     )
+    # Family A is shared: parent A also has a child at clinic B. What each clinic sees of parent A
+    # follows the child: its texts, reminders, documents. Each text carries a marker to spot a leak.
+    child_a2 = PatientFactory(
+        clinic=other_clinic, first_name="Marisol", last_name="Brightwater", mrn="LEAKB2"
+    )
+    refill(PumpFactory(patient=child_a2))
+    CaregiverLinkFactory(patient=child_a2, caregiver=parent.caregiver)
+    for patient, marker in ((child, "TXTMARK-A1"), (child_a2, "TXTMARK-B2")):
+        reminder = Reminder.objects.create(
+            patient=patient,
+            caregiver=parent.caregiver,
+            kind="refill_due",
+            target_date=timezone.now().date(),
+            offset_days=99,
+            send_after=timezone.now(),
+            status="sent",
+        )
+        SmsMessage.objects.create(
+            direction="out", reminder=reminder, caregiver=parent.caregiver, to_number="+18015550001",
+            body=f"{marker} refill due", status="delivered", created_at=timezone.now(),
+        )  # fmt: skip
+    SmsMessage.objects.create(
+        direction="in", caregiver=parent.caregiver, to_number="+18015550100", from_number="+18015550001",
+        body="TXTMARK-REPLY is the visit still on?", status="received", created_at=timezone.now(),
+    )  # fmt: skip
+    # A child of clinic A that a nurse asks to add to parent A's account (not linked until accepted).
+    child_a3 = PatientFactory(clinic=child.clinic, first_name="Nico")
+    invitation_a = LinkInvitation.objects.create(
+        caregiver=parent.caregiver,
+        patient=child_a3,
+        relationship="father",
+        token_hash=_token_hash("walk-invitation-token"),
+        invited_by=nurse,
+        created_at=timezone.now(),
+    )
     return SimpleNamespace(
         child_a=child,
+        child_a2=child_a2,
+        invitation_a=invitation_a,
+        invitation_token="walk-invitation-token",
         call_step_a=call_step_a,
         concern_a=concern_a,
         printed_a=printed_a,
@@ -54,6 +94,12 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
         other_clinic=other_clinic,
         users=users,
         secrets=(child.last_name, child.mrn),
+        # What each persona must never see: (secret words, the personas who may).
+        secrets_by_owners=[
+            ((child.last_name, child.mrn, "TXTMARK-A1"), {"parent_a", "nurse_a"}),
+            ((child_a2.last_name, child_a2.mrn, "TXTMARK-B2"), {"parent_a", "nurse_b"}),
+            (("TXTMARK-REPLY",), set()),
+        ],
     )
 
 
@@ -68,3 +114,14 @@ def persona_client(world):
         return client
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The figures issue 13 asks for: requests walked, personas, inputs fuzzed, 500s seen."""
+    from .test_fuzz import FIGURES
+
+    if FIGURES["requests"]:
+        terminalreporter.write_line(
+            "hostile-input walk: {requests} requests, {personas} personas, {inputs} inputs, "
+            "{500s} responses of 500".format(**FIGURES)
+        )

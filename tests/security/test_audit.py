@@ -81,6 +81,35 @@ def test_the_database_refuses_update_and_delete_that_bypass_the_model(world):
     assert AuditEvent.objects.get(pk=event.pk).outcome == "ok"
 
 
+def test_the_database_refuses_truncate(world):
+    from django.db import connection
+
+    event = _event(actor=world.nurse_a)
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL itbportal.audit_truncate_allowed = 'off'")  # as in production
+        cursor.execute("TRUNCATE patients_auditevent CASCADE")
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "action"),
+    [
+        ("family:child", "child_page.viewed"),
+        ("documents:card", "emergency_card.viewed"),
+        ("documents:list", "summaries.listed"),
+    ],
+)
+def test_every_read_of_a_childs_health_data_is_audited_for_parents_too(world, name, action):
+    kwargs = {"pk": world.child_a.pk} if name == "family:child" else {"patient_pk": world.child_a.pk}
+    for user in (world.parent_a, world.nurse_a):
+        response = login_as(Client(), user).get(reverse(name, kwargs=kwargs))
+        if user is world.nurse_a and name == "family:child":
+            continue  # a parents' page: staff get 403
+        assert response.status_code == 200
+        event = AuditEvent.objects.filter(action=action, actor=user).get()
+        assert event.patient_id == world.child_a.pk and event.outcome == "ok"
+
+
 def test_deleting_a_user_keeps_their_rows_with_the_label(db):
     user = UserFactory()
     event = _event(actor=user)

@@ -56,6 +56,7 @@ def _production_env() -> dict[str, str]:
         "ALLOWED_HOSTS": "portal.example.org",
         "CSRF_TRUSTED_ORIGINS": "https://portal.example.org",
         "TRUSTED_PROXY_COUNT": "1",
+        "TRUSTED_PROXY_ADDRESSES": "172.30.0.10",
         "DATABASE_URL": "postgres://portal@db.invalid:5432/portal",
         "REDIS_URL": "redis://redis.invalid:6379/0",
         "ITB_VAR_DIR": str(ROOT / "var" / "deploy-check"),

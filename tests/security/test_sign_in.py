@@ -78,6 +78,7 @@ def test_the_lockout_ends_after_the_cool_off(db):
 
 def test_behind_a_proxy_the_lockout_uses_the_forwarded_client_address(db, settings):
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_ADDRESSES = ["10.9.9.9"]
     user = UserFactory()
     proxy = Client(REMOTE_ADDR="10.9.9.9")
     for _ in range(5):
@@ -89,6 +90,7 @@ def test_behind_a_proxy_the_lockout_uses_the_forwarded_client_address(db, settin
 
 def test_the_client_address_ignores_what_the_client_puts_left_of_the_proxy(rf, settings):
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_ADDRESSES = ["10.9.9.0/24"]
     request = rf.get("/", REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7")
     assert client_ip(request) == "203.0.113.7"
     settings.TRUSTED_PROXY_COUNT = 0
@@ -135,3 +137,70 @@ def test_sign_in_success_and_failure_are_audited_without_the_password(db):
     ok = AuditEvent.objects.get(action="auth.sign_in")
     assert ok.actor == user and ok.outcome == "ok"
     assert not AuditEvent.objects.filter(actor_label__icontains="wrong-password").exists()
+
+
+def test_a_known_and_an_unknown_address_get_the_same_answer_with_the_same_work(
+    db, celery_eager, django_capture_on_commit_callbacks
+):
+    """The reset e-mail is looked up and sent by a task after the response: while the person waits,
+    a known address and an unknown one run the same queries and send nothing."""
+    from django.core import mail
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = UserFactory()
+    answers = []
+    for email in (user.email, "nobody-here@example.test"):
+        sent_before = len(mail.outbox)
+        with django_capture_on_commit_callbacks() as queued, CaptureQueriesContext(connection) as queries:
+            response = Client().post(reverse("password_reset"), {"email": email})
+        assert len(mail.outbox) == sent_before  # nothing sent during the request
+        answers.append((response.status_code, response["Location"], len(queries), len(queued)))
+        for callback in queued:
+            callback()  # the queued task runs (eagerly here, in a worker in production)
+    assert answers[0] == answers[1]
+    assert [m.to for m in mail.outbox] == [[user.email]]
+
+
+def test_x_forwarded_for_is_believed_only_from_the_configured_proxy(rf, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_ADDRESSES = ["172.30.0.10"]
+    through_proxy = rf.get("/", REMOTE_ADDR="172.30.0.10", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    direct = rf.get("/", REMOTE_ADDR="198.51.100.9", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert client_ip(through_proxy) == "203.0.113.7"
+    assert client_ip(direct) == "198.51.100.9"  # a forged header from anywhere else is ignored
+
+
+def test_failures_from_many_addresses_pause_the_account_for_a_short_while_only(db, settings):
+    settings.SIGN_IN_ACCOUNT_FAILURE_LIMIT = 6
+    user = UserFactory()
+    for n in range(6):  # one failure from each of six addresses: no single address is locked
+        _sign_in(Client(REMOTE_ADDR=f"192.0.2.{n + 1}"), user.email, "wrong-password-123")
+    paused = _sign_in(Client(REMOTE_ADDR="198.51.100.20"), user.email, PASSWORD)
+    assert paused.status_code == 200 and "paused" in paused.content.decode()
+    assert AuditEvent.objects.filter(action="auth.locked_out", object_type="account").exists()
+    for attempt in AccessAttempt.objects.all():
+        AccessAttempt.objects.filter(pk=attempt.pk).update(
+            attempt_time=attempt.attempt_time - settings.SIGN_IN_ACCOUNT_PAUSE - timedelta(seconds=1)
+        )
+    assert _sign_in(Client(REMOTE_ADDR="198.51.100.20"), user.email, PASSWORD).status_code == 302
+
+
+def test_one_address_trying_many_accounts_is_paused(db, settings):
+    settings.SIGN_IN_ADDRESS_FAILURE_LIMIT = 4
+    users = [UserFactory() for _ in range(5)]
+    client = Client(REMOTE_ADDR="203.0.113.66")
+    for user in users[:4]:
+        _sign_in(client, user.email, "wrong-password-123")
+    paused = _sign_in(client, users[4].email, PASSWORD)
+    assert paused.status_code == 200 and "paused" in paused.content.decode()
+    assert _sign_in(Client(REMOTE_ADDR="203.0.113.67"), users[4].email, PASSWORD).status_code == 302
+
+
+def test_a_lockout_is_audited(db):
+    user = UserFactory()
+    client = Client(REMOTE_ADDR="10.0.0.8")
+    for _ in range(5):
+        _sign_in(client, user.email, "wrong-password-123")
+    event = AuditEvent.objects.get(action="auth.locked_out")
+    assert event.actor_label == user.email and event.outcome == "refused" and event.ip_address == "10.0.0.8"

@@ -87,7 +87,8 @@ def test_setting_up_shows_a_qr_code_image_and_the_key_then_lets_the_nurse_in(wor
     client = _unverified(world.nurse_a)
     page = client.get(reverse("two_factor:enrol"))
     html = page.content.decode()
-    assert 'src="data:image/svg+xml;base64,' in html and "<script" not in html.split("</header>")[1]
+    main = html.split("</header>")[1]
+    assert 'src="data:image/svg+xml;base64,' in html and "<script" not in main.split("</footer>")[0]
     device = TOTPDevice.objects.get(user=world.nurse_a, confirmed=False)
     wrong = client.post(
         reverse("two_factor:enrol"), {"token": "000000" if _code(device) != "000000" else "111111"}

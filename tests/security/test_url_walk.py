@@ -53,9 +53,15 @@ def test_url_gives_each_persona_only_what_it_may_see(name, world, persona_client
             body = (
                 response.content.decode(errors="replace") if not getattr(response, "streaming", False) else ""
             )
-            leaked = [secret for secret in world.secrets if secret in body]
-            if persona not in OWNERS and leaked:
-                failures.append(f"{persona} {method.upper()} {url}: page shows child A ({leaked})")
+            leaked = [
+                secret
+                for secrets, owners in world.secrets_by_owners
+                if persona not in owners
+                for secret in secrets
+                if secret in body
+            ]
+            if leaked:
+                failures.append(f"{persona} {method.upper()} {url}: page shows another's data ({leaked})")
     assert not failures, "\n".join(failures)
 
 

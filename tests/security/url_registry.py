@@ -112,6 +112,8 @@ def _reset_kwargs(world) -> dict:
 REGISTRY: dict[str, Entry] = {
     "home": signed_in_page(),
     "emergency": public_page(),
+    "service_worker": public_page(note="The service worker script: static code, no data."),
+    "favicon": public_page(note="The icon file."),
     "login": public_page(methods=("get", "post")),
     "logout": Entry(expect=_expect(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN), methods=("post",)),
     "password_change": signed_in_page(methods=("get", "post")),
@@ -167,12 +169,16 @@ REGISTRY: dict[str, Entry] = {
     "family:child": family_child_page(lambda w: {"pk": w.child_a.pk}),
     "family:appointment_confirm": family_child_page(lambda w: {"pk": w.appointment_a.pk}, methods=("post",)),
     "family:texts": family_page(methods=("get", "post")),
+    # With no code waiting it sends the parent back to the texts page (OK).
+    "family:mobile_verify": family_page(methods=("get", "post")),
     "family:language": family_page(methods=("post",)),
     "family:calendar_page": family_page(),
     "family:calendar_reset": family_page(methods=("post",)),
     # A capability URL: whoever holds parent A's secret token gets parent A's feed (first names only).
     "family:calendar": public_page(kwargs=lambda w: {"token": w.parent_a.caregiver.calendar_token}),
     "invite:accept": public_page(kwargs=_invite_kwargs, methods=("get",)),
+    # A request to add a child to parent A's account: only parent A, signed in, may open it.
+    "invite:link": family_child_page(lambda w: {"token": w.invitation_token}, methods=("get", "post")),
     # The reminder engine: staff pages, and Twilio's webhooks (a valid signature or 403, for everyone).
     "alerts:outbox": staff_page(),
     "alerts:escalations": staff_page(),

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pumps", "0002_documents_versions"),
+        ("pumps", "0003_refillvisit_private_notes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0004_grant_concern_views'),
-        ('patients', '0006_clinic_ladder_answer_hours'),
+        ('alerts', '0005_grant_concern_views'),
+        ('patients', '0009_clinic_ladder_answer_hours'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,10 +7,10 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("alerts", "0002_send_started_at_sending_holds_wide_numbers"),
+        ("alerts", "0003_webhook_receipts_contact_changed"),
         ("appointments", "0001_initial"),
         ("patients", "0003_security_audit_append_only"),
-        ("pumps", "0003_printed_alarm_resolved"),
+        ("pumps", "0004_printed_alarm_resolved"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -110,6 +110,7 @@ class Migration(migrations.Migration):
                             ("no_show", "Refill appointment missed"),
                             ("unreachable", "Family cannot be reached by text"),
                             ("flex_clock", "Flex schedule crosses a clock change"),
+                            ("contact_changed", "A parent shared with another clinic changed their number"),
                         ],
                         max_length=24,
                     ),

@@ -20,7 +20,7 @@ def grant_concern_views(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("alerts", "0003_concerns_replace_escalations"),
+        ("alerts", "0004_concerns_replace_escalations"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
 

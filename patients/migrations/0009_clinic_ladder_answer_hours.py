@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0005_clinic_calendar_hours'),
+        ('patients', '0008_audit_refuses_truncate'),
     ]
 
     operations = [
