@@ -200,7 +200,7 @@ def _act_on(caregivers, *, from_number: str, to_number: str, body: str, sid: str
     if word in LADDER_DIGITS and caregivers:
         from .ladder_answers import ladder_text_answered
 
-        answer = ladder_text_answered(caregivers=caregivers, digit=word, now=now)
+        answer = ladder_text_answered(caregivers=caregivers, from_number=from_number, digit=word, now=now)
         if answer:
             return answer
     if word in CONFIRM_WORDS and caregivers:

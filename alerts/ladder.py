@@ -28,7 +28,7 @@ from .sending import caregiver_quiet_until, sms_outbound_log
 from .sms import SmsError, send_sms
 from .voice import place_call
 from .voice.twiml import call_twiml
-from .words import ladder_call_words, ladder_text
+from .words import ladder_call_words, ladder_text, sender_of
 
 logger = logging.getLogger("alerts")
 Rung = LadderStep.Rung
@@ -145,6 +145,7 @@ def _climb(concern: Concern, danger: str, steps: list[LadderStep], now: datetime
         "initial": patient.initial,
         "day": _day_of(danger, alarm_at.astimezone(tz).date() if alarm_at else None, refill_due),
         "phone": patient.clinic.phone_nurse_line,
+        "sender": sender_of(patient.clinic),
     }
     if rung == Rung.CALL:
         return _call(concern, caregiver, words, now)

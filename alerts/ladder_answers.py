@@ -12,7 +12,7 @@ from django.utils import timezone
 from .ladder import CALL_FAILED, ladder_stop_child
 from .models import Concern, LadderStep
 from .voice.twiml import say_twiml
-from .words import LADDER_TEXTS, ladder_reply, language_of
+from .words import LADDER_TEXTS, ladder_reply, language_of, sender_of
 
 Rung = LadderStep.Rung
 Outcome = LadderStep.Outcome
@@ -35,14 +35,25 @@ def _answered(step: LadderStep, answer: str, now: datetime) -> None:
 
 
 @transaction.atomic
-def ladder_text_answered(*, caregivers: list, digit: str, now: datetime | None = None) -> str:
+def ladder_text_answered(
+    *, caregivers: list, from_number: str, digit: str, now: datetime | None = None
+) -> str:
     """A reply 1 (booked) or 2 (call me) from a caregiver a ladder texted. Stops each such
     ladder; 2 also puts the child on today's call list. Returns the answer to text back, or ""
-    when no open ladder texted this caregiver (the reply is then an ordinary unknown word)."""
+    when no open ladder texted this caregiver (the reply is then an ordinary unknown word).
+
+    Only a proven number acts: `caregivers` are those whose (proven) mobile is `from_number`
+    (alerts.inbound, after its WebhookReceipt, so a replay acts once), and only a ladder text
+    that went to this very number counts: a reply from a number the caregiver has since left,
+    or one the ladder never texted, stops nothing."""
     now = now or timezone.now()
+    caregivers = [c for c in caregivers if c.mobile and str(c.mobile) == from_number]
     asked = (
         LadderStep.objects.filter(
-            caregiver__in=caregivers, rung__in=[Rung.TEXT, Rung.TEXT_NEXT], concern__resolved_at__isnull=True
+            caregiver__in=caregivers,
+            rung__in=[Rung.TEXT, Rung.TEXT_NEXT],
+            sms_message__to_number=from_number,
+            concern__resolved_at__isnull=True,
         )
         .exclude(concern__ladder_steps__rung=Rung.STOPPED)
         .order_by("concern_id", "-at")
@@ -60,8 +71,13 @@ def ladder_text_answered(*, caregivers: list, digit: str, now: datetime | None =
             _put_on_call_list(concern, now, note=f"{caregiver} replied 2: asked to be called.")
         why = f"{caregiver} replied {digit} ({'booked' if digit == '1' else 'call me'})."
         ladder_stop_child(patient_id=concern.patient_id, now=now, why=why)
-    phone = next(iter(latest.values())).concern.patient.clinic.phone_nurse_line
-    return ladder_reply(f"answer_{ANSWER_DIGITS[digit]}", language=caregiver.preferred_language, phone=phone)
+    clinic = next(iter(latest.values())).concern.patient.clinic
+    return ladder_reply(
+        f"answer_{ANSWER_DIGITS[digit]}",
+        language=caregiver.preferred_language,
+        phone=clinic.phone_nurse_line,
+        sender=sender_of(clinic),
+    )
 
 
 def _put_on_call_list(concern: Concern, now: datetime, *, note: str) -> None:

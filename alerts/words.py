@@ -101,8 +101,9 @@ REPLY_TEXTS = {
 }
 
 
-# The ladder (alerts/ladder.py): texts that ask for an answer, and what a call says. Signed "the
-# clinic" with its number, never a therapy name; the child by first initial.
+# The ladder (alerts/ladder.py): texts that ask for an answer, and what a call says. Opened with
+# the clinic's sender name (`sender_of`) as every reminder is, with its number; never a therapy
+# name; the child by first initial.
 LADDER_TEXTS = {
     "en": {
         "alarm_near": "{initial}'s pump will beep on {date} because it is getting low, and no refill "
@@ -115,7 +116,7 @@ LADDER_TEXTS = {
         "the clinic: {phone}.",
         "ask": " Reply 1 if you have booked, 2 to be called.",
         "say_prompt": "Press 1 if you heard this message. To speak to a nurse, call {phone}.",
-        "say_intro": "Hello. This is a message from your child's clinic. ",
+        "say_intro": "Hello. This is a message from {sender}, your child's clinic. ",
         "say_goodbye": "We will try again later. Goodbye.",
         "say_thanks": "Thank you. The clinic will know you heard this message. Goodbye.",
         "answer_booked": "Thank you. We have noted that you booked. If you need help call {phone}.",
@@ -132,7 +133,7 @@ LADDER_TEXTS = {
         "a la clínica: {phone}.",
         "ask": " Responda 1 si ya tiene cita, 2 para que le llamemos.",
         "say_prompt": "Marque 1 si escuchó este mensaje. Para hablar con una enfermera, llame al {phone}.",
-        "say_intro": "Hola. Este es un mensaje de la clínica de su hijo. ",
+        "say_intro": "Hola. Este es un mensaje de {sender}, la clínica de su hijo. ",
         "say_goodbye": "Volveremos a intentarlo más tarde. Adiós.",
         "say_thanks": "Gracias. La clínica sabrá que escuchó este mensaje. Adiós.",
         "answer_booked": "Gracias. Anotamos que ya tiene cita. Si necesita ayuda llame al {phone}.",
@@ -141,30 +142,36 @@ LADDER_TEXTS = {
 }
 
 
-def ladder_text(*, danger: str, language: str, initial: str, day: date | None, phone: str) -> str:
-    """A ladder text: what is wrong and what to do, then the question (reply 1 or 2)."""
+def ladder_text(
+    *, danger: str, language: str, initial: str, day: date | None, phone: str, sender: str = DEFAULT_SENDER
+) -> str:
+    """A ladder text: the clinic's name, what is wrong and what to do, then the question (reply 1
+    or 2)."""
     words = LADDER_TEXTS[language_of(language)]
     body = words[danger].format(
         initial=initial[:1], date=format_date(day, language) if day else "", phone=phone
     )
-    return body + words["ask"]
+    return f"{sender or DEFAULT_SENDER}: {body}{words['ask']}"
 
 
-def ladder_call_words(*, danger: str, language: str, initial: str, day: date | None, phone: str) -> dict:
+def ladder_call_words(
+    *, danger: str, language: str, initial: str, day: date | None, phone: str, sender: str = DEFAULT_SENDER
+) -> dict:
     """What a ladder call says: message, prompt (press 1) and goodbye, in the caregiver's language."""
     words = LADDER_TEXTS[language_of(language)]
     body = words[danger].format(
         initial=initial[:1], date=format_date(day, language) if day else "", phone=phone
     )
     return {
-        "message": words["say_intro"] + body,
+        "message": words["say_intro"].format(sender=sender or DEFAULT_SENDER) + body,
         "prompt": words["say_prompt"].format(phone=phone),
         "goodbye": words["say_goodbye"],
     }
 
 
-def ladder_reply(key: str, *, language: str, phone: str = "") -> str:
-    return LADDER_TEXTS[language_of(language)][key].format(phone=phone)
+def ladder_reply(key: str, *, language: str, phone: str = "", sender: str = DEFAULT_SENDER) -> str:
+    """The answer to a reply 1 or 2, opened with the clinic's sender name."""
+    return f"{sender or DEFAULT_SENDER}: " + LADDER_TEXTS[language_of(language)][key].format(phone=phone)
 
 
 def language_of(code: str) -> str:

@@ -11,9 +11,10 @@ from django.urls import reverse
 
 from alerts.concerns import concerns_refresh
 from alerts.ladder import ladders_advance
-from alerts.models import Concern, LadderStep
+from alerts.models import Concern, LadderStep, WebhookReceipt
+from alerts.words import sender_of
 from appointments.services import appointment_book
-from patients.models import Caregiver
+from patients.models import Caregiver, Clinic
 from tests.alerts.conftest import at, make_child, set_dates
 from tests.helpers import login_as
 
@@ -73,7 +74,7 @@ def test_the_ladder_climbs_text_next_text_call_then_call_list_each_at_its_time(
     primary, second = [link.caregiver for link in family.caregiver_links.order_by("-primary_contact", "pk")]
     assert first["To"] == str(primary.mobile)
     assert "Responda 1 si ya tiene cita, 2 para que le llamemos" in first["Body"]  # Spanish caregiver
-    assert first["Body"].startswith("La bomba de S ")
+    assert first["Body"].startswith(f"{sender_of(family.clinic)}: La bomba de S ")
     assert not any(word.lower() in first["Body"].lower() for word in BANNED)
 
     # The wait is the clinic's 24 h, shortened to a quarter of the 76 h left: 19 h.
@@ -88,7 +89,8 @@ def test_the_ladder_climbs_text_next_text_call_then_call_list_each_at_its_time(
     assert advance(t2 + timedelta(hours=14, minutes=15)) == 1
     (call,) = voice.calls
     assert call["To"] == str(primary.mobile) and call["From"] == "+17205550100"
-    assert '<Say language="es-US">Hola. Este es un mensaje de la clínica de su hijo.' in call["Twiml"]
+    intro = f"Hola. Este es un mensaje de {sender_of(family.clinic)}, la clínica de su hijo."
+    assert f'<Say language="es-US">{intro}' in call["Twiml"]
     assert "Marque 1 si escuchó este mensaje" in call["Twiml"] and '<Gather numDigits="1"' in call["Twiml"]
     assert not any(word.lower() in call["Twiml"].lower() for word in BANNED)
     step = steps(family)[-1]
@@ -161,6 +163,59 @@ def test_a_reply_2_puts_the_child_on_todays_call_list(family, voice, client, sig
     assert "Una enfermera le llamará hoy".encode() in response.content
     assert rungs(family) == ["text", "call_list", "stopped", "stopped"]
     assert steps(family)[1].list_day == date(2026, 12, 8)
+
+
+def test_ladder_texts_calls_and_answers_open_with_the_clinics_sender_name(family, voice, client, signed):
+    Clinic.objects.filter(pk=family.clinic_id).update(sms_sender_name="PCH Rehab")
+    t0 = at(2026, 12, 8, 10)
+    refresh(family, t0)
+    for hours in (0, 19, 33.25):
+        advance(t0 + timedelta(hours=hours))
+    texts = [form["Body"] for form in voice.accepted]
+    [call] = voice.calls
+    assert len(texts) == 2 and all(body.startswith("PCH Rehab: ") for body in texts)
+    assert "PCH Rehab" in call["Twiml"]
+    for words in (*texts, call["Twiml"]):
+        assert not any(banned.lower() in words.lower() for banned in BANNED)
+    primary = family.caregiver_links.get(primary_contact=True).caregiver
+    path = reverse("alerts:twilio_inbound")
+    params = {"From": str(primary.mobile), "To": "+17205550100", "Body": "2", "MessageSid": "SMsender"}
+    with time_machine.travel(t0 + timedelta(hours=34), tick=False):
+        response = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signed(path, params))
+    assert b"PCH Rehab: Gracias. Una enfermera" in response.content
+
+
+def test_a_replayed_reply_2_acts_once_and_is_answered_once(family, voice, client, signed):
+    t0 = at(2026, 12, 8, 10)
+    refresh(family, t0)
+    advance(t0)
+    primary = family.caregiver_links.get(primary_contact=True).caregiver
+    path = reverse("alerts:twilio_inbound")
+    params = {"From": str(primary.mobile), "To": "+17205550100", "Body": "2", "MessageSid": "SMtwice"}
+    with time_machine.travel(t0 + timedelta(hours=1), tick=False):
+        first = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signed(path, params)).content
+        again = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signed(path, params)).content
+    assert b"<Message>" in first and b"<Message>" not in again
+    assert rungs(family) == ["text", "call_list", "stopped", "stopped"]
+    assert WebhookReceipt.objects.filter(kind="inbound", message_sid="SMtwice").count() == 1
+
+
+def test_a_reply_from_a_number_the_ladder_did_not_text_stops_nothing(family, voice, client, signed):
+    """The caregiver's proven number changed after the ladder texted the old one: a 1 from the new
+    number answers nothing, and a 1 from the old number belongs to no one."""
+    t0 = at(2026, 12, 8, 10)
+    refresh(family, t0)
+    advance(t0)
+    primary = family.caregiver_links.get(primary_contact=True).caregiver
+    old = str(primary.mobile)
+    Caregiver.objects.filter(pk=primary.pk).update(mobile="+18015559876")
+    path = reverse("alerts:twilio_inbound")
+    with time_machine.travel(t0 + timedelta(hours=1), tick=False):
+        for sid, number in (("SMnew", "+18015559876"), ("SMold", old)):
+            params = {"From": number, "To": "+17205550100", "Body": "1", "MessageSid": sid}
+            response = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signed(path, params))
+            assert b"Gracias" not in response.content and b"Thank you" not in response.content
+    assert rungs(family) == ["text"] and steps(family)[0].answer == ""
 
 
 def test_pressing_1_on_the_call_stops_the_ladder(family, voice, client, signed):

@@ -42,6 +42,7 @@ def test_ladder_texts_and_calls_name_no_therapy_and_only_the_initial(danger, lan
         "initial": "Sofia",
         "day": date(2026, 12, 11),
         "phone": "303-555-0100",
+        "sender": "PCH Rehab",
     }
     body = ladder_text(**values)
     said = " ".join(ladder_call_words(**values).values())
@@ -49,6 +50,7 @@ def test_ladder_texts_and_calls_name_no_therapy_and_only_the_initial(danger, lan
         assert "Sofia" not in words and ("S's" in words or "de S " in words)
         assert not any(banned in words.lower() for banned in BANNED)
         assert "303-555-0100" in words
+    assert body.startswith("PCH Rehab: ") and "PCH Rehab" in said
     assert body.endswith(LADDER_TEXTS[language]["ask"])
     assert len(body) <= 320  # two text segments at most
 
