@@ -6,39 +6,115 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0005_grant_concern_views'),
-        ('patients', '0009_clinic_ladder_answer_hours'),
+        ("alerts", "0005_grant_concern_views"),
+        ("patients", "0009_clinic_ladder_answer_hours"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LadderStep',
+            name="LadderStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rung', models.CharField(choices=[('text', 'Text asking for an answer'), ('text_next', 'Text to the next caregiver'), ('call', 'Phone call'), ('call_list', "On the nurses' call list"), ('stopped', 'Ladder stopped')], max_length=10)),
-                ('at', models.DateTimeField()),
-                ('call_sid', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('call_status', models.CharField(blank=True, max_length=20)),
-                ('error', models.CharField(blank=True, max_length=300)),
-                ('list_day', models.DateField(blank=True, help_text='call_list: the clinic day of the call', null=True)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('answer', models.CharField(blank=True, max_length=20)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.CharField(blank=True, choices=[('reached', 'Reached'), ('message_left', 'Message left'), ('no_answer', 'No answer'), ('wrong_number', 'Wrong number')], max_length=15)),
-                ('outcome_note', models.CharField(blank=True, max_length=500)),
-                ('outcome_at', models.DateTimeField(blank=True, null=True)),
-                ('caregiver', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='patients.caregiver')),
-                ('concern', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ladder_steps', to='alerts.concern')),
-                ('outcome_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sms_message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='ladder_steps', to='alerts.smsmessage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "rung",
+                    models.CharField(
+                        choices=[
+                            ("text", "Text asking for an answer"),
+                            ("text_next", "Text to the next caregiver"),
+                            ("call", "Phone call"),
+                            ("call_list", "On the nurses' call list"),
+                            ("stopped", "Ladder stopped"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("call_sid", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("call_status", models.CharField(blank=True, max_length=20)),
+                ("error", models.CharField(blank=True, max_length=300)),
+                (
+                    "list_day",
+                    models.DateField(
+                        blank=True, help_text="call_list: the clinic day of the call", null=True
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("answer", models.CharField(blank=True, max_length=20)),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("reached", "Reached"),
+                            ("message_left", "Message left"),
+                            ("no_answer", "No answer"),
+                            ("wrong_number", "Wrong number"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                ("outcome_note", models.CharField(blank=True, max_length=500)),
+                ("outcome_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "caregiver",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="patients.caregiver",
+                    ),
+                ),
+                (
+                    "concern",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ladder_steps",
+                        to="alerts.concern",
+                    ),
+                ),
+                (
+                    "outcome_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sms_message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="ladder_steps",
+                        to="alerts.smsmessage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
-                'indexes': [models.Index(fields=['rung', 'list_day'], name='ladder_call_list')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('rung', 'stopped')), fields=('concern',), name='ladder_one_stop'), models.UniqueConstraint(condition=models.Q(('rung', 'call_list')), fields=('concern', 'list_day'), name='ladder_list_day')],
+                "ordering": ["at", "pk"],
+                "indexes": [models.Index(fields=["rung", "list_day"], name="ladder_call_list")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("rung", "stopped")), fields=("concern",), name="ladder_one_stop"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("rung", "call_list")),
+                        fields=("concern", "list_day"),
+                        name="ladder_list_day",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,15 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0008_audit_refuses_truncate'),
+        ("patients", "0008_audit_refuses_truncate"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clinic',
-            name='ladder_answer_hours',
-            field=models.PositiveSmallIntegerField(db_default=24, default=24, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(72)]),
+            model_name="clinic",
+            name="ladder_answer_hours",
+            field=models.PositiveSmallIntegerField(
+                db_default=24,
+                default=24,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(72),
+                ],
+            ),
         ),
     ]
