@@ -139,7 +139,9 @@ def test_after_the_alarm_date_the_family_gets_an_urgent_text_every_day_at_any_ho
     escalations_check(now=night)
     row = Reminder.objects.get(patient=child, kind="overdue", target_date=date(2026, 6, 11), status="planned")
     text = message_for(row)
-    assert text.startswith("ITB Portal: URGENT.") and clinic.phone_after_hours in text and "Rosa" not in text
+    # It opens with the clinic's short name, like every text, and names no therapy.
+    assert text.startswith(f"{clinic.sms_sender_name}: URGENT.") and clinic.phone_after_hours in text
+    assert "Rosa" not in text and "ITB" not in text
     from alerts.sending import quiet_until
 
     assert quiet_until(row, night) is None
