@@ -194,13 +194,12 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
     return contacts
 
 
-def _contact_changes(ids: list[int], now: datetime) -> dict[int, list[safety.ContactChange]]:
+def _contact_changes(ids: list[int], contacts: dict, now: datetime) -> dict[int, list[safety.ContactChange]]:
     """Each child's linked caregivers who are shared with another clinic and proved a new number
     in the last month (the latest proof each), and whether a nurse acknowledged it for this child."""
     from patients.models import CaregiverLink, MobileProof
 
-    links = CaregiverLink.objects.filter(patient_id__in=ids, active=True)
-    pairs = list(links.values_list("patient_id", "caregiver_id"))
+    pairs = [(patient_id, c.caregiver_id) for patient_id, rows in contacts.items() for c in rows]
     caregiver_ids = {c for _, c in pairs}
     if not caregiver_ids:
         return {}
@@ -255,7 +254,7 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
     latest, refills = _visits([p.pk for p in pumps.values()])
     bookings, no_shows = _bookings(ids, now, tzs)
     contacts = _contacts(ids, now)
-    changes = _contact_changes(ids, now)
+    changes = _contact_changes(ids, contacts, now)
     calendars = _calendars({p.clinic for p in patients})
     out = {}
     for patient in patients:

@@ -251,7 +251,8 @@ def link_invitation_accept(*, invitation: LinkInvitation, now: datetime | None =
     invitation = LinkInvitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:
         return None
-    invitation.accepted_at = now or timezone.now()
+    now = now or timezone.now()
+    invitation.accepted_at = now
     invitation.save(update_fields=["accepted_at"])
     link = caregiver_link(
         caregiver=invitation.caregiver,
@@ -259,5 +260,5 @@ def link_invitation_accept(*, invitation: LinkInvitation, now: datetime | None =
         relationship=invitation.relationship,
         primary_contact=invitation.primary_contact,
     )
-    reminders_replan(patient=invitation.patient)
+    reminders_replan(patient=invitation.patient, now=now)
     return link

@@ -41,6 +41,7 @@ from appointments.services import (
     appointment_reschedule,
 )
 from patients.services import sms_consent_record
+from patients.services_contact import link_invitation_accept
 from patients.services_staff import caregiver_link_deactivate, caregiver_link_existing
 from patients.worklist import worklist
 from pumps import safety
@@ -89,9 +90,7 @@ class SafetyMachine(RuleBasedStateMachine):
             refill_record(pump=pump, by=self.nurse, kind="implant", visit_at=self.now - timedelta(days=30),
                           volume_after_ml=Decimal(19), program=program(False))  # fmt: skip
             caregiver = CaregiverFactory()
-            caregiver_link_existing(
-                patient=child, by=self.nurse, email=caregiver.user.email, relationship="mother"
-            )
+            self.link(child, caregiver)
             self.children.append(child)
             self.caregivers.append(caregiver)
 
@@ -197,11 +196,17 @@ class SafetyMachine(RuleBasedStateMachine):
     def link_or_unlink(self, which, linked):
         caregiver, child = self.caregivers[which], self.children[which]
         if linked:
-            caregiver_link_existing(
-                patient=child, by=self.nurse, email=caregiver.user.email, relationship="mother"
-            )
-        else:
+            if not caregiver.links.filter(patient=child, active=True).exists():
+                self.link(child, caregiver)
+        elif caregiver.links.filter(patient=child, active=True).exists():
             caregiver_link_deactivate(link=caregiver.links.get(patient=child), by=self.nurse)
+
+    def link(self, child, caregiver):
+        """A nurse asks the parent account to be linked; the parent accepts (security, issue 13)."""
+        invitation = caregiver_link_existing(
+            patient=child, by=self.nurse, email=caregiver.user.email, relationship="mother"
+        )
+        link_invitation_accept(invitation=invitation, now=self.now)
 
     @rule()
     def send_due(self):

@@ -98,7 +98,10 @@ def test_language_and_quiet_hours_are_saved(parent_client, parent):
         time(20, 30),
         time(7, 15),
     )
-    assert "Mensajes de texto" in response.content.decode()
+    # The new number is asked for its code next, and that page already speaks Spanish.
+    html = response.content.decode()
+    assert '<html lang="es">' in html
+    assert "Compruebe su número" in html
 
 
 def test_consent_given_with_a_language_change_stores_the_wording_that_was_shown(

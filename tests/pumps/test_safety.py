@@ -257,3 +257,37 @@ def test_the_family_is_told_the_most_pressing_thing_first():
 def test_every_kind_has_nurse_words():
     for kind in s.Kind:
         assert s.nurse_words(kind, {}) != ""
+
+
+def test_a_printed_date_that_governs_moves_the_refill_due_date_onto_an_open_clinic_day():
+    """The calendar's one rule (clinic_calendar.open_day_on_or_before), not a second copy."""
+    from dataclasses import replace
+
+    from pumps.clinic_calendar import ClinicCalendar
+
+    calendar = ClinicCalendar(tz=TZ, closed_dates=frozenset({date(2026, 7, 3)}))
+    f = facts(alarm_in=40, printed=TODAY + timedelta(days=30))  # due 3 July, a closed Friday
+    assert s.assess(f, now=NOW).dates.refill_due == date(2026, 7, 3)
+    assert s.assess(replace(f, calendar=calendar), now=NOW).dates.refill_due == date(2026, 7, 2)
+    weekend = replace(facts(alarm_in=40, printed=TODAY + timedelta(days=32)), calendar=calendar)
+    assert s.assess(weekend, now=NOW).dates.refill_due == date(2026, 7, 2)  # Sun 5th, Fri 3rd closed
+
+
+def test_a_shared_parents_new_number_is_urgent_for_the_nurse_until_checked():
+    from dataclasses import replace
+
+    change = s.ContactChange(proof_id=41, caregiver_id=1, caregiver_name="Pat Doe", at=at(-1))
+    result = s.assess(replace(facts(alarm_in=40, booked_in=30), contact_changes=(change,)), now=NOW)
+    [concern] = result.concerns
+    assert (concern.kind, concern.tier, concern.key) == (
+        s.Kind.CONTACT_CHANGED,
+        s.Tier.URGENT,
+        "contact_changed:41",
+    )
+    assert concern.needs_nurse and concern.family_level is None
+    assert "Pat Doe" in concern.nurse_words() and result.family is None
+    checked = replace(change, checked=True)
+    assert (
+        s.assess(replace(facts(alarm_in=40, booked_in=30), contact_changes=(checked,)), now=NOW).concerns
+        == ()
+    )
