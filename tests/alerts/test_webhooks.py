@@ -248,8 +248,10 @@ def test_a_replayed_delivery_report_is_recorded_once_and_changes_nothing(post, s
     post(STATUS, {"MessageSid": "SMabc", "MessageStatus": "failed", "ErrorCode": "30003"})
     assert status_of(sent_row) == "delivered"
     assert WebhookReceipt.objects.filter(message_sid="SMabc").count() == 2
-    reasons = Concern.objects.filter(kind="unreachable", patient=sent_row.patient).values_list("details", flat=True)
-    assert not any("undelivered" in details["reasons"] for details in reasons)
+    unreachable = Concern.objects.filter(kind="unreachable", patient=sent_row.patient)
+    assert not any(
+        "undelivered" in details["reasons"] for details in unreachable.values_list("details", flat=True)
+    )
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
