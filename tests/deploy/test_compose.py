@@ -57,11 +57,19 @@ def service_env(name: str, outer: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def service_command(name: str, port: int) -> list[str]:
+BEAT_SCHEDULE = "/tmp/celerybeat-schedule"
+
+
+def service_command(name: str, port: int, var_dir: str | None = None) -> list[str]:
+    """The service's compose command, bound to `port`. Beat's schedule file goes under `var_dir`:
+    in a container /tmp is the service's own, here it is the machine's, and a schedule left by a
+    run at a later hour (CI runs the suite again under faketime at 03:00) holds every task back."""
     command = COMPOSE["services"][name]["command"]
     if command[:2] == ["sh", "-c"]:
         command = command[2].replace("0.0.0.0:8000", f"127.0.0.1:{port}")
         return ["sh", "-c", command]
+    if var_dir and BEAT_SCHEDULE in command:
+        return [part.replace(BEAT_SCHEDULE, f"{var_dir}/celerybeat-schedule") for part in command]
     return command
 
 
@@ -94,8 +102,9 @@ def _start(name: str, env: dict[str, str], port: int, log: Path) -> subprocess.P
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=full, check=True
         )
+    os.makedirs(env["ITB_VAR_DIR"], exist_ok=True)
     return subprocess.Popen(
-        service_command(name, port),
+        service_command(name, port, env["ITB_VAR_DIR"]),
         cwd=ROOT,
         env=full,
         stdout=log.open("w"),
@@ -200,6 +209,12 @@ def test_compose_services_start_and_the_portal_reports_healthy(compose_env, tmp_
 def test_compose_expansion_refuses_a_missing_secret():
     with pytest.raises(AssertionError, match="SECRET_KEY"):
         service_env("web", {})
+
+
+def test_beat_keeps_its_schedule_in_the_run_s_own_folder(tmp_path):
+    command = service_command("beat", 0, str(tmp_path))
+    assert f"{tmp_path}/celerybeat-schedule" in command
+    assert BEAT_SCHEDULE not in command
 
 
 def test_shlex_roundtrip_of_the_web_command_binds_where_asked():
