@@ -44,6 +44,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from . import holds, send_pool
+from .concerns import concerns_refresh
 from .escalations import escalate_reminder
 from .ladder_rules import URGENT_DAYS, alarm_is_urgent
 from .models import Heartbeat, Reminder, SmsMessage
@@ -331,6 +332,12 @@ def _send_attempt(reminder: Reminder, now: datetime, batch: _Batch) -> _Outgoing
     return outgoing
 
 
+def _unreachable_open(patient_id: int) -> bool:
+    from .models import Concern
+
+    return Concern.objects.open().filter(patient_id=patient_id, kind=Concern.Kind.UNREACHABLE).exists()
+
+
 def _send_record(reminder: Reminder, outgoing: _Outgoing, now: datetime, batch: _Batch) -> None:
     """After the provider's answer is committed: the outbox row, escalation, releasing a hold."""
     result = outgoing.result
@@ -339,6 +346,9 @@ def _send_record(reminder: Reminder, outgoing: _Outgoing, now: datetime, batch: 
             _log_outbound(reminder, to=outgoing.to, body=outgoing.body, result=result, now=now)
             if reminder.status not in ACCEPTED:
                 escalate_reminder(reminder=reminder, why=f"Twilio answered {reminder.last_error}", now=now)
+            elif _unreachable_open(reminder.patient_id):
+                # A text handed over is the family's newest outcome: it may clear "no report".
+                concerns_refresh(patient=reminder.patient, now=now)
             clinic_id = reminder.patient.clinic_id
             if clinic_id in batch.held and holds.hold_release(clinic_id=clinic_id, now=now):
                 batch.held.discard(clinic_id)
