@@ -23,7 +23,7 @@ from .models import Reminder
 
 # Texts go out at this local time on the day of sending (clinic time, DST-aware through zoneinfo).
 SEND_AT = time(10, 0)
-REPLAN_ALL_CHUNK = 2000
+REPLAN_ALL_CHUNK = 5000
 
 Key = tuple[int, str, date, int, int]  # (patient, kind, target_date, offset_days, caregiver)
 
@@ -167,6 +167,7 @@ def _load_children(patient_ids: list[int], now: datetime) -> list[ChildDates]:
     for row in (
         Appointment.objects.filter(patient_id__in=patient_ids)
         .upcoming(now=now)
+        .order_by("start", "pk")  # two on one day: the later wins the plan key (as in SQL)
         .values_list("patient_id", "pk", "kind", "start")
     ):
         appointments[row[0]].append(row[1:])
@@ -376,12 +377,31 @@ def reminders_replan_many(
 
 
 def reminders_replan_all(*, now: datetime | None = None, chunk: int = REPLAN_ALL_CHUNK) -> int:
-    """Refresh and replan every active child (the daily job: dates move with time). Bulk,
-    chunked, one transaction per chunk. Returns the number of children planned."""
+    """Re-plan every active child (the daily job: dates move with time), chunked, one
+    transaction per chunk. Returns the number of children planned.
+
+    The plan reads the governing dates the safety assessment stores (ChildSafety): every write
+    that changes a fact refreshes them in its own transaction, and the 5-minute check
+    (`concerns_refresh_due`) refreshes what time alone changes, so only a child never assessed
+    is assessed here. On PostgreSQL the plan is the SQL twin of `plan_for_patient`
+    (alerts/planning_sql.py), with no Python per child; on SQLite (`make run`), this module's."""
     from patients.models import Patient
+
+    from .concerns import concerns_refresh_many
+    from .models import ChildSafety
+    from .planning_sql import plan_apply
 
     now = now or timezone.now()
     ids = list(Patient.objects.filter(active=True).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), chunk):
-        reminders_replan_many(patient_ids=ids[start : start + chunk], now=now)
+        part = ids[start : start + chunk]
+        with transaction.atomic():
+            assessed = set(ChildSafety.objects.filter(patient_id__in=part).values_list("pk", flat=True))
+            never = [pk for pk in part if pk not in assessed]
+            if never:
+                concerns_refresh_many(patient_ids=never, now=now)
+            if connection.vendor == "postgresql":
+                plan_apply(patient_ids=part, now=now)
+            else:
+                reminders_replan_many(patient_ids=part, now=now, refresh=False)
     return len(ids)

@@ -108,7 +108,11 @@ class Scene:
             user__last_name="Demo",
             user__password=DEMO_PASSWORD,
         ).user
-        children = [("Mia", "Rivera", 50), ("Noah", "Bennett", 25), ("Lily", "Okafor", 8)]
+        # Mia's last refill is 52 days back: her alarm is 4-5 days ahead and her refill-due date
+        # 2-3 days past at every hour of the clinic's day, so she leads the worklist (due passed,
+        # urgent; the earliest alarm) whenever the suite runs. At 50 days her refill-due date
+        # fell on today or yesterday by the hour, and Lily's "cannot be reached" led in the morning.
+        children = [("Mia", "Rivera", 52), ("Noah", "Bennett", 25), ("Lily", "Okafor", 8)]
         self.children = []
         for n, (first, last, days_ago) in enumerate(children):
             child = PatientFactory(
