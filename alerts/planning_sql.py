@@ -161,16 +161,17 @@ def plan_apply(*, patient_ids: list[int], now: datetime) -> None:
         f"(%(planned)s, {new_send_after}, w.pump_id, w.appointment_id)"
     )
     with transaction.atomic(), connection.cursor() as cursor:
+        # The estimates of jsonb_array_elements_text (100 rows each) make the planner compile
+        # these statements with JIT, which costs more than running them (1.4 s of 1.6 s for
+        # 5,000 children, measured): off, for this transaction only.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute("DROP TABLE IF EXISTS itb_wanted")
         cursor.execute("CREATE TEMPORARY TABLE itb_wanted ON COMMIT DROP AS " + _WANTED.format(**t), params)
-        cursor.execute(
-            "CREATE INDEX ON itb_wanted (patient_id, kind, target_date, offset_days, caregiver_id)"
-        )
         cursor.execute("ANALYZE itb_wanted")
-        # Lock what changes, in id order (as the write path does), then change it.
+        # Lock what changes, in id order (as the write path does), and learn what each becomes.
         cursor.execute(
             f"""
-            SELECT r.id FROM {t["reminder"]} r
+            SELECT r.id, w.patient_id IS NULL FROM {t["reminder"]} r
             LEFT JOIN itb_wanted w ON {_MATCH}
             WHERE r.patient_id = ANY(%(ids)s) AND r.status IN (%(planned)s, %(cancelled)s)
               AND ((w.patient_id IS NULL AND r.status = %(planned)s) OR ({moves}))
@@ -178,25 +179,30 @@ def plan_apply(*, patient_ids: list[int], now: datetime) -> None:
             """,
             params,
         )
-        cursor.execute(
-            f"""
-            UPDATE {t["reminder"]} r SET status = %(cancelled)s, updated_at = %(now)s
-            WHERE r.patient_id = ANY(%(ids)s) AND r.status = %(planned)s
-              AND NOT EXISTS (SELECT 1 FROM itb_wanted w WHERE {_MATCH})
-            """,
-            params,
-        )
-        cursor.execute(
-            f"""
-            UPDATE {t["reminder"]} r
-            SET status = %(planned)s, send_after = {new_send_after}, pump_id = w.pump_id,
-                appointment_id = w.appointment_id, updated_at = %(now)s
-            FROM itb_wanted w
-            WHERE {_MATCH} AND r.status IN (%(planned)s, %(cancelled)s) AND {moves}
-            """,
-            params,
-        )
-        cursor.execute(_insert_sql(t["reminder"]), [*_defaults(now), params["ids"]])
+        rows = cursor.fetchall()
+        gone = [pk for pk, cancel in rows if cancel]
+        moved = [pk for pk, cancel in rows if not cancel]
+        if gone:
+            cursor.execute(
+                f"""
+                UPDATE {t["reminder"]} SET status = %(cancelled)s, updated_at = %(now)s
+                WHERE id = ANY(%(gone)s) AND status = %(planned)s
+                """,
+                {**params, "gone": gone},
+            )
+        if moved:
+            cursor.execute(
+                f"""
+                UPDATE {t["reminder"]} r
+                SET status = %(planned)s, send_after = {new_send_after}, pump_id = w.pump_id,
+                    appointment_id = w.appointment_id, updated_at = %(now)s
+                FROM itb_wanted w
+                WHERE r.id = ANY(%(moved)s) AND {_MATCH} AND r.status IN (%(planned)s, %(cancelled)s)
+                  AND {moves}
+                """,
+                {**params, "moved": moved},
+            )
+        cursor.execute(_insert_sql(t["reminder"]), [*_defaults(now), params["ids"], params["ids"]])
         cursor.execute("DROP TABLE itb_wanted")
 
 
@@ -223,6 +229,7 @@ def _insert_sql(table: str) -> str:
         f"INSERT INTO {table} ({', '.join(columns)}) "
         f"SELECT {', '.join(values)} FROM itb_wanted w "
         f"WHERE w.creates AND w.patient_id = ANY(%s) "
-        f"AND NOT EXISTS (SELECT 1 FROM {table} r WHERE {_MATCH}) "
+        f"AND NOT EXISTS (SELECT 1 FROM {table} r WHERE r.patient_id = ANY(%s) AND {_MATCH}) "
+        f"ORDER BY {', '.join(f'w.{c}' for c in _KEY)} "  # in the unique index's order: fewer pages
         "ON CONFLICT DO NOTHING"
     )

@@ -10,13 +10,15 @@ than never, and never endlessly:
 - Begin (its own commit): the task locks its row, rechecks it is still claimed and not begun
   (a repeated task finds it begun or sent and does nothing), that it may still be sent, and the
   quiet hours; then counts the send (attempts + 1, send_started_at). A row at MAX_ATTEMPTS is not
-  sent again: it ends failed and is escalated, with the reason, once.
+  sent again: it ends failed and is escalated, with the reason, once. A batch begins its rows a
+  group at a time, in one commit per group (send_group_size(): as many as the sending threads
+  have in flight in a round, so a begun row waits for its send far less than lost_after()).
 - Send (its own commit): lock the row again, call the provider while holding the lock, and
   record only what the provider answered (status, message id, sent_at). Nothing that can fail
   comes between the provider's answer and this commit: a text the provider accepted is never
   sent again because the bookkeeping after it broke.
-- Record (a third transaction): the outbox row, escalations, releasing a hold. A failure there
-  is logged; the reminder's outcome is already stored.
+- Record (a third transaction; one per group in a batch): the outbox rows, escalations,
+  releasing a hold. A failure there is logged; the reminder's outcome is already stored.
 - Errors (alerts.sms.errors): transient ones put the row back to planned with send_after = now +
   backoff (no eta or countdown sits in the broker); permanent ones end failed and are escalated
   once; configuration ones put the row back unchanged (no attempt used) and hold the clinic's
@@ -40,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from . import holds, send_pool
@@ -209,31 +211,109 @@ def _locked(reminder_id: int, known: Reminder | None = None) -> Reminder | None:
     if known is None:
         return locking.select_related(*_RELATED).annotate(linked=_linked()).first()
     fresh = locking.annotate(linked=_linked()).values_list(*_FRESH).first()
-    if fresh is None:
-        return None
+    return None if fresh is None else _refreshed(known, fresh)
+
+
+def _refreshed(known: Reminder, fresh: tuple) -> Reminder:
+    """The prefetched row with the _FRESH values read under its lock."""
     known.status, known.attempts, known.send_after, known.send_started_at, known.patient.active = fresh[:5]
     known.caregiver.sms_consent, known.caregiver.user.is_active, known.linked = fresh[5:]
     return known
 
 
 def reminders_send(*, reminder_ids: list[int], now: datetime | None = None) -> int:
-    """Send a batch of claimed reminders, each in its own short transactions (the per-row rules
-    are those of `reminder_send`). A row whose send raises stays claimed and is recovered by the
-    lost-message rules. Returns how many the provider accepted."""
+    """Send a batch of claimed reminders (the per-row rules are those of `reminder_send`), a
+    group at a time: one transaction begins the whole group (locks its rows, rechecks each,
+    counts each send), then each row is sent in its own transaction on the sending threads, then
+    one transaction records the group's outbox rows. A row whose send raises stays begun and is
+    recovered by the lost-message rules. Returns how many the provider accepted."""
     known = Reminder.objects.select_related(*_RELATED).in_bulk(reminder_ids)
     # The batch's view of holds is shared by its sending threads (set operations only).
     batch = _Batch(held=holds.held_clinic_ids())
-
-    def send(pk: int) -> bool:
+    ids = [pk for pk in reminder_ids if pk in known]
+    accepted = 0
+    size = send_group_size()
+    for start in range(0, len(ids), size):
+        at = now or timezone.now()
         try:
-            row = _send_one(pk, now or timezone.now(), known[pk], batch)
-        except Exception:  # noqa: BLE001 - one bad row must not hold back the rest of the batch
-            logger.exception("Reminder %s: send failed; the claim will be recovered", pk)
-            return False
-        return row is not None and row.status in ACCEPTED
+            with transaction.atomic():
+                begun = _begin_group(ids[start : start + size], at, known, batch)
+        except Exception:  # noqa: BLE001 - the rows stay claimed: the lost-claim rule sends them
+            logger.exception("Reminders %s: beginning the group failed", ids[start : start + size])
+            continue
 
-    # Overlapping the provider's round trips on the sending threads (alerts.send_pool).
-    return sum(send_pool.run_each(send, [pk for pk in reminder_ids if pk in known]))
+        def send(reminder: Reminder, at=at) -> tuple[Reminder, _Outgoing | None]:
+            try:
+                with transaction.atomic():
+                    return reminder, _send_attempt(reminder, at, batch)
+            except Exception:  # noqa: BLE001 - one bad row must not hold back the rest
+                logger.exception("Reminder %s: send failed; its outcome is recovered", reminder.pk)
+                return reminder, None
+
+        # Overlapping the provider's round trips on the sending threads (alerts.send_pool).
+        sent = [(r, out) for r, out in send_pool.run_each(send, begun) if out is not None and out.result]
+        _record_group(sent, at, batch)
+        accepted += sum(1 for reminder, _ in sent if reminder.status in ACCEPTED)
+    return accepted
+
+
+def send_group_size() -> int:
+    """How many rows one transaction begins: as many as the sending threads can have in flight
+    while a begun row still waits well inside lost_after() (two provider timeouts per round)."""
+    threads = max(int(getattr(settings, "SMS_SEND_THREADS", 1)), 1)
+    rounds = int(lost_after().total_seconds() // (2 * max(settings.TWILIO_TIMEOUT_SECONDS, 0.001)))
+    return threads * max(rounds, 1)
+
+
+def _begin_group(ids: list[int], now: datetime, known: dict, batch: _Batch) -> list[Reminder]:
+    """Lock the group's rows (id order) and refresh what may forbid each text, in ONE query;
+    decide each as _send_begin does; count the sends of the rows that go in ONE update."""
+    locking = Reminder.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
+    fresh = {row[0]: row[1:] for row in locking.annotate(linked=_linked()).values_list("pk", *_FRESH)}
+    go = []
+    for pk in ids:
+        if pk not in fresh:
+            continue
+        reminder = _refreshed(known[pk], fresh[pk])
+        if _begin_decide(reminder, now, batch) is _GO:
+            go.append(reminder)
+    if go:
+        Reminder.objects.filter(pk__in=[r.pk for r in go]).update(
+            attempts=F("attempts") + 1, send_started_at=now, updated_at=now
+        )
+        for reminder in go:
+            reminder.attempts += 1
+            reminder.send_started_at = now
+    return go
+
+
+def _record_group(sent: list[tuple[Reminder, _Outgoing]], now: datetime, batch: _Batch) -> None:
+    """The group's outbox rows in one insert and its rare follow-ups, in one transaction; if
+    that fails, row by row (a failure there is logged: the outcomes are already stored)."""
+    if not sent:
+        return
+    try:
+        with transaction.atomic():
+            SmsMessage.objects.bulk_create(
+                [_outbound(r, to=out.to, body=out.body, result=out.result, now=now) for r, out in sent]
+            )
+            ok = [r for r, _ in sent if r.status in ACCEPTED]
+            for reminder, _ in sent:
+                if reminder.status not in ACCEPTED:
+                    escalate_reminder(
+                        reminder=reminder, why=f"Twilio answered {reminder.last_error}", now=now
+                    )
+            unreachable = _unreachable_open_of({r.patient_id for r in ok})
+            for reminder in {r.patient_id: r for r in ok if r.patient_id in unreachable}.values():
+                # A text handed over is the family's newest outcome: it may clear "no report".
+                concerns_refresh(patient=reminder.patient, now=now)
+            for clinic_id in {r.patient.clinic_id for r, _ in sent} & batch.held:
+                if holds.hold_release(clinic_id=clinic_id, now=now):
+                    batch.held.discard(clinic_id)
+    except Exception:  # noqa: BLE001 - record row by row, each logged if it fails
+        logger.exception("Recording a group of %d sent texts failed; recording them one by one", len(sent))
+        for reminder, outgoing in sent:
+            _send_record(reminder, outgoing, now, batch)
 
 
 def reminder_send(*, reminder: Reminder, now: datetime | None = None) -> Reminder:
@@ -284,7 +364,21 @@ def _send_one(reminder_id: int, now: datetime, known: Reminder | None, batch: _B
 def _send_begin(reminder_id: int, now: datetime, known: Reminder | None, batch: _Batch) -> Reminder | None:
     """Lock, recheck, count the send. The row comes back claimed only if it is to be sent now."""
     reminder = _locked(reminder_id, known)
-    if reminder is None or reminder.status != Status.CLAIMED:
+    if reminder is None:
+        return None
+    outcome = _begin_decide(reminder, now, batch)
+    if outcome is _GO:
+        return _save(reminder, attempts=reminder.attempts + 1, send_started_at=now)
+    return outcome
+
+
+_GO = object()
+
+
+def _begin_decide(reminder: Reminder, now: datetime, batch: _Batch):
+    """A locked row: _GO if it is to be sent now; else what it became (saved here), or None for
+    a repeated task (another one began this send)."""
+    if reminder.status != Status.CLAIMED:
         return reminder
     if reminder.send_started_at:  # a repeated task: another one began this send
         return None
@@ -298,7 +392,7 @@ def _send_begin(reminder_id: int, now: datetime, known: Reminder | None, batch: 
         return _save(reminder, status=Status.PLANNED, send_after=now)
     if reminder.attempts >= MAX_ATTEMPTS:
         return _give_up(reminder, reminder.last_error or "no send went through", now)
-    return _save(reminder, attempts=reminder.attempts + 1, send_started_at=now)
+    return _GO
 
 
 def _send_attempt(reminder: Reminder, now: datetime, batch: _Batch) -> _Outgoing | None:
@@ -333,9 +427,17 @@ def _send_attempt(reminder: Reminder, now: datetime, batch: _Batch) -> _Outgoing
 
 
 def _unreachable_open(patient_id: int) -> bool:
+    return bool(_unreachable_open_of({patient_id}))
+
+
+def _unreachable_open_of(patient_ids: set[int]) -> set[int]:
+    """Which of these children have "family cannot be reached" open."""
     from .models import Concern
 
-    return Concern.objects.open().filter(patient_id=patient_id, kind=Concern.Kind.UNREACHABLE).exists()
+    if not patient_ids:
+        return set()
+    open_ = Concern.objects.open().filter(patient_id__in=patient_ids, kind=Concern.Kind.UNREACHABLE)
+    return set(open_.values_list("patient_id", flat=True))
 
 
 def _send_record(reminder: Reminder, outgoing: _Outgoing, now: datetime, batch: _Batch) -> None:
@@ -411,10 +513,19 @@ def sms_outbound_log(
     *, caregiver, to: str, body: str, result: SendResult, now: datetime, reminder: Reminder | None = None
 ) -> SmsMessage:
     """The outbox row of a text the provider accepted (a reminder's, or a ladder step's)."""
-    return SmsMessage.objects.create(
+    row = _outbound(reminder, to=to, body=body, result=result, now=now, caregiver=caregiver)
+    row.save()
+    return row
+
+
+def _outbound(
+    reminder, *, to: str, body: str, result: SendResult, now: datetime, caregiver=None
+) -> SmsMessage:
+    """The outbox row, unsaved."""
+    return SmsMessage(
         direction=SmsMessage.Direction.OUTBOUND,
         reminder=reminder,
-        caregiver=caregiver,
+        caregiver=caregiver if caregiver is not None else reminder.caregiver,
         to_number=to,
         from_number=result.from_number,
         body=body,
