@@ -219,7 +219,7 @@ if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
 # --- Phone calls (the last automatic step of the ladder, alerts/voice/) ----------------------
 VOICE_BACKEND = env.str("VOICE_BACKEND", default="console")
 # A voice-capable number of the account (a messaging service cannot place calls).
-TWILIO_VOICE_FROM_NUMBER = env.str("TWILIO_VOICE_FROM_NUMBER", default=TWILIO_FROM_NUMBER)
+TWILIO_VOICE_FROM_NUMBER = env.str("TWILIO_VOICE_FROM_NUMBER", default="") or TWILIO_FROM_NUMBER
 # How long a call rings before Twilio reports no-answer.
 TWILIO_CALL_RING_SECONDS = env.int("TWILIO_CALL_RING_SECONDS", default=30)
 if VOICE_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_VOICE_FROM_NUMBER):

@@ -82,10 +82,13 @@ def compose_env(tmp_path):
         "SECRET_KEY": "compose-smoke-" + "x" * 50,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SMS_BACKEND": "console",
+        "VOICE_BACKEND": "console",
         "PATH": str(ROOT / ".venv" / "bin") + os.pathsep + os.environ["PATH"],
     }
     env = {**os.environ, **outer}
-    for key in ("DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "SMS_BACKEND", "SECURE_SSL_REDIRECT"):
+    for key in ("DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "SMS_BACKEND", "VOICE_BACKEND"):
+        env.pop(key, None)
+    for key in ("SECURE_SSL_REDIRECT",):
         env.pop(key, None)
     env.update(outer)
     env["ITB_VAR_DIR"] = str(tmp_path / "var")
@@ -247,3 +250,11 @@ def test_forwarded_for_is_trusted_only_from_the_proxys_configured_address():
         env = service_env(name, {"SECRET_KEY": "x"})
         assert env["TRUSTED_PROXY_COUNT"] == "1"
         assert env["TRUSTED_PROXY_ADDRESSES"] == proxy_address
+
+
+def test_production_calls_families_through_twilio_and_the_web_start_assesses_every_child():
+    env = COMPOSE["services"]["web"]["environment"]
+    assert service_env("web", {"SECRET_KEY": "x" * 50})["VOICE_BACKEND"] == "twilio"
+    assert "TWILIO_VOICE_FROM_NUMBER" in env
+    command = " ".join(COMPOSE["services"]["web"]["command"])
+    assert command.index("migrate") < command.index("safety_refresh") < command.index("gunicorn")
