@@ -46,7 +46,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from . import holds, send_pool
-from .concerns import concerns_refresh
+from .concerns import concerns_refresh, concerns_refresh_many
 from .escalations import escalate_reminder
 from .ladder_rules import URGENT_DAYS, alarm_is_urgent
 from .models import Heartbeat, Reminder, SmsMessage
@@ -303,10 +303,10 @@ def _record_group(sent: list[tuple[Reminder, _Outgoing]], now: datetime, batch: 
                     escalate_reminder(
                         reminder=reminder, why=f"Twilio answered {reminder.last_error}", now=now
                     )
+            # A text handed over is the family's newest outcome: it may clear "no report".
             unreachable = _unreachable_open_of({r.patient_id for r in ok})
-            for reminder in {r.patient_id: r for r in ok if r.patient_id in unreachable}.values():
-                # A text handed over is the family's newest outcome: it may clear "no report".
-                concerns_refresh(patient=reminder.patient, now=now)
+            if unreachable:
+                concerns_refresh_many(patient_ids=sorted(unreachable), now=now)
             for clinic_id in {r.patient.clinic_id for r, _ in sent} & batch.held:
                 if holds.hold_release(clinic_id=clinic_id, now=now):
                     batch.held.discard(clinic_id)
@@ -430,14 +430,24 @@ def _unreachable_open(patient_id: int) -> bool:
     return bool(_unreachable_open_of({patient_id}))
 
 
+# The reasons of "family cannot be reached" that a text handed over since can clear (the newest
+# text is then that one): not "no one can receive texts" nor "a caregiver stopped texts".
+_CLEARED_BY_A_TEXT = {"no_report", "undelivered"}
+
+
 def _unreachable_open_of(patient_ids: set[int]) -> set[int]:
-    """Which of these children have "family cannot be reached" open."""
+    """Which of these children have "family cannot be reached" open for a reason a text handed
+    over now may clear."""
     from .models import Concern
 
     if not patient_ids:
         return set()
     open_ = Concern.objects.open().filter(patient_id__in=patient_ids, kind=Concern.Kind.UNREACHABLE)
-    return set(open_.values_list("patient_id", flat=True))
+    return {
+        patient_id
+        for patient_id, details in open_.values_list("patient_id", "details")
+        if _CLEARED_BY_A_TEXT & set((details or {}).get("reasons", ()))
+    }
 
 
 def _send_record(reminder: Reminder, outgoing: _Outgoing, now: datetime, batch: _Batch) -> None:

@@ -223,7 +223,7 @@ def _family_concerns(ids: list[int]) -> dict[int, Concern]:
 
 def child_cards(patients, *, now: datetime) -> list[ChildCard]:
     """One card per child, in a constant number of queries whatever the number of children."""
-    patients = list(patients.select_related("clinic"))
+    patients = list(patients.select_related("clinic", "safety"))  # the stored state, same query
     ids = [p.pk for p in patients]
     pumps: dict[int, Pump] = {}
     for pump in Pump.objects.active().filter(patient_id__in=ids).with_current().order_by("-implant_date"):
@@ -235,13 +235,20 @@ def child_cards(patients, *, now: datetime) -> list[ChildCard]:
         tz = by_id[appt.patient_id].clinic.tzinfo
         if timezone.localdate(appt.start, tz) >= timezone.localdate(now, tz):
             appointments.setdefault(appt.patient_id, appt)
-    states = ChildSafety.objects.in_bulk(ids)
+    states = {p.pk: _state_of(p) for p in patients}
     concerns = _family_concerns(ids)
     cards = [
         child_card(p, pumps.get(p.pk), appointments.get(p.pk), now, states.get(p.pk), concerns.get(p.pk))
         for p in patients
     ]
     return sorted(cards, key=card_order)
+
+
+def _state_of(patient: Patient) -> ChildSafety | None:
+    try:
+        return patient.safety
+    except ChildSafety.DoesNotExist:
+        return None
 
 
 def upcoming_appointments(patient: Patient, *, now: datetime) -> list[Appointment]:

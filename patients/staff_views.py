@@ -18,6 +18,7 @@ from pumps.models import Pump
 from .models import Patient
 from .permissions import clinic_of, staff_required
 from .worklist import TIERS, page_rows, worklist, worklist_filter
+from .worklist_rows import worklist_rows_html
 
 PAGE_SIZE = 50
 APPOINTMENT_ACTIONS = [("complete", "Completed"), ("no_show", "No-show"), ("cancel", "Cancel")]
@@ -45,6 +46,7 @@ def worklist_view(request):
         "staff/worklist.html",
         {
             "rows": rows,
+            "rows_html": worklist_rows_html(rows, today=today, next_path=request.get_full_path()),
             "page": page,
             "tiers": TIERS,
             "tier": tier,

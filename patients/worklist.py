@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Prefetch, Q
 
 from alerts.models import ChildSafety, Concern
 
@@ -56,13 +56,19 @@ def worklist_filter(
 
 def page_rows(states: list[ChildSafety]) -> list[dict]:
     """One page's rows: the child, pump and program, and its open concerns (3 queries)."""
-    from pumps.models import Pump
+    from pumps.models import Program, Pump
 
     ids = [s.patient_id for s in states]
-    pumps = Pump.objects.filter(pk__in=[s.pump_id for s in states]).select_related("patient").with_current()
+    # The current program only (a row shows no visit: its dates are the stored state's).
+    programs = Prefetch("programs", queryset=Program.objects.current(), to_attr="current_programs")
+    pumps = Pump.objects.filter(pk__in=[s.pump_id for s in states]).select_related("patient")
+    pumps = pumps.prefetch_related(programs)
     by_pump = {p.pk: p for p in pumps}
     concerns = defaultdict(list)
-    for concern in Concern.objects.open().filter(patient_id__in=ids).order_by("tier_rank", "act_by", "pk"):
+    shown = ("patient_id", "kind", "tier", "nurse_words", "tier_rank", "act_by")  # not the details
+    for concern in (
+        Concern.objects.open().filter(patient_id__in=ids).only(*shown).order_by("tier_rank", "act_by", "pk")
+    ):
         concerns[concern.patient_id].append(concern)
     rows = []
     for state in states:

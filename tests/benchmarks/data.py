@@ -353,7 +353,10 @@ def _appointments(patients, latest_visits, visit_times, nurse_by_clinic) -> None
     _bulk(Appointment, rows)
 
 
-HISTORY_STATUSES = ["sent"] * 16 + ["delivered"] * 10 + ["failed", "undelivered", "cancelled", "cancelled"]
+# Twilio reports the delivery of nearly every text within seconds, so the history is mostly
+# delivered; a text left "sent" for over an hour makes its family "cannot be reached: no delivery
+# report" (pumps/safety.py), which a clinic sees for a few families, not for most.
+HISTORY_STATUSES = ["delivered"] * 25 + ["sent", "failed", "undelivered", "cancelled", "cancelled"]
 
 
 REMINDER_COLUMNS = [

@@ -210,3 +210,16 @@ def test_residual_concern_follows_the_latest_refill_not_a_programming_visit(chil
     )
     resolved = child.concerns.get(kind="residual_high")
     assert resolved.resolved_at is not None and resolved.resolved_reason == "a later refill"
+
+
+def test_the_rows_rendered_in_python_escape_names_and_link_each_child(demo):
+    client, nurse = demo
+    child = Patient.objects.filter(clinic=nurse.staff_profile.clinic).order_by("pk").first()
+    Patient.objects.filter(pk=child.pk).update(last_name="<b>Bold</b>", first_name='A"&')
+    html = client.get(reverse("staff:worklist") + "?q=Bold").content.decode()
+    assert "&lt;b&gt;Bold&lt;/b&gt;, A&quot;&amp;" in html and "<b>Bold</b>" not in html
+    assert f'href="{reverse("staff:chart", args=[child.pk])}"' in html
+    assert f'href="{reverse("staff:visit", args=[child.pk, "refill"])}"' in html
+    # Twice: under the name on narrow screens, in the last column on wide ones.
+    assert html.count(f'href="{reverse("staff:visit", args=[child.pk, "refill"])}"') == 2
+    assert "next=/staff/%3Fq%3DBold" in html
