@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import time_machine
 from django.db import transaction
 
 from alerts.models import Concern, Reminder
@@ -19,9 +20,13 @@ pytestmark = pytest.mark.django_db
 def child(clinic):
     clinic.nurse_inbox_email = "pump-nurses@hospital.test"
     clinic.save()
-    patient = make_child(clinic, first_name="Noah")
-    set_dates(patient, refill_due=date(2026, 11, 30), alarm=at(2026, 12, 7, 15))
-    reminders_replan(patient=patient, now=at(2026, 11, 2, 8))
+    # Made on Nov 2 2026: the factories assess the child at the clock's "now", and at a real
+    # date past these dates (the suite under faketime in March 2027) that assessment opened
+    # concerns the checks below then opened again.
+    with time_machine.travel(at(2026, 11, 2, 8), tick=False):
+        patient = make_child(clinic, first_name="Noah")
+        set_dates(patient, refill_due=date(2026, 11, 30), alarm=at(2026, 12, 7, 15))
+        reminders_replan(patient=patient, now=at(2026, 11, 2, 8))
     return patient
 
 
