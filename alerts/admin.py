@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from itbportal.admin_readonly import ReadOnlyAdmin
 
-from .models import ChildSafety, Concern, Heartbeat, Reminder, SmsMessage
+from alerts.models import ChildSafety, Concern, Heartbeat, Reminder, SmsMessage
 
 
 @admin.register(Reminder)

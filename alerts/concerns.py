@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from pumps import safety
 
-from .models import ChildSafety, Concern, Reminder
+from alerts.models import ChildSafety, Concern, Reminder
 
 logger = logging.getLogger("alerts")
 REFRESH_CHUNK = 1000
@@ -450,7 +450,7 @@ def concerns_refresh_due(*, now: datetime | None = None, chunk: int = REFRESH_CH
     their reminders re-planned. Returns how many children were refreshed."""
     from patients.models import Patient
 
-    from .planning import reminders_replan_many
+    from alerts.planning import reminders_replan_many
 
     now = now or timezone.now()
     ids = list(Patient.objects.filter(active=True).order_by("pk").values_list("pk", flat=True))

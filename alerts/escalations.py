@@ -8,8 +8,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from .concerns import concerns_email_pending, concerns_refresh, concerns_refresh_due
-from .models import Reminder
+from alerts.concerns import concerns_email_pending, concerns_refresh, concerns_refresh_due
+from alerts.models import Reminder
 
 
 def escalate_reminder(*, reminder: Reminder, why: str, now: datetime | None = None) -> bool:

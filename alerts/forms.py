@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import LadderStep
+from alerts.models import LadderStep
 
 
 class CallOutcomeForm(forms.Form):

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import SendingHold
+from alerts.models import SendingHold
 
 logger = logging.getLogger("alerts")
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from .escalations import escalate_reminder
-from .models import Reminder, SmsMessage, WebhookReceipt
-from .words import DEFAULT_SENDER, format_date, format_time, reply_text, sender_of
+from alerts.escalations import escalate_reminder
+from alerts.models import Reminder, SmsMessage, WebhookReceipt
+from alerts.words import DEFAULT_SENDER, format_date, format_time, reply_text, sender_of
 
 # Twilio's opt-out and opt-in keywords (they are matched on the whole message, case-insensitive).
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
@@ -87,7 +87,7 @@ def sms_status_update(
             escalate_reminder(reminder=reminder, why=f"{status} {error_code}".strip(), now=now)
     elif target == Reminder.Status.DELIVERED:
         # A delivered text may clear "family cannot be reached": refresh the child's concerns.
-        from .concerns import concerns_refresh_many
+        from alerts.concerns import concerns_refresh_many
 
         patient_ids = sorted({r.patient_id for r in reminders})
         if patient_ids:
@@ -198,7 +198,7 @@ def _act_on(caregivers, *, from_number: str, to_number: str, body: str, sid: str
             after=clinic.phone_after_hours if clinic else "",
         )
     if word in LADDER_DIGITS and caregivers:
-        from .ladder_answers import ladder_text_answered
+        from alerts.ladder_answers import ladder_text_answered
 
         answer = ladder_text_answered(caregivers=caregivers, from_number=from_number, digit=word, now=now)
         if answer:

@@ -22,13 +22,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from . import ladder_rules as rules
-from .models import ChildSafety, Concern, LadderStep
-from .sending import caregiver_quiet_until, sms_outbound_log
-from .sms import SmsError, send_sms
-from .voice import place_call
-from .voice.twiml import call_twiml
-from .words import ladder_call_words, ladder_text, sender_of
+from alerts import ladder_rules as rules
+from alerts.models import ChildSafety, Concern, LadderStep
+from alerts.sending import caregiver_quiet_until, sms_outbound_log
+from alerts.sms import SmsError, send_sms
+from alerts.voice import place_call
+from alerts.voice.twiml import call_twiml
+from alerts.words import ladder_call_words, ladder_text, sender_of
 
 logger = logging.getLogger("alerts")
 Rung = LadderStep.Rung

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from .ladder import CALL_FAILED, ladder_stop_child
-from .models import Concern, LadderStep
-from .voice.twiml import say_twiml
-from .words import LADDER_TEXTS, ladder_reply, language_of, sender_of
+from alerts.ladder import CALL_FAILED, ladder_stop_child
+from alerts.models import Concern, LadderStep
+from alerts.voice.twiml import say_twiml
+from alerts.words import LADDER_TEXTS, ladder_reply, language_of, sender_of
 
 Rung = LadderStep.Rung
 Outcome = LadderStep.Outcome

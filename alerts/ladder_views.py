@@ -11,9 +11,9 @@ from django.views.decorators.http import require_POST
 
 from patients.permissions import clinic_of, staff_required
 
-from .forms import CallOutcomeForm
-from .ladder_answers import CallOutcomeError, call_outcome_record
-from .models import LadderStep
+from alerts.forms import CallOutcomeForm
+from alerts.ladder_answers import CallOutcomeError, call_outcome_record
+from alerts.models import LadderStep
 
 
 def _page(request: HttpRequest, *, failed: tuple[int, CallOutcomeForm] | None = None, status: int = 200):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .querysets import ConcernQuerySet, LadderStepQuerySet, SmsMessageQuerySet
+from alerts.querysets import ConcernQuerySet, LadderStepQuerySet, SmsMessageQuerySet
 
 
 class Reminder(models.Model):

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import Reminder
+from alerts.models import Reminder
 
 # Texts go out at this local time on the day of sending (clinic time, DST-aware through zoneinfo).
 SEND_AT = time(10, 0)
@@ -127,7 +127,7 @@ def _load_children(patient_ids: list[int], now: datetime) -> list[ChildDates]:
     from patients.models import CaregiverLink, Clinic, Patient
     from pumps.models import Pump
 
-    from .models import ChildSafety
+    from alerts.models import ChildSafety
 
     patients = list(
         Patient.objects.filter(pk__in=patient_ids, active=True).order_by("pk").values_list("pk", "clinic_id")
@@ -366,7 +366,7 @@ def reminders_replan_many(
 ) -> None:
     """Plan these children (inside the caller's transaction, or one of its own); with `refresh`,
     refresh their concerns first (the plan reads the dates the refresh stores)."""
-    from .concerns import concerns_refresh_many
+    from alerts.concerns import concerns_refresh_many
 
     now = now or timezone.now()
     with transaction.atomic():
@@ -387,9 +387,9 @@ def reminders_replan_all(*, now: datetime | None = None, chunk: int = REPLAN_ALL
     (alerts/planning_sql.py), with no Python per child; on SQLite (`make run`), this module's."""
     from patients.models import Patient
 
-    from .concerns import concerns_refresh_many
-    from .models import ChildSafety
-    from .planning_sql import plan_apply
+    from alerts.concerns import concerns_refresh_many
+    from alerts.models import ChildSafety
+    from alerts.planning_sql import plan_apply
 
     now = now or timezone.now()
     ids = list(Patient.objects.filter(active=True).order_by("pk").values_list("pk", flat=True))

@@ -22,8 +22,8 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from .models import Reminder
-from .planning import SEND_AT
+from alerts.models import Reminder
+from alerts.planning import SEND_AT
 
 
 def _tables() -> dict[str, str]:
@@ -31,7 +31,7 @@ def _tables() -> dict[str, str]:
     from patients.models import Caregiver, CaregiverLink, Clinic, Patient, User
     from pumps.models import Pump
 
-    from .models import ChildSafety
+    from alerts.models import ChildSafety
 
     models = {
         "patient": Patient,

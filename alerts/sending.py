@@ -45,13 +45,13 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from . import holds, send_pool
-from .concerns import concerns_refresh, concerns_refresh_many
-from .escalations import escalate_reminder
-from .ladder_rules import URGENT_DAYS, alarm_is_urgent
-from .models import Heartbeat, Reminder, SmsMessage
-from .sms import SendResult, SmsConfigurationError, SmsError, SmsPermanentError, get_backend
-from .words import reminder_text
+from alerts import holds, send_pool
+from alerts.concerns import concerns_refresh, concerns_refresh_many
+from alerts.escalations import escalate_reminder
+from alerts.ladder_rules import URGENT_DAYS, alarm_is_urgent
+from alerts.models import Heartbeat, Reminder, SmsMessage
+from alerts.sms import SendResult, SmsConfigurationError, SmsError, SmsPermanentError, get_backend
+from alerts.words import reminder_text
 
 logger = logging.getLogger("alerts")
 
@@ -438,7 +438,7 @@ _CLEARED_BY_A_TEXT = {"no_report", "undelivered"}
 def _unreachable_open_of(patient_ids: set[int]) -> set[int]:
     """Which of these children have "family cannot be reached" open for a reason a text handed
     over now may clear."""
-    from .models import Concern
+    from alerts.models import Concern
 
     if not patient_ids:
         return set()

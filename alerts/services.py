@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .concerns import concern_acknowledge, concerns_refresh, concerns_refresh_many
-from .escalations import escalate_reminder, escalations_check
-from .holds import hold_raise, hold_release, holds_alert_pending, holds_open
-from .inbound import sms_inbound_receive, sms_status_update
-from .planning import reminders_replan, reminders_replan_all
-from .sending import (
+from alerts.concerns import concern_acknowledge, concerns_refresh, concerns_refresh_many
+from alerts.escalations import escalate_reminder, escalations_check
+from alerts.holds import hold_raise, hold_release, holds_alert_pending, holds_open
+from alerts.inbound import sms_inbound_receive, sms_status_update
+from alerts.planning import reminders_replan, reminders_replan_all
+from alerts.sending import (
     heartbeat_record,
     reminder_send,
     reminders_claim_due,

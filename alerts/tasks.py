@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
-from . import sending, services
+from alerts import sending, services
 
 logger = logging.getLogger("alerts")
 
@@ -67,6 +67,6 @@ def replan_all() -> int:
 @shared_task(ignore_result=True)
 def advance_ladders() -> int:
     """Every few minutes: take each open ladder's due rung (alerts/ladder.py)."""
-    from .ladder import ladders_advance
+    from alerts.ladder import ladders_advance
 
     return ladders_advance()

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from . import views
-from .voice import views as voice_views
+from alerts import views
+from alerts.voice import views as voice_views
 
 app_name = "alerts"
 

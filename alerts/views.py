@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST
 
 from patients.permissions import clinic_of, staff_required
 
-from . import services
-from .models import Concern, SmsMessage
-from .sms.twilio import signature_is_valid
+from alerts import services
+from alerts.models import Concern, SmsMessage
+from alerts.sms.twilio import signature_is_valid
 
 PAGE_SIZE = 100
 

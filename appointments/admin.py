@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from itbportal.admin_readonly import ReadOnlyAdmin
 
-from .models import Appointment
+from appointments.models import Appointment
 
 
 @admin.register(Appointment)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import Appointment
+from appointments.models import Appointment
 
 DT_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -27,7 +27,7 @@ def ask_hours_confirmation(form: forms.Form, name: str, message: str) -> None:
 
 def add_service_error(form: forms.Form, error, default: str | None) -> None:
     """Put an AppointmentError next to the field it names (the tick box for hours)."""
-    from .services import HOURS_CONFIRM_FIELD
+    from appointments.services import HOURS_CONFIRM_FIELD
 
     field = getattr(error, "field", None)
     if field == HOURS_CONFIRM_FIELD and field in form.fields:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .querysets import AppointmentQuerySet
+from appointments.querysets import AppointmentQuerySet
 
 
 class Appointment(models.Model):

@@ -11,7 +11,7 @@ from alerts.services import reminders_replan
 from patients import audit
 from pumps import safety
 
-from .models import Appointment
+from appointments.models import Appointment
 
 
 class AppointmentError(ValueError):

@@ -9,9 +9,9 @@ from django.views.decorators.http import require_POST
 from patients.models import Patient
 from patients.permissions import staff_required
 
-from . import services
-from .forms import AppointmentForm, RescheduleForm, add_service_error
-from .models import Appointment
+from appointments import services
+from appointments.forms import AppointmentForm, RescheduleForm, add_service_error
+from appointments.models import Appointment
 
 
 def _alarm_context(patient) -> dict:

@@ -2,8 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .clinic_hours import appointments_outside_hours
-from .models import (
+from patients.clinic_hours import appointments_outside_hours
+from patients.models import (
     AuditEvent,
     Caregiver,
     CaregiverLink,

@@ -5,4 +5,4 @@ class PatientsConfig(AppConfig):
     name = "patients"
 
     def ready(self) -> None:
-        from . import security_signals  # noqa: F401  (sign-in audit and session bookkeeping)
+        from patients import security_signals  # noqa: F401  (sign-in audit and session bookkeeping)

@@ -12,7 +12,7 @@ import ipaddress
 from django.conf import settings
 from django.utils import timezone
 
-from .models import AuditEvent
+from patients.models import AuditEvent
 
 # Action names. The lead wires the chart/dose/appointment/document calls into the other parts.
 SIGN_IN = "auth.sign_in"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit_views
+from patients import audit_views
 
 app_name = "audit"
 

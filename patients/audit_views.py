@@ -6,9 +6,9 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import render
 
-from . import audit
-from .models import AuditEvent, Patient
-from .permissions import audit_viewer_required
+from patients import audit
+from patients.models import AuditEvent, Patient
+from patients.permissions import audit_viewer_required
 
 PAGE_SIZE = 200
 

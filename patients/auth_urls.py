@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import two_factor_views as views
+from patients import two_factor_views as views
 
 app_name = "two_factor"
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from pumps.clinic_calendar import ClinicCalendar
 
-from .models import Clinic
+from patients.models import Clinic
 
 
 def clinic_calendar(clinic: Clinic) -> ClinicCalendar:

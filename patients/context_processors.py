@@ -1,6 +1,6 @@
 """What every page needs: the clinic's phone numbers (the emergency link is on every page)."""
 
-from .models import Clinic
+from patients.models import Clinic
 
 
 def portal(request) -> dict:

@@ -19,10 +19,10 @@ from pumps.documents import visit_summary_store
 from pumps.models import Program, Pump, PumpModel, RefillVisit
 from pumps.services import visit_forecast
 
-from . import demo_history
-from .clinic_hours import clinic_calendar
-from .models import Clinic, ClosedDate, Patient, StaffProfile
-from .services import caregiver_create, caregiver_link, sms_consent_record, staff_create
+from patients import demo_history
+from patients.clinic_hours import clinic_calendar
+from patients.models import Clinic, ClosedDate, Patient, StaffProfile
+from patients.services import caregiver_create, caregiver_link, sms_consent_record, staff_create
 
 DEMO_PASSWORD = "Demo-pump-2026!"
 # The demo nurses' authenticator key (base32 JBSWY3DPEHPK3PXP is this hex). Staff must pass a second
@@ -380,7 +380,7 @@ LANGUAGE_NAMES = {"en": "reads English", "es": "reads Spanish"}
 def login_notes() -> dict[str, str]:
     """What each demo parent's login shows, from the data: how many children, which language,
     whether texts are on. E.g. 'reads Spanish, 3 children: Sofia, Mateo, Valentina'."""
-    from .models import Caregiver
+    from patients.models import Caregiver
 
     notes = {}
     caregivers = Caregiver.objects.filter(user__email__in=[p[0] for p in PARENTS]).select_related("user")

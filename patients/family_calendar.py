@@ -17,8 +17,8 @@ from icalendar import Calendar, Event
 
 from appointments.models import Appointment
 
-from .family_cards import child_cards
-from .models import Caregiver, Patient
+from patients.family_cards import child_cards
+from patients.models import Caregiver, Patient
 
 UID_DOMAIN = "itbportal"
 

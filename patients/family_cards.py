@@ -14,8 +14,8 @@ from appointments.models import Appointment
 from pumps import safety
 from pumps.models import Document, Program, Pump, RefillVisit
 
-from . import urgency as urg
-from .models import Patient
+from patients import urgency as urg
+from patients.models import Patient
 
 
 @dataclass
@@ -83,7 +83,7 @@ def card_order(card: ChildCard) -> tuple:
 
 
 def _longdate(value) -> str:
-    from .templatetags.family import longdate
+    from patients.templatetags.family import longdate
 
     return longdate(value) if value else ""
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import family_views as views
+from patients import family_views as views
 
 app_name = "family"
 

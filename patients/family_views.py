@@ -18,13 +18,13 @@ from alerts.models import SmsMessage
 from appointments.models import Appointment
 from appointments.services import AppointmentError, appointment_confirm
 
-from . import audit, family_calendar
-from .family_cards import child_cards, past_visits, upcoming_appointments
-from .forms import LanguageForm, ProofCodeForm, TextSettingsForm
-from .models import Caregiver, Patient
-from .permissions import caregiver_required
-from .services import SMS_CONSENT_WORDING, sms_consent_record
-from .services_contact import ProofError, mobile_proof_check, mobile_proof_open, mobile_proof_start
+from patients import audit, family_calendar
+from patients.family_cards import child_cards, past_visits, upcoming_appointments
+from patients.forms import LanguageForm, ProofCodeForm, TextSettingsForm
+from patients.models import Caregiver, Patient
+from patients.permissions import caregiver_required
+from patients.services import SMS_CONSENT_WORDING, sms_consent_record
+from patients.services_contact import ProofError, mobile_proof_check, mobile_proof_open, mobile_proof_start
 
 RECENT_MESSAGES = 10
 

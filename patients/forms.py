@@ -6,7 +6,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
-from .models import Caregiver, Language
+from patients.models import Caregiver, Language
 
 
 class TimeInput(forms.TimeInput):
@@ -100,7 +100,7 @@ class BoundedAuthenticationForm(AuthenticationForm):
         self.fields["password"].validators.append(MaxLengthValidator(4096))
 
     def clean(self):
-        from .lockout import sign_in_pause
+        from patients.lockout import sign_in_pause
 
         if self.errors:
             return self.cleaned_data  # no sign-in attempt (nor lockout record) for a bad shape

@@ -7,7 +7,7 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from pumps.models import Pump, PumpModel
 
-from .models import CaregiverLink, Language, Patient
+from patients.models import CaregiverLink, Language, Patient
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

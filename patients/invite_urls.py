@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import invite_views
+from patients import invite_views
 
 app_name = "invite"
 

@@ -13,10 +13,10 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 
-from .invites import invite_token_generator
-from .models import User
-from .permissions import caregiver_required
-from .services_contact import link_invitation_accept, link_invitation_find
+from patients.invites import invite_token_generator
+from patients.models import User
+from patients.permissions import caregiver_required
+from patients.services_contact import link_invitation_accept, link_invitation_find
 
 
 def _user(uidb64: str):

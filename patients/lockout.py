@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
-from . import audit
+from patients import audit
 
 
 def _failures(since: datetime, **match) -> int:

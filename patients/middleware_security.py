@@ -11,8 +11,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
-from . import audit
-from .two_factor import SESSION_REQUIRED, two_factor_redirect, two_factor_required
+from patients import audit
+from patients.two_factor import SESSION_REQUIRED, two_factor_redirect, two_factor_required
 
 LOGIN_AT = "security_login_at"
 SEEN_AT = "security_seen_at"

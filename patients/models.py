@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
-from .querysets import CaregiverQuerySet, PatientQuerySet
+from patients.querysets import CaregiverQuerySet, PatientQuerySet
 
 
 class UserManager(BaseUserManager):

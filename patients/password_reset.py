@@ -15,7 +15,7 @@ logger = logging.getLogger("patients")
 
 class QueuedPasswordResetForm(PasswordResetForm):
     def save(self, domain_override=None, use_https=False, request=None, **kwargs):
-        from .tasks import password_reset_send
+        from patients.tasks import password_reset_send
 
         email = self.cleaned_data["email"]
         domain = domain_override or (request.get_host() if request is not None else "")

@@ -7,7 +7,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-from .two_factor import two_factor_redirect
+from patients.two_factor import two_factor_redirect
 
 
 def staff_required(view):

@@ -14,7 +14,7 @@ class PatientQuerySet(models.QuerySet):
         profile = getattr(user, "staff_profile", None)
         if profile is not None and profile.active:
             return self.filter(clinic_id=profile.clinic_id)
-        from .models import CaregiverLink
+        from patients.models import CaregiverLink
 
         links = CaregiverLink.objects.filter(
             patient_id=OuterRef("pk"), caregiver__user_id=user.pk, active=True

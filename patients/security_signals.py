@@ -10,8 +10,8 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from . import audit
-from .middleware_security import session_stamp_login
+from patients import audit
+from patients.middleware_security import session_stamp_login
 
 
 @receiver(user_logged_in, dispatch_uid="security_user_logged_in")

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Caregiver, CaregiverLink, Clinic, Patient, SmsConsent, StaffProfile, User
+from patients.models import Caregiver, CaregiverLink, Clinic, Patient, SmsConsent, StaffProfile, User
 
 ROLE_GROUPS = {
     StaffProfile.Role.NURSE: "Nurse",

@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext
 
-from .models import Caregiver, LinkInvitation, MobileProof, Patient, SmsConsent, User
+from patients.models import Caregiver, LinkInvitation, MobileProof, Patient, SmsConsent, User
 
 logger = logging.getLogger("patients")
 
@@ -156,7 +156,7 @@ def mobile_proof_check(*, proof: MobileProof, code: str, by: User, now: datetime
 def _take_effect(proof: MobileProof, caregiver: Caregiver, *, by: User, now: datetime) -> None:
     from alerts.services import reminders_replan
 
-    from .services import sms_consent_record
+    from patients.services import sms_consent_record
 
     if proof.consent or caregiver.sms_consent:
         # Consent is recorded again with the proven number (the words agreed to name no number).
@@ -246,7 +246,7 @@ def link_invitation_accept(*, invitation: LinkInvitation, now: datetime | None =
     """The parent accepted: link the child and plan its texts to them."""
     from alerts.services import reminders_replan
 
-    from .services import caregiver_link
+    from patients.services import caregiver_link
 
     invitation = LinkInvitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:

@@ -9,8 +9,8 @@ from django.utils.translation import gettext
 from pumps.models import Pump
 from pumps.services import refill_record
 
-from .models import Caregiver, CaregiverLink, Clinic, MobileProof, Patient, SmsConsent, User
-from .services_contact import caregiver_clinic_ids, link_invitation_create, mobile_proof_start
+from patients.models import Caregiver, CaregiverLink, Clinic, MobileProof, Patient, SmsConsent, User
+from patients.services_contact import caregiver_clinic_ids, link_invitation_create, mobile_proof_start
 
 
 @transaction.atomic
@@ -33,7 +33,7 @@ def _invite_url(user: User) -> str:
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
-    from .invites import invite_token_generator
+    from patients.invites import invite_token_generator
 
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     path = reverse("invite:accept", kwargs={"uidb64": uid, "token": invite_token_generator.make_token(user)})
@@ -58,7 +58,7 @@ def caregiver_invite(
 
     from alerts.services import reminders_replan
 
-    from .services import caregiver_create, caregiver_link
+    from patients.services import caregiver_create, caregiver_link
 
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
@@ -123,7 +123,7 @@ def caregiver_contact_record(
     """The mobile number and the text consent the parent gave the nurse (source 'nurse'). A new
     number is texted a code that the parent reads out; it and the consent take effect then.
     Returns the proof started, the consent recorded, or None when nothing changed."""
-    from .services import sms_consent_record
+    from patients.services import sms_consent_record
 
     if caregiver_shared_elsewhere(caregiver=caregiver, clinic=by.staff_profile.clinic):
         raise CaregiverError(

@@ -6,7 +6,7 @@ from alerts import ladder_views
 from alerts.figures import views as figures_views
 from appointments import views as appointment_views
 
-from . import staff_views, staff_views_caregivers, staff_views_clinic, staff_views_visits
+from patients import staff_views, staff_views_caregivers, staff_views_clinic, staff_views_visits
 
 app_name = "staff"
 

@@ -15,10 +15,10 @@ from patients import audit
 from pumps.charts import dose_chart_svg, residual_chart_svg
 from pumps.models import Pump
 
-from .models import Patient
-from .permissions import clinic_of, staff_required
-from .worklist import TIERS, page_rows, worklist, worklist_filter
-from .worklist_rows import worklist_rows_html
+from patients.models import Patient
+from patients.permissions import clinic_of, staff_required
+from patients.worklist import TIERS, page_rows, worklist, worklist_filter
+from patients.worklist_rows import worklist_rows_html
 
 PAGE_SIZE = 50
 APPOINTMENT_ACTIONS = [("complete", "Completed"), ("no_show", "No-show"), ("cancel", "Cancel")]

@@ -6,13 +6,13 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from .forms import ProofCodeForm
-from .forms_staff import InviteForm, LinkExistingForm, MobileConsentForm
-from .models import CaregiverLink, MobileProof, Patient
-from .permissions import staff_required
-from .services import SMS_CONSENT_WORDING
-from .services_contact import ProofError, mobile_proof_check, mobile_proof_open
-from .services_staff import (
+from patients.forms import ProofCodeForm
+from patients.forms_staff import InviteForm, LinkExistingForm, MobileConsentForm
+from patients.models import CaregiverLink, MobileProof, Patient
+from patients.permissions import staff_required
+from patients.services import SMS_CONSENT_WORDING
+from patients.services_contact import ProofError, mobile_proof_check, mobile_proof_open
+from patients.services_staff import (
     CaregiverError,
     caregiver_contact_record,
     caregiver_invite,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.utils import timezone
 
-from .clinic_hours import appointments_outside_hours, hours_text
-from .permissions import clinic_of, staff_required
+from patients.clinic_hours import appointments_outside_hours, hours_text
+from patients.permissions import clinic_of, staff_required
 
 
 @staff_required

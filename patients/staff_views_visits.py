@@ -12,10 +12,10 @@ from appointments.services import AppointmentError
 from pumps.forms import VisitForm
 from pumps.services import RefillError, refill_record
 
-from .forms_staff import NewPatientForm
-from .models import Patient
-from .permissions import clinic_of, staff_required
-from .services_staff import patient_register
+from patients.forms_staff import NewPatientForm
+from patients.models import Patient
+from patients.permissions import clinic_of, staff_required
+from patients.services_staff import patient_register
 
 KINDS = {"refill": "Refill visit", "programming": "Dose change without refill"}
 

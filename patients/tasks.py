@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .password_reset import password_reset_send_now
+from patients.password_reset import password_reset_send_now
 
 
 @shared_task(ignore_result=True)

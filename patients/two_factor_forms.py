@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .two_factor import normalise_token
+from patients.two_factor import normalise_token
 
 
 class TokenForm(forms.Form):

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import match_token
 
-from . import audit
-from . import two_factor as tf
-from .two_factor_forms import TokenForm
+from patients import audit
+from patients import two_factor as tf
+from patients.two_factor_forms import TokenForm
 
 
 def _next_url(request) -> str:

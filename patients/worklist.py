@@ -22,7 +22,7 @@ TIER_RANKS = {"critical": 0, "urgent": 1, "attention": 2, "none": 3}
 def worklist(*, user) -> models.QuerySet:
     """The safety rows of the active pumps `user` may see (a nurse: her clinic's), by tier, then
     the date to act, then the governing alarm (no fill recorded yet: first within its tier)."""
-    from .models import Patient
+    from patients.models import Patient
 
     rows = ChildSafety.objects.filter(
         active=True, patient_id__in=Patient.objects.visible_to(user).values("pk")

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from itbportal.admin_readonly import ReadOnlyAdmin
 
-from .models import Document, Program, Pump, RefillVisit
+from pumps.models import Document, Program, Pump, RefillVisit
 
 
 @admin.register(Pump)

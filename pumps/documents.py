@@ -19,9 +19,9 @@ from django.utils.translation import gettext
 from appointments.models import Appointment
 from patients.models import CaregiverLink, Language, Patient
 
-from . import safety
-from .models import Document, Program, Pump, RefillVisit
-from .pdf import render_pdf
+from pumps import safety
+from pumps.models import Document, Program, Pump, RefillVisit
+from pumps.pdf import render_pdf
 
 SUMMARY_TEMPLATE = "documents/visit_summary.html"
 CARD_TEMPLATE = "documents/emergency_card.html"
@@ -29,7 +29,7 @@ CARD_TEMPLATE = "documents/emergency_card.html"
 
 def visit_summary_queue(*, visit) -> None:
     """Queue the after-visit summary PDF for `visit` once the surrounding transaction commits."""
-    from .tasks import visit_summary_render
+    from pumps.tasks import visit_summary_render
 
     visit_pk = visit.pk
     transaction.on_commit(lambda: visit_summary_render.delay(visit_pk))
@@ -37,7 +37,7 @@ def visit_summary_queue(*, visit) -> None:
 
 def emergency_card_queue(*, patient) -> None:
     """Queue a fresh emergency card for `patient` (after a program change) on commit."""
-    from .tasks import emergency_card_render
+    from pumps.tasks import emergency_card_render
 
     patient_pk = patient.pk
     transaction.on_commit(lambda: emergency_card_render.delay(patient_pk))

@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from fractions import Fraction
 
-from .clinic_calendar import ClinicCalendar
+from pumps.clinic_calendar import ClinicCalendar
 
 MAX_FLEX_STEPS = 13
 MIN_LEAD_DAYS = 3

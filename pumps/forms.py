@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from appointments.forms import ask_hours_confirmation, hours_confirmation_field
 
-from .models import Program, RefillVisit
-from .services import (
+from pumps.models import Program, RefillVisit
+from pumps.services import (
     NEXT_HOURS_CONFIRM_FIELD,
     PROGRAM_FIELDS,
     VISIT_DETAIL_FIELDS,

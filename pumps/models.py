@@ -10,9 +10,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from . import forecast as fc
-from . import safety
-from .querysets import DocumentQuerySet, ProgramQuerySet, PumpQuerySet, RefillVisitQuerySet
+from pumps import forecast as fc
+from pumps import safety
+from pumps.querysets import DocumentQuerySet, ProgramQuerySet, PumpQuerySet, RefillVisitQuerySet
 
 USUAL_CONCENTRATIONS = (Decimal(500), Decimal(1000), Decimal(2000))
 RESIDUAL_ABS_LIMIT_ML = safety.RESIDUAL_ABS_LIMIT_ML

@@ -30,7 +30,7 @@ class PumpQuerySet(models.QuerySet):
         return self.filter(explant_date__isnull=True, patient__active=True)
 
     def with_current(self) -> PumpQuerySet:
-        from .models import Program, RefillVisit
+        from pumps.models import Program, RefillVisit
 
         return self.prefetch_related(
             Prefetch(
@@ -47,7 +47,7 @@ class PumpQuerySet(models.QuerySet):
 
     def with_alarm(self) -> PumpQuerySet:
         """Annotate the worst-case alarm instant and refill-due date of the latest visit."""
-        from .models import RefillVisit
+        from pumps.models import RefillVisit
 
         latest = RefillVisit.objects.filter(pump_id=OuterRef("pk")).order_by("-visit_at", "-pk")
         return self.annotate(

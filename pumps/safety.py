@@ -25,8 +25,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 
-from . import forecast as fc
-from .clinic_calendar import ClinicCalendar
+from pumps import forecast as fc
+from pumps.clinic_calendar import ClinicCalendar
 
 RESIDUAL_ABS_LIMIT_ML = Decimal(2)
 RESIDUAL_RATIO_RANGE = (Decimal("0.85"), Decimal("1.15"))

@@ -14,10 +14,10 @@ from alerts.services import reminders_replan
 from patients import audit
 from patients.clinic_hours import clinic_calendar
 
-from . import forecast as fc
-from . import safety
-from .documents import emergency_card_queue, visit_summary_queue
-from .models import DOSE_CHANGE_CONFIRM_PERCENT, USUAL_CONCENTRATIONS, Program, Pump, RefillVisit
+from pumps import forecast as fc
+from pumps import safety
+from pumps.documents import emergency_card_queue, visit_summary_queue
+from pumps.models import DOSE_CHANGE_CONFIRM_PERCENT, USUAL_CONCENTRATIONS, Program, Pump, RefillVisit
 
 PLAUSIBLE_DOSE_MCG = (Decimal(25), Decimal(1200))
 

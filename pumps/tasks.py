@@ -6,8 +6,8 @@ from celery import shared_task
 
 from patients.models import Patient
 
-from . import documents
-from .models import RefillVisit
+from pumps import documents
+from pumps.models import RefillVisit
 
 # Rendering one summary takes about a second; these limits stop a runaway layout.
 PDF_SOFT_TIME_LIMIT = 60

@@ -20,8 +20,8 @@ from patients.audit import audit_record
 from patients.models import Patient
 from patients.permissions import staff_required
 
-from . import documents
-from .models import Document, RefillVisit
+from pumps import documents
+from pumps.models import Document, RefillVisit
 
 NO_STORE = "no-store, private"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from . import compute
+from alerts.figures import compute
 
 
 def clinic_figures(*, clinic, now: datetime, count: int = 12) -> list[compute.Month]:

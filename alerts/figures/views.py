@@ -14,8 +14,8 @@ from django.utils.safestring import mark_safe
 from patients.permissions import clinic_of, staff_required
 from pumps.charts import line_chart_svg
 
-from .compute import HOW, Month
-from .data import clinic_figures
+from alerts.figures.compute import HOW, Month
+from alerts.figures.data import clinic_figures
 
 COLUMNS = [
     ("month", "Month", lambda m: f"{m.start:%Y-%m}"),

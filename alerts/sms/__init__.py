@@ -41,7 +41,7 @@ class SmsError(Exception):
         self.code = code
 
     def describe(self) -> str:
-        from .errors import meaning
+        from alerts.sms.errors import meaning
 
         text = f"{self.code}: {self}" if self.code else str(self)
         return f"{text} ({meaning(self.code)})" if meaning(self.code) else text

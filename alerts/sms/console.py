@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from . import SendResult
+from alerts.sms import SendResult
 
 logger = logging.getLogger("alerts.sms")
 

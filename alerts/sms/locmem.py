@@ -6,7 +6,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
-from . import SendResult
+from alerts.sms import SendResult
 
 
 @dataclass(frozen=True)

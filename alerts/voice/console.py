@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from . import CallResult
+from alerts.voice import CallResult
 
 logger = logging.getLogger("alerts.voice")
 

@@ -6,7 +6,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
-from . import CallResult
+from alerts.voice import CallResult
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from twilio.rest import Client
 from alerts.sms import SmsTransientError
 from alerts.sms.twilio import BaseUrlHttpClient, error_for
 
-from . import CallResult
+from alerts.voice import CallResult
 
 
 class TwilioBackend:

@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from .common import ROOT, LoadMonitor, Results, Timer, bench_env, machine
+from tests.benchmarks.common import ROOT, LoadMonitor, Results, Timer, bench_env, machine
 
 PARTS = ("queries", "pages", "documents", "sweep", "replan")
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -44,14 +44,14 @@ def main(argv=None) -> int:
     args = _args(argv)
     os.environ.update(bench_env())
     started = time.monotonic()
-    from . import data
+    from tests.benchmarks import data
 
     print("== database: drop, create, migrate, collectstatic", flush=True)
     data.database_reset()
     import django
 
     django.setup()
-    from . import bench_documents, bench_pages, bench_queries, bench_reminders
+    from tests.benchmarks import bench_documents, bench_pages, bench_queries, bench_reminders
 
     results = Results()
     monitor = LoadMonitor(results).start()

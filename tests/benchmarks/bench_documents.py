@@ -10,8 +10,8 @@ import json
 import os
 import subprocess
 
-from .common import PYTHON, ROOT, Figure, Results, bench_env, ratio_figure
-from .data import Dataset
+from tests.benchmarks.common import PYTHON, ROOT, Figure, Results, bench_env, ratio_figure
+from tests.benchmarks.data import Dataset
 
 DOCUMENTS = int(os.environ.get("BENCH_DOCUMENTS", "200"))
 

@@ -27,7 +27,7 @@ import time
 import urllib.error
 import urllib.request
 
-from .common import (
+from tests.benchmarks.common import (
     BENCH_DIR,
     PYTHON,
     Figure,
@@ -40,7 +40,7 @@ from .common import (
     wait_for_port,
     warm_workers,
 )
-from .data import Dataset
+from tests.benchmarks.data import Dataset
 
 WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "15"))  # per page, over all rounds
 ROUNDS = int(os.environ.get("BENCH_WRK_ROUNDS", "3"))
@@ -124,7 +124,7 @@ class _Fetcher:
 def run(results: Results, dataset: Dataset) -> None:
     from patients.models import User
 
-    from .sessions import session_cookie
+    from tests.benchmarks.sessions import session_cookie
 
     if shutil.which("wrk") is None:
         results.missing("pages", "wrk is not installed: scripts/system-deps.sh with-bench")

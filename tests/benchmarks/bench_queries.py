@@ -6,8 +6,8 @@ A page whose count is the same with 50 and with 5,000 children is "constant"; ot
 
 from __future__ import annotations
 
-from .common import Figure, Results
-from .data import Dataset
+from tests.benchmarks.common import Figure, Results
+from tests.benchmarks.data import Dataset
 
 PAGES = [
     # (label, URL name, who, needs a child's pk)

@@ -10,8 +10,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 
-from .common import PYTHON, Figure, Results, Timer, ratio_figure, start, stop
-from .data import Dataset, replan_pumps_generate, tables_analyze
+from tests.benchmarks.common import PYTHON, Figure, Results, Timer, ratio_figure, start, stop
+from tests.benchmarks.data import Dataset, replan_pumps_generate, tables_analyze
 
 REPLAN_PUMPS = int(os.environ.get("BENCH_REPLAN_PUMPS", "100000"))
 SWEEP_TEXTS = int(os.environ.get("BENCH_SWEEP_TEXTS", "10000"))
@@ -243,7 +243,7 @@ def _postgres_backends() -> dict[int, float]:
     """CPU seconds so far of each PostgreSQL backend serving the bench database (but this one)."""
     from django.db import connection
 
-    from .common import cpu_seconds
+    from tests.benchmarks.common import cpu_seconds
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -255,7 +255,7 @@ def _postgres_backends() -> dict[int, float]:
 def run_sweep(results: Results, dataset: Dataset) -> None:
     """10,000 due texts through the twilio backend (the real SDK) to a local fake Twilio that
     answers each after BENCH_TWILIO_LATENCY (0.15 s), by one Celery worker as deployed."""
-    from .common import bench_env, free_port, tree_cpu_seconds, wait_for_port
+    from tests.benchmarks.common import bench_env, free_port, tree_cpu_seconds, wait_for_port
 
     latency = float(os.environ.get("BENCH_TWILIO_LATENCY", "0.15"))
     name = f"sweep: texts/s ({SWEEP_TEXTS:,} due, twilio backend, provider at {latency * 1000:.0f} ms)"

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlparse
 
-from .common import PYTHON, ROOT, VAR, bench_env
+from tests.benchmarks.common import PYTHON, ROOT, VAR, bench_env
 
 REMINDERS_PER_CHILD = 40
 VISITS_PER_CHILD = 10

@@ -12,7 +12,7 @@ from pumps.documents import emergency_card_store
 from tests.factories import PatientFactory, ProgramFactory
 from tests.helpers import login_as
 
-from .conftest import pdf_text
+from tests.documents.conftest import pdf_text
 
 MM = 72 / 25.4
 

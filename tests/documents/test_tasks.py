@@ -7,7 +7,7 @@ from pumps import tasks
 from pumps.documents import emergency_card_queue, visit_summary_queue
 from pumps.models import Document
 
-from .conftest import pdf_text
+from tests.documents.conftest import pdf_text
 
 
 @pytest.fixture

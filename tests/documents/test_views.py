@@ -8,7 +8,7 @@ from pumps.documents import visit_summary_store
 from pumps.models import Document
 from tests.helpers import login_as
 
-from .conftest import pdf_text
+from tests.documents.conftest import pdf_text
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pumps.models import Document
 from pumps.pdf import render_html
 from tests.factories import CaregiverLinkFactory, ProgramFactory, refill
 
-from .conftest import pdf_text
+from tests.documents.conftest import pdf_text
 
 
 def _only(documents):

@@ -118,7 +118,7 @@ def persona_client(world):
 
 def pytest_terminal_summary(terminalreporter):
     """The figures issue 13 asks for: requests walked, personas, inputs fuzzed, 500s seen."""
-    from .test_fuzz import FIGURES
+    from tests.security.test_fuzz import FIGURES
 
     if FIGURES["requests"]:
         terminalreporter.write_line(

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import login_as
 
-from .url_registry import OK, PERSONAS, REGISTRY
+from tests.security.url_registry import OK, PERSONAS, REGISTRY
 
 FUZZ = settings(
     max_examples=15,

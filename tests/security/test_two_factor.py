@@ -11,8 +11,8 @@ from patients.models import AuditEvent
 from patients.permissions import staff_required
 from tests.helpers import login_as
 
-from .url_registry import OK, REGISTRY
-from .walk import iter_url_names
+from tests.security.url_registry import OK, REGISTRY
+from tests.security.walk import iter_url_names
 
 # A page every signed-in person can open (home itself redirects to the person's start page).
 SIGNED_IN_PAGE = "/accounts/password_change/"

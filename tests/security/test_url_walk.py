@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from patients.models import Patient
 
-from .url_registry import OK, OWNERS, PERSONAS, REGISTRY
-from .walk import describe, iter_url_names, matches, not_walked
+from tests.security.url_registry import OK, OWNERS, PERSONAS, REGISTRY
+from tests.security.walk import describe, iter_url_names, matches, not_walked
 
 
 def test_every_url_pattern_has_a_registry_entry():

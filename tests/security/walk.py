@@ -6,7 +6,7 @@ from django.conf import settings
 from django.shortcuts import resolve_url
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from .url_registry import LOGIN, NOT_WALKED, OK
+from tests.security.url_registry import LOGIN, NOT_WALKED, OK
 
 
 def iter_url_names(patterns=None, namespace: str = "", prefix: str = ""):
