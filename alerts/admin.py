@@ -1,8 +1,7 @@
 from django.contrib import admin
 
-from itbportal.admin_readonly import ReadOnlyAdmin
-
 from alerts.models import ChildSafety, Concern, Heartbeat, Reminder, SmsMessage
+from itbportal.admin_readonly import ReadOnlyAdmin
 
 
 @admin.register(Reminder)

@@ -26,9 +26,8 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
-from pumps import safety
-
 from alerts.models import ChildSafety, Concern, Reminder
+from pumps import safety
 
 logger = logging.getLogger("alerts")
 REFRESH_CHUNK = 1000
@@ -448,9 +447,8 @@ def concerns_refresh_due(*, now: datetime | None = None, chunk: int = REFRESH_CH
     date coming near or passing, a text with no delivery report within the hour, the battery
     window opening): every active child, in chunks. Children whose dates or top tier moved get
     their reminders re-planned. Returns how many children were refreshed."""
-    from patients.models import Patient
-
     from alerts.planning import reminders_replan_many
+    from patients.models import Patient
 
     now = now or timezone.now()
     ids = list(Patient.objects.filter(active=True).order_by("pk").values_list("pk", flat=True))

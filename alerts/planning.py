@@ -123,11 +123,10 @@ def plan_for_patient(child: ChildDates, *, today: date) -> tuple[list[Wanted], s
 def _load_children(patient_ids: list[int], now: datetime) -> list[ChildDates]:
     """Every input of the plan for these children, in a fixed number of queries, as plain
     values (no model instances: the daily replan reads every child)."""
+    from alerts.models import ChildSafety
     from appointments.models import Appointment
     from patients.models import CaregiverLink, Clinic, Patient
     from pumps.models import Pump
-
-    from alerts.models import ChildSafety
 
     patients = list(
         Patient.objects.filter(pk__in=patient_ids, active=True).order_by("pk").values_list("pk", "clinic_id")
@@ -385,11 +384,10 @@ def reminders_replan_all(*, now: datetime | None = None, chunk: int = REPLAN_ALL
     (`concerns_refresh_due`) refreshes what time alone changes, so only a child never assessed
     is assessed here. On PostgreSQL the plan is the SQL twin of `plan_for_patient`
     (alerts/planning_sql.py), with no Python per child; on SQLite (`make run`), this module's."""
-    from patients.models import Patient
-
     from alerts.concerns import concerns_refresh_many
     from alerts.models import ChildSafety
     from alerts.planning_sql import plan_apply
+    from patients.models import Patient
 
     now = now or timezone.now()
     ids = list(Patient.objects.filter(active=True).order_by("pk").values_list("pk", flat=True))

@@ -27,11 +27,10 @@ from alerts.planning import SEND_AT
 
 
 def _tables() -> dict[str, str]:
+    from alerts.models import ChildSafety
     from appointments.models import Appointment
     from patients.models import Caregiver, CaregiverLink, Clinic, Patient, User
     from pumps.models import Pump
-
-    from alerts.models import ChildSafety
 
     models = {
         "patient": Patient,

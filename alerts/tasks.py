@@ -7,7 +7,10 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
-from alerts import sending, services
+from alerts import sending
+from alerts.escalations import escalations_check
+from alerts.holds import holds_alert_pending
+from alerts.planning import reminders_replan_all
 
 logger = logging.getLogger("alerts")
 
@@ -20,10 +23,10 @@ def sweep() -> int:
     """Every minute: heartbeat, alerts about held texts not yet e-mailed, recover lost claims and
     sends, claim due rows, hand their ids out in batches. A full claim queues the next sweep
     behind its batches, so a backlog drains at the workers' pace without piling up claims."""
-    services.heartbeat_record()
-    services.holds_alert_pending()
-    services.reminders_recover_stale()
-    ids = services.reminders_claim_due(limit=sending.CLAIM_BATCH)
+    sending.heartbeat_record()
+    holds_alert_pending()
+    sending.reminders_recover_stale()
+    ids = sending.reminders_claim_due(limit=sending.CLAIM_BATCH)
     more = len(ids) >= sending.CLAIM_BATCH
     transaction.on_commit(lambda: _dispatch(ids, more=more))
     return len(ids)
@@ -46,22 +49,22 @@ def _dispatch(ids: list[int], *, more: bool = False) -> None:
 @shared_task(ignore_result=True, acks_late=True)
 def send_reminders(reminder_ids: list[int]) -> int:
     """Send a batch of claimed reminders, each row in its own short locked transaction."""
-    return services.reminders_send(reminder_ids=reminder_ids)
+    return sending.reminders_send(reminder_ids=reminder_ids)
 
 
 @shared_task(ignore_result=True, acks_late=True)
 def send_reminder(reminder_id: int) -> None:
-    services.reminders_send(reminder_ids=[reminder_id])
+    sending.reminders_send(reminder_ids=[reminder_id])
 
 
 @shared_task(ignore_result=True)
 def check_escalations() -> int:
-    return services.escalations_check()
+    return escalations_check()
 
 
 @shared_task(ignore_result=True)
 def replan_all() -> int:
-    return services.reminders_replan_all()
+    return reminders_replan_all()
 
 
 @shared_task(ignore_result=True)

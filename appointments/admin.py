@@ -1,8 +1,7 @@
 from django.contrib import admin
 
-from itbportal.admin_readonly import ReadOnlyAdmin
-
 from appointments.models import Appointment
+from itbportal.admin_readonly import ReadOnlyAdmin
 
 
 @admin.register(Appointment)

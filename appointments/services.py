@@ -7,11 +7,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from alerts.services import reminders_replan
-from patients import audit
-from pumps import safety
-
 from appointments.models import Appointment
+from patients import audit, events
+from pumps import safety
 
 
 class AppointmentError(ValueError):
@@ -153,7 +151,7 @@ def appointment_book(
         after_alarm_reason=after_alarm_reason.strip(),
         booked_by=by,
     )
-    reminders_replan(patient=patient)
+    events.child_changed_send(patient=patient)
     _audit(appointment, by, audit.APPOINTMENT_CREATED)
     return appointment
 
@@ -185,7 +183,7 @@ def appointment_reschedule(
     appointment.status = Appointment.Status.SCHEDULED
     appointment.confirmed_at = None
     appointment.save(update_fields=["start", "after_alarm_reason", "status", "confirmed_at", "updated_at"])
-    reminders_replan(patient=appointment.patient)
+    events.child_changed_send(patient=appointment.patient)
     _audit(appointment, by, audit.APPOINTMENT_CHANGED)
     return appointment
 
@@ -196,7 +194,7 @@ def _close(appointment: Appointment, status: str, message: str, by=None) -> Appo
         raise AppointmentError(message)
     appointment.status = status
     appointment.save(update_fields=["status", "updated_at"])
-    reminders_replan(patient=appointment.patient)
+    events.child_changed_send(patient=appointment.patient)
     action = (
         audit.APPOINTMENT_CANCELLED if status == Appointment.Status.CANCELLED else audit.APPOINTMENT_CHANGED
     )
@@ -234,5 +232,5 @@ def appointment_confirm(*, appointment: Appointment, now: datetime | None = None
     appointment.status = appointment.Status.CONFIRMED
     appointment.confirmed_at = now or timezone.now()
     appointment.save(update_fields=["status", "confirmed_at", "updated_at"])
-    reminders_replan(patient=appointment.patient)
+    events.child_changed_send(patient=appointment.patient)
     return appointment

@@ -42,25 +42,44 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "phonenumber_field",
+    # The domain (models, rules, writes), then the engine, then the surfaces (README, "Layers").
     "patients",
     "pumps",
     "appointments",
     "alerts",
+    "patients.accounts",
+    "patients.demo",
 ]
 
+# Benchmarks only (issue 9, `make bench`): mounts /bench/baseline/, a static page behind sign-in,
+# and says which process answered, so the harness warms every worker.
+BENCHMARK_VIEWS = env.bool("BENCHMARK_VIEWS", default=False)
+
+# Every middleware, in order (one list: nothing below inserts or splices).
 MIDDLEWARE = [
+    *(["itbportal.bench_views.WorkerPidMiddleware"] if BENCHMARK_VIEWS else []),
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header on every response
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "patients.middleware.CaregiverLanguageMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # right after authentication: request.user.is_verified()
+    "patients.accounts.middleware.CaregiverLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Sessions' idle and absolute limits, the two-step gate for staff, no-store on pages with
+    # health data, the parents' offline copies, and refused requests in the audit log.
+    "patients.accounts.security_middleware.SessionTimeoutMiddleware",
+    "patients.accounts.security_middleware.TwoFactorGateMiddleware",
+    "patients.accounts.security_middleware.NoStoreMiddleware",
+    "patients.family.offline.OfflineCopyMiddleware",
+    "patients.accounts.security_middleware.RefusalAuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Path ids past the database's bigint are a 404 (not a DataError).
-    "patients.middleware_security.BoundedPathIdsMiddleware",
+    "patients.accounts.security_middleware.BoundedPathIdsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "itbportal.urls"
@@ -78,16 +97,17 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "patients.context_processors.portal",
+                "patients.common.context_processors.portal",
             ],
+            # Template tags of the surfaces, by name ({% load family %}, {% load clinic_calls %}).
+            "libraries": {
+                "family": "patients.family.templatetags",
+                "clinic_calls": "patients.common.templatetags",
+            },
         },
     },
 ]
 
-# Benchmarks only (issue 9, `make bench`): mounts /bench/baseline/, a static page behind sign-in.
-BENCHMARK_VIEWS = env.bool("BENCHMARK_VIEWS", default=False)
-if BENCHMARK_VIEWS:  # and says which process answered, so the harness warms every worker
-    MIDDLEWARE.insert(0, "itbportal.bench_views.WorkerPidMiddleware")
 
 # --- Database: PostgreSQL when DATABASE_URL is set, else an embedded SQLite file ---------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'itbportal.sqlite3'}")}
@@ -120,8 +140,11 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    # 12 characters for clinic staff, 10 for parents (patients/validators.py).
-    {"NAME": "patients.validators.RoleMinimumLengthValidator", "OPTIONS": {"staff_min": 12, "other_min": 10}},
+    # 12 characters for clinic staff, 10 for parents (patients/accounts/validators.py).
+    {
+        "NAME": "patients.accounts.validators.RoleMinimumLengthValidator",
+        "OPTIONS": {"staff_min": 12, "other_min": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -292,7 +315,7 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- Sessions: idle and absolute limits (patients/middleware_security.py) ---------------------
+# --- Sessions: idle and absolute limits (patients/accounts/security_middleware.py) ---------------------
 STAFF_IDLE_TIMEOUT = env.int("STAFF_IDLE_TIMEOUT", default=15 * 60)  # seconds
 PARENT_IDLE_TIMEOUT = env.int("PARENT_IDLE_TIMEOUT", default=30 * 60)
 SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 * 60)
@@ -313,25 +336,11 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username+address
     "django.contrib.auth.backends.ModelBackend",
 ]
-_auth_at = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
-MIDDLEWARE.insert(_auth_at + 1, "django_otp.middleware.OTPMiddleware")
-_messages_at = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware")
-MIDDLEWARE[_messages_at + 1 : _messages_at + 1] = [
-    "patients.middleware_security.SessionTimeoutMiddleware",
-    "patients.middleware_security.TwoFactorGateMiddleware",
-    "patients.middleware_security.NoStoreMiddleware",
-    "patients.offline.OfflineCopyMiddleware",
-    "patients.middleware_security.RefusalAuditMiddleware",
-]
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware"
-)
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes requires
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))  # never permanent
 # Beyond axes' lock per account AND address: failures counted per account across every address, and
-# per address across every account (patients.lockout). The account-wide pause is short, so that a
+# per address across every account (patients.accounts.lockout). The account-wide pause is short, so that a
 # stranger who types a family's e-mail address wrong on purpose cannot keep the family out for long.
 SIGN_IN_ACCOUNT_FAILURE_LIMIT = env.int("SIGN_IN_ACCOUNT_FAILURE_LIMIT", default=20)
 SIGN_IN_ACCOUNT_PAUSE = timedelta(minutes=env.int("SIGN_IN_ACCOUNT_PAUSE_MINUTES", default=5))
@@ -356,5 +365,5 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 TWO_FACTOR_RECOVERY_CODES = 10
 
 # --- Logging hygiene: every console line passes the health-data filter ------------------------
-LOGGING["filters"] = {"no_health_data": {"()": "patients.security_logging.NoHealthDataFilter"}}
+LOGGING["filters"] = {"no_health_data": {"()": "patients.accounts.security_logging.NoHealthDataFilter"}}
 LOGGING["handlers"]["console"]["filters"] = ["no_health_data"]

@@ -138,7 +138,7 @@ class CaregiverAdmin(admin.ModelAdmin):
     list_display = ["user", "mobile", "sms_consent", "preferred_language"]
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     list_select_related = ["user"]
-    # A number is set only by a proof (patients.services_contact), consent only through its service.
+    # A number is set only by a proof (patients.contact), consent only through its service.
     readonly_fields = ["mobile", "sms_consent", "sms_consent_at", "calendar_token"]
 
 

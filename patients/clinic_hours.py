@@ -10,9 +10,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from pumps.clinic_calendar import ClinicCalendar
-
 from patients.models import Clinic
+from pumps.clinic_calendar import ClinicCalendar
 
 
 def clinic_calendar(clinic: Clinic) -> ClinicCalendar:

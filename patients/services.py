@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from patients import events
 from patients.models import Caregiver, CaregiverLink, Clinic, Patient, SmsConsent, StaffProfile, User
 
 ROLE_GROUPS = {
@@ -96,8 +97,8 @@ def sms_consent_record(
         recorded_by=by,
         at=now,
     )
-    # Texts start or stop with consent, in this same transaction (and nurses hear of an opt-out).
-    from alerts.services import reminders_consent_changed
-
-    reminders_consent_changed(caregiver=caregiver, consent=consent, now=now)
+    # Texts start or stop with consent, in this same transaction (a withdrawal opens "family
+    # cannot be reached" for each linked child).
+    for link in caregiver.links.filter(active=True).select_related("patient"):
+        events.child_changed_send(patient=link.patient, now=now)
     return consent

@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from itbportal.admin_readonly import ReadOnlyAdmin
-
 from pumps.models import Document, Program, Pump, RefillVisit
 
 

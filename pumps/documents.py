@@ -18,7 +18,6 @@ from django.utils.translation import gettext
 
 from appointments.models import Appointment
 from patients.models import CaregiverLink, Language, Patient
-
 from pumps import safety
 from pumps.models import Document, Program, Pump, RefillVisit
 from pumps.pdf import render_pdf

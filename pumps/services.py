@@ -10,10 +10,8 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from alerts.services import reminders_replan
-from patients import audit
+from patients import audit, events
 from patients.clinic_hours import clinic_calendar
-
 from pumps import forecast as fc
 from pumps import safety
 from pumps.documents import emergency_card_queue, visit_summary_queue
@@ -93,7 +91,7 @@ def refill_due_refresh(*, clinic, now: datetime | None = None) -> int:
         )
         if due != visit.refill_due:
             RefillVisit.objects.filter(pk=visit.pk).update(refill_due=due)
-            reminders_replan(patient=visit.pump.patient, now=now)
+            events.child_changed_send(patient=visit.pump.patient, now=now)
             moved += 1
     return moved
 
@@ -397,7 +395,7 @@ def refill_record(
         hours_confirmed=next_appointment_hours_confirmed,
     )
     _eri_record(pump, details.get("eri_reported_date"))
-    reminders_replan(patient=pump.patient)
+    events.child_changed_send(patient=pump.patient)
     visit_summary_queue(visit=visit)
     if saved_program is not current:  # the card shows the concentration and dose: keep it true
         emergency_card_queue(patient=pump.patient)
@@ -447,6 +445,6 @@ def printed_alarm_resolve(*, visit: RefillVisit, by, now: datetime | None = None
         visit.printed_alarm_resolved_at = now or timezone.now()
         visit.printed_alarm_resolved_by = by
         visit.save(update_fields=["printed_alarm_resolved_at", "printed_alarm_resolved_by"])
-        reminders_replan(patient=visit.pump.patient, now=now)
+        events.child_changed_send(patient=visit.pump.patient, now=now)
         audit.audit_record(actor=by, action=audit.VISIT_RECORDED, obj=visit, patient_id=visit.pump.patient_id)
     return visit

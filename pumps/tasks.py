@@ -5,7 +5,6 @@ from __future__ import annotations
 from celery import shared_task
 
 from patients.models import Patient
-
 from pumps import documents
 from pumps.models import RefillVisit
 

@@ -6,7 +6,7 @@ this is the one place that knows how to satisfy it.
 
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from patients.two_factor import two_factor_mandatory
+from patients.accounts.two_factor import two_factor_mandatory
 
 
 def login_as(client, user, *, verified: bool | None = None):

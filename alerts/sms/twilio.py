@@ -24,7 +24,14 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from alerts.sms import SendResult, SmsConfigurationError, SmsError, SmsPermanentError, SmsTransientError, errors
+from alerts.sms import (
+    SendResult,
+    SmsConfigurationError,
+    SmsError,
+    SmsPermanentError,
+    SmsTransientError,
+    errors,
+)
 
 TWILIO_API = "https://api.twilio.com"
 POOL_SIZE = 64  # keep-alive connections kept per process: at least its sending threads

@@ -15,7 +15,6 @@ from twilio.rest import Client
 
 from alerts.sms import SmsTransientError
 from alerts.sms.twilio import BaseUrlHttpClient, error_for
-
 from alerts.voice import CallResult
 
 

@@ -46,7 +46,7 @@ def make_child(clinic, *, first_name="Sofia", caregivers=1, language="en", visit
 def refill_text(clinic, *, first_name="Sofia"):
     """A child's planned "refill due in 14 days" text (due Nov 16 2026, 10:00 clinic time)."""
     from alerts.models import Reminder
-    from alerts.services import reminders_replan
+    from alerts.planning import reminders_replan
 
     patient = make_child(clinic, first_name=first_name)
     set_dates(patient, refill_due=date(2026, 11, 30), alarm=at(2026, 12, 7, 15))

@@ -13,11 +13,11 @@ import time_machine
 from django.urls import reverse
 from django.utils import translation
 
+from alerts.escalations import escalations_check
 from alerts.models import Concern, Reminder
 from alerts.sending import message_for
-from alerts.services import escalations_check
 from appointments.services import appointment_book, appointment_no_show
-from patients.family_cards import child_cards
+from patients.family.cards import child_cards
 from patients.models import Patient
 from patients.services import sms_consent_record
 from pumps.services import refill_record

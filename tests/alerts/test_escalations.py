@@ -9,8 +9,10 @@ import pytest
 import time_machine
 from django.db import transaction
 
+from alerts.concerns import concern_acknowledge
+from alerts.escalations import escalate_reminder, escalations_check
 from alerts.models import Concern, Reminder
-from alerts.services import concern_acknowledge, escalate_reminder, escalations_check, reminders_replan
+from alerts.planning import reminders_replan
 from tests.alerts.conftest import at, make_child, set_dates
 
 pytestmark = pytest.mark.django_db

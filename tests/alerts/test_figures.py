@@ -12,9 +12,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from alerts.figures.compute import nearest_rank
-from alerts.figures.data import clinic_figures
 from alerts.models import Concern, LadderStep, SmsMessage
+from patients.staff.figures.compute import nearest_rank
+from patients.staff.figures.data import clinic_figures
 from pumps.models import RefillVisit
 from tests.factories import CaregiverLinkFactory, PatientFactory, PumpFactory, refill
 from tests.helpers import login_as

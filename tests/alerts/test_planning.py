@@ -9,7 +9,7 @@ import time_machine
 from django.db import transaction
 
 from alerts.models import Concern, Reminder
-from alerts.services import reminders_replan, reminders_replan_all
+from alerts.planning import reminders_replan, reminders_replan_all
 from alerts.tasks import sweep
 from appointments.models import Appointment
 from patients.services import sms_consent_record

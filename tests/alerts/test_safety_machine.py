@@ -27,8 +27,10 @@ from hypothesis.stateful import (
 )
 
 from alerts.concerns import load_facts
+from alerts.escalations import escalations_check
+from alerts.inbound import sms_status_update
 from alerts.models import ChildSafety, Concern, Reminder
-from alerts.services import escalations_check, reminders_claim_due, reminders_send, sms_status_update
+from alerts.sending import reminders_claim_due, reminders_send
 from alerts.sms import SendResult
 from alerts.sms.locmem import LocmemBackend
 from appointments.models import Appointment
@@ -40,10 +42,10 @@ from appointments.services import (
     appointment_no_show,
     appointment_reschedule,
 )
+from patients.contact import link_invitation_accept
+from patients.registration import caregiver_link_deactivate, caregiver_link_existing
 from patients.services import sms_consent_record
-from patients.services_contact import link_invitation_accept
-from patients.services_staff import caregiver_link_deactivate, caregiver_link_existing
-from patients.worklist import worklist
+from patients.staff.worklist import worklist
 from pumps import safety
 from pumps.services import RefillError, refill_record
 from tests.factories import CaregiverFactory, ClinicFactory, PatientFactory, PumpFactory, StaffFactory

@@ -12,8 +12,13 @@ from django.db import connection, transaction
 
 from alerts import sending
 from alerts.models import Concern, Reminder, SmsMessage
-from alerts.sending import MAX_ATTEMPTS, lost_after, reminders_claim_due, reminders_recover_stale
-from alerts.services import reminder_send
+from alerts.sending import (
+    MAX_ATTEMPTS,
+    lost_after,
+    reminder_send,
+    reminders_claim_due,
+    reminders_recover_stale,
+)
 from alerts.sms import SendResult
 from alerts.sms.errors import ErrorClass, classify, meaning
 from tests.alerts.conftest import at, refill_text

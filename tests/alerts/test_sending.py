@@ -11,8 +11,14 @@ from django.db import connection
 
 from alerts import tasks
 from alerts.models import Heartbeat, Reminder, SmsMessage
-from alerts.sending import lost_after, reminders_claim_due, reminders_recover_stale, sweep_health
-from alerts.services import reminder_send, reminders_replan
+from alerts.planning import reminders_replan
+from alerts.sending import (
+    lost_after,
+    reminder_send,
+    reminders_claim_due,
+    reminders_recover_stale,
+    sweep_health,
+)
 from tests.alerts.conftest import at, make_child, set_dates
 from tests.factories import CaregiverFactory, CaregiverLinkFactory, PatientFactory, PumpFactory
 

@@ -8,8 +8,8 @@ import pytest
 
 from alerts.holds import holds_open
 from alerts.models import Concern, Reminder, SmsMessage
-from alerts.sending import MAX_ATTEMPTS, backoff
-from alerts.services import reminder_send, reminders_claim_due, reminders_recover_stale, reminders_replan
+from alerts.planning import reminders_replan
+from alerts.sending import MAX_ATTEMPTS, backoff, reminder_send, reminders_claim_due, reminders_recover_stale
 from tests.alerts.conftest import ACCOUNT_SID, at, make_child, set_dates
 from tests.factories import StaffFactory
 

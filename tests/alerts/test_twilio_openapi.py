@@ -16,7 +16,7 @@ from time import monotonic, sleep
 import pytest
 
 from alerts.models import Reminder, SmsMessage
-from alerts.services import reminder_send, reminders_claim_due
+from alerts.sending import reminder_send, reminders_claim_due
 from tests.alerts.conftest import at, refill_text
 from tests.alerts.processes import real_clock_env
 

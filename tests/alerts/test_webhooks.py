@@ -33,7 +33,7 @@ def sent_row(clinic):
     patient = make_child(clinic)
     now = timezone.now()
     set_dates(patient, refill_due=(now + timedelta(days=20)).date(), alarm=now + timedelta(days=27))
-    from alerts.services import reminders_replan
+    from alerts.planning import reminders_replan
 
     reminders_replan(patient=patient)
     row = Reminder.objects.filter(patient=patient, kind="refill_due").first()
@@ -185,7 +185,7 @@ def test_a_delivery_report_that_beats_the_senders_commit_waits_for_it(client, si
     patient = make_child(clinic)
     now = timezone.now()
     set_dates(patient, refill_due=(now + timedelta(days=20)).date(), alarm=now + timedelta(days=27))
-    from alerts.services import reminders_replan
+    from alerts.planning import reminders_replan
 
     reminders_replan(patient=patient)
     row = Reminder.objects.filter(patient=patient).first()
@@ -261,7 +261,7 @@ def test_two_copies_of_one_reply_at_once_act_once(clinic):
 
     from django.db import connection
 
-    from alerts.services import sms_inbound_receive
+    from alerts.inbound import sms_inbound_receive
 
     patient = make_child(clinic)
     caregiver = patient.caregivers.first()

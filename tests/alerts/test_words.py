@@ -116,8 +116,8 @@ def test_no_text_names_the_therapy_and_each_opens_with_the_clinics_short_name(la
 
 
 def test_the_sender_name_is_a_clinic_setting(db, clinic, outbox):
+    from alerts.planning import reminders_replan
     from alerts.sending import message_for
-    from alerts.services import reminders_replan
     from tests.alerts.conftest import make_child
 
     clinic.sms_sender_name = "PCH Rehab"

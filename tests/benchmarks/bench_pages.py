@@ -123,7 +123,6 @@ class _Fetcher:
 
 def run(results: Results, dataset: Dataset) -> None:
     from patients.models import User
-
     from tests.benchmarks.sessions import session_cookie
 
     if shutil.which("wrk") is None:

@@ -37,14 +37,14 @@ def _replan(total: int) -> tuple[float, int, str] | str:
 
     before = Reminder.objects.count()
     now = datetime.now(UTC)
-    replan_all = _attr("alerts.services", "reminders_replan_all")
+    replan_all = _attr("alerts.planning", "reminders_replan_all")
     if replan_all is not None:
         with Timer() as t:
             replan_all(now=now)
         return t.seconds, Reminder.objects.count() - before, ""
-    replan = _attr("alerts.services", "reminders_replan")
+    replan = _attr("alerts.planning", "reminders_replan")
     if replan is None:
-        return "function alerts.services.reminders_replan_all missing"
+        return "function alerts.planning.reminders_replan_all missing"
     done, deadline = 0, time.monotonic() + PER_PATIENT_BUDGET
     with Timer() as t:
         for patient in Patient.objects.active().select_related("clinic").iterator(chunk_size=500):
@@ -125,10 +125,10 @@ def run_replan(results: Results, dataset: Dataset) -> None:
 
     name = "re-planning: pumps/s"
     if (
-        _attr("alerts.services", "reminders_replan_all") is None
-        and _attr("alerts.services", "reminders_replan") is None
+        _attr("alerts.planning", "reminders_replan_all") is None
+        and _attr("alerts.planning", "reminders_replan") is None
     ):
-        results.missing(name, "function alerts.services.reminders_replan_all missing")
+        results.missing(name, "function alerts.planning.reminders_replan_all missing")
         return
     existing = Pump.objects.active().count()
     if REPLAN_PUMPS > existing:

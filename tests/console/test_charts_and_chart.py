@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from pumps.charts import dose_chart_svg, residual_chart_svg
+from patients.staff.charts import dose_chart_svg, residual_chart_svg
 from tests.factories import ProgramFactory, refill
 
 

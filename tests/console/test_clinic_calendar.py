@@ -13,7 +13,7 @@ from alerts.models import Reminder
 from appointments import services
 from appointments.models import Appointment
 from patients.models import ClosedDate
-from pumps.forms import VisitForm
+from patients.staff.visit_forms import VisitForm
 from pumps.models import RefillVisit
 from pumps.services import refill_due_refresh, refill_record
 from tests.console.test_refill import _data as refill_form_data

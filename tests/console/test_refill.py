@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
-from pumps.forms import VisitForm
+from patients.staff.visit_forms import VisitForm
 from pumps.models import Program, RefillVisit
 from pumps.services import RefillError, refill_record
 

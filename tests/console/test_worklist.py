@@ -14,7 +14,7 @@ from django.utils import timezone
 from alerts.concerns import concerns_refresh_many
 from alerts.models import ChildSafety, Reminder
 from patients.models import Patient, User
-from patients.worklist import worklist
+from patients.staff.worklist import worklist
 from pumps.models import Program, Pump, RefillVisit
 from pumps.services import visit_forecast
 from tests.factories import CaregiverLinkFactory, PatientFactory, PumpFactory, refill

@@ -9,10 +9,9 @@ from pypdf import PdfReader
 
 from patients.models import AuditEvent
 from pumps.documents import emergency_card_store
+from tests.documents.conftest import pdf_text
 from tests.factories import PatientFactory, ProgramFactory
 from tests.helpers import login_as
-
-from tests.documents.conftest import pdf_text
 
 MM = 72 / 25.4
 

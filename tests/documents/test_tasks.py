@@ -6,7 +6,6 @@ from itbportal.celery import app
 from pumps import tasks
 from pumps.documents import emergency_card_queue, visit_summary_queue
 from pumps.models import Document
-
 from tests.documents.conftest import pdf_text
 
 

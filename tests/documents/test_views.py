@@ -6,9 +6,8 @@ from django.urls import reverse
 from patients.models import AuditEvent
 from pumps.documents import visit_summary_store
 from pumps.models import Document
-from tests.helpers import login_as
-
 from tests.documents.conftest import pdf_text
+from tests.helpers import login_as
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ from pypdf import PdfReader
 from pumps.documents import visit_summary_store
 from pumps.models import Document
 from pumps.pdf import render_html
-from tests.factories import CaregiverLinkFactory, ProgramFactory, refill
-
 from tests.documents.conftest import pdf_text
+from tests.factories import CaregiverLinkFactory, ProgramFactory, refill
 
 
 def _only(documents):

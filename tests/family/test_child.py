@@ -83,7 +83,7 @@ def test_appointment_times_show_in_the_clinics_time_zone(parent_client, child):
 
 
 def test_summary_links_are_left_out_until_the_documents_view_exists():
-    from patients.templatetags.family import url_or_empty
+    from patients.family.templatetags import url_or_empty
 
     assert url_or_empty("documents:no-such-view", 1) == ""
     assert url_or_empty("family:child", 7) == "/family/children/7/"

@@ -89,7 +89,7 @@ class Scene:
 
         from django.utils import timezone
 
-        from alerts.services import reminders_replan
+        from alerts.planning import reminders_replan
         from tests.factories import (
             CaregiverLinkFactory,
             ClinicFactory,

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from patients.templatetags.family import longdate
+from patients.family.templatetags import longdate
 from pumps.models import Document
 from pumps.services import refill_record
 from tests.alerts.processes import wait_until

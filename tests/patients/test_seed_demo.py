@@ -45,7 +45,7 @@ def test_seed_demo_covers_the_states_a_nurse_must_see():
 def test_demo_nurses_can_pass_the_second_step_with_the_printed_key():
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from patients import demo
+    from patients.demo.seed import seed as demo
 
     call_command("seed_demo", "--no-summaries")
     for device in TOTPDevice.objects.filter(user__staff_profile__isnull=False):
@@ -54,8 +54,8 @@ def test_demo_nurses_can_pass_the_second_step_with_the_printed_key():
 
 
 def test_the_demo_has_a_year_of_history_for_the_safety_figures():
-    from alerts.figures.data import clinic_figures
     from patients.models import Clinic
+    from patients.staff.figures.data import clinic_figures
 
     call_command("seed_demo")
     months = clinic_figures(clinic=Clinic.objects.order_by("pk").first(), now=timezone.now())

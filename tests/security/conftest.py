@@ -7,8 +7,8 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.models import Concern, LadderStep, Reminder, SmsMessage
+from patients.contact import _token_hash
 from patients.models import LinkInvitation
-from patients.services_contact import _token_hash
 from pumps.documents import visit_summary_store
 from tests.factories import AppointmentFactory, CaregiverLinkFactory, PatientFactory, PumpFactory, refill
 from tests.helpers import login_as

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from patients.security_logging import NoHealthDataFilter
+from patients.accounts.security_logging import NoHealthDataFilter
 from tests.helpers import login_as
 
 BODY = {"goals": "secret-health-note-7731", "mobile": "+18015550199"}

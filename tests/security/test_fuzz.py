@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import login_as
-
 from tests.security.url_registry import OK, PERSONAS, REGISTRY
 
 FUZZ = settings(

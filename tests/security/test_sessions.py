@@ -5,7 +5,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from patients import middleware_security as ms
+from patients.accounts import security_middleware as ms
 from patients.models import AuditEvent
 from tests.helpers import login_as
 

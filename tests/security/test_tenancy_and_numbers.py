@@ -6,12 +6,12 @@ from django.test import Client, TestCase
 from django.urls import reverse
 
 from alerts.concerns import concern_acknowledge
+from alerts.inbound import sms_inbound_receive
 from alerts.models import Concern
-from alerts.services import sms_inbound_receive
 from appointments.models import Appointment
+from patients.contact import ProofError, mobile_proof_check, mobile_proof_start
 from patients.models import CaregiverLink, MobileProof
-from patients.services_contact import ProofError, mobile_proof_check, mobile_proof_start
-from patients.services_staff import CaregiverError, caregiver_contact_record
+from patients.registration import CaregiverError, caregiver_contact_record
 from tests.factories import AppointmentFactory
 from tests.helpers import code_texted_to, login_as
 

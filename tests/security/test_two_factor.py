@@ -7,10 +7,9 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from patients.accounts.permissions import staff_required
 from patients.models import AuditEvent
-from patients.permissions import staff_required
 from tests.helpers import login_as
-
 from tests.security.url_registry import OK, REGISTRY
 from tests.security.walk import iter_url_names
 
@@ -120,7 +119,7 @@ def test_the_code_page_accepts_the_app_code_and_each_recovery_code_once(world):
     assert ok.status_code == 302 and ok["Location"] == "/"
     assert client.get(SIGNED_IN_PAGE).status_code == 200
 
-    from patients.two_factor import recovery_codes_regenerate
+    from patients.accounts.two_factor import recovery_codes_regenerate
 
     code = recovery_codes_regenerate(user=world.nurse_a)[0]
     second = _unverified(world.nurse_a)

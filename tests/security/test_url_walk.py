@@ -7,7 +7,6 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from patients.models import Patient
-
 from tests.security.url_registry import OK, OWNERS, PERSONAS, REGISTRY
 from tests.security.walk import describe, iter_url_names, matches, not_walked
 

@@ -1,9 +1,0 @@
-from django.urls import path
-
-from patients import audit_views
-
-app_name = "audit"
-
-urlpatterns = [
-    path("", audit_views.audit_search, name="search"),
-]

@@ -1,0 +1,154 @@
+"""Staff writes that span apps: registering a child with the pump just implanted."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
+
+from patients import events
+from patients.contact import caregiver_clinic_ids, link_invitation_create, mobile_proof_start
+from patients.models import Caregiver, CaregiverLink, Clinic, MobileProof, Patient, SmsConsent, User
+from pumps.models import Pump
+from pumps.services import refill_record
+
+
+@transaction.atomic
+def patient_register(*, clinic: Clinic, by: User, patient: dict, pump: dict, fill: dict) -> Patient:
+    """Create the child and the pump, and record the first program and fill (a visit of kind
+    implant, through the same service as every refill). All or nothing."""
+    child = Patient.objects.create(clinic=clinic, **patient)
+    new_pump = Pump.objects.create(patient=child, **pump)
+    refill_record(pump=new_pump, by=by, **{**fill, "kind": "implant"})
+    return child
+
+
+class CaregiverError(ValueError):
+    """A caregiver change that cannot be made, in plain words."""
+
+
+def _invite_url(user: User) -> str:
+    from django.conf import settings
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from patients.invites import invite_token_generator
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    path = reverse("invite:accept", kwargs={"uidb64": uid, "token": invite_token_generator.make_token(user)})
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+@transaction.atomic
+def caregiver_invite(
+    *,
+    patient: Patient,
+    by: User,
+    email: str,
+    first_name: str,
+    last_name: str,
+    relationship: str,
+    primary_contact: bool = False,
+    preferred_language: str = "en",
+    mobile: str = "",
+) -> Caregiver:
+    """Create the parent's account (no password yet), link the child, and e-mail the set-password link."""
+    from django.core.mail import send_mail
+
+    from patients.services import caregiver_create, caregiver_link
+
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise CaregiverError("This e-mail already has an account. Use 'Link an existing account' instead.")
+    caregiver = caregiver_create(
+        email=email, first_name=first_name, last_name=last_name, preferred_language=preferred_language
+    )
+    if mobile:
+        # The number is used only once the code texted to it comes back (read out, or typed in).
+        mobile_proof_start(caregiver=caregiver, mobile=mobile, consent=False, source="nurse", by=by)
+    caregiver_link(
+        caregiver=caregiver, patient=patient, relationship=relationship, primary_contact=primary_contact
+    )
+    url = _invite_url(caregiver.user)
+    with translation.override(preferred_language):
+        subject = gettext("Your ITB Portal account")
+        body = gettext(
+            "Hello %(name)s,\n\nThe baclofen pump clinic (%(clinic)s) has made you an account on the ITB "
+            "Portal, where you can always see your child's next refill date and pump alarm date.\n\n"
+            "Choose your password here (the link works for 7 days):\n%(url)s\n\n"
+            "Questions: call the baclofen pump nurse line, %(phone)s."
+        ) % {
+            "name": first_name,
+            "clinic": patient.clinic.name,
+            "url": url,
+            "phone": patient.clinic.phone_nurse_line,
+        }
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+    events.child_changed_send(patient=patient)
+    return caregiver
+
+
+@transaction.atomic
+def caregiver_link_existing(
+    *, patient: Patient, by: User, email: str, relationship: str, primary_contact: bool = False
+):
+    """Ask an existing parent account to be linked: nothing is linked until the parent accepts."""
+    caregiver = Caregiver.objects.filter(user__email__iexact=email.strip()).first()
+    if caregiver is None:
+        raise CaregiverError("No parent account has this e-mail. Use 'Invite a parent' instead.")
+    if caregiver.links.filter(patient=patient, active=True).exists():
+        raise CaregiverError("This parent is already linked to this child.")
+    return link_invitation_create(
+        patient=patient,
+        by=by,
+        caregiver=caregiver,
+        relationship=relationship,
+        primary_contact=primary_contact,
+    )
+
+
+def caregiver_shared_elsewhere(*, caregiver: Caregiver, clinic: Clinic) -> bool:
+    """True when the caregiver also has a child at another clinic: then only the parent may change
+    their contact details (a nurse here would change where the other clinic's texts go)."""
+    return bool(caregiver_clinic_ids(caregiver) - {clinic.pk})
+
+
+@transaction.atomic
+def caregiver_contact_record(
+    *, caregiver: Caregiver, by: User, mobile: str, consent_given: bool
+) -> MobileProof | SmsConsent | None:
+    """The mobile number and the text consent the parent gave the nurse (source 'nurse'). A new
+    number is texted a code that the parent reads out; it and the consent take effect then.
+    Returns the proof started, the consent recorded, or None when nothing changed."""
+    from patients.services import sms_consent_record
+
+    if caregiver_shared_elsewhere(caregiver=caregiver, clinic=by.staff_profile.clinic):
+        raise CaregiverError(
+            "This parent also has a child at another clinic, so only the parent can change their "
+            "number or text consent (on the portal's Text messages page). Both clinics are told."
+        )
+    if consent_given and not mobile:
+        raise CaregiverError("Texts need a mobile number.")
+    if mobile and str(mobile) != str(caregiver.mobile or ""):
+        if not consent_given and caregiver.sms_consent:
+            sms_consent_record(caregiver=caregiver, given=False, source="nurse", by=by)
+        return mobile_proof_start(
+            caregiver=caregiver, mobile=mobile, consent=consent_given, source="nurse", by=by
+        )
+    if not mobile and caregiver.mobile:
+        caregiver.mobile = ""
+        caregiver.save(update_fields=["mobile"])
+    if consent_given == caregiver.sms_consent and mobile:
+        return None
+    return sms_consent_record(caregiver=caregiver, given=consent_given, source="nurse", by=by)
+
+
+@transaction.atomic
+def caregiver_link_deactivate(*, link: CaregiverLink, by: User) -> CaregiverLink:
+    """The parent no longer sees the child or gets its texts; the history stays."""
+
+    link.active = False
+    link.save(update_fields=["active"])
+    events.child_changed_send(patient=link.patient)
+    return link

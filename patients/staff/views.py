@@ -1,0 +1,190 @@
+"""The nurses' console: worklist, patient chart, battery list and the clinic's day view."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from alerts.models import Concern, LadderStep, Reminder
+from appointments.models import Appointment
+from patients import audit
+from patients.accounts.permissions import clinic_of, staff_required
+from patients.models import Patient
+from patients.staff.charts import dose_chart_svg, residual_chart_svg
+from patients.staff.worklist import TIERS, page_rows, worklist, worklist_filter
+from patients.staff.worklist_rows import worklist_rows_html
+from pumps.models import Pump
+
+PAGE_SIZE = 50
+APPOINTMENT_ACTIONS = [("complete", "Completed"), ("no_show", "No-show"), ("cancel", "Cancel")]
+
+
+def _today(clinic) -> date:
+    return timezone.localtime(timezone.now(), clinic.tzinfo).date()
+
+
+@staff_required
+def worklist_view(request):
+    clinic = clinic_of(request.user)
+    tier = request.GET.get("tier", "")
+    kind = request.GET.get("kind", "")
+    search = request.GET.get("q", "")
+    qs = worklist_filter(worklist(user=request.user), tier=tier, kind=kind, search=search)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = _today(clinic)
+    rows = page_rows(list(page.object_list))
+    for row in rows:
+        alarm_day = row["state"].alarm_day
+        row["days_left"] = (alarm_day - today).days if alarm_day else None
+    return render(
+        request,
+        "staff/worklist.html",
+        {
+            "rows": rows,
+            "rows_html": worklist_rows_html(rows, today=today, next_path=request.get_full_path()),
+            "page": page,
+            "tiers": TIERS,
+            "tier": tier,
+            "kinds": Concern.Kind.choices,
+            "kind": kind,
+            "q": search,
+            "today": today,
+        },
+    )
+
+
+def _chart_pump_data(pump: Pump) -> dict:
+    visits = list(
+        pump.visits.select_related("program", "nurse", "next_appointment").order_by("-visit_at", "-pk")
+    )
+    programs = list(pump.programs.order_by("effective_from", "pk"))
+    residual_points = [
+        (v.visit_at, v.residual_difference_ml)
+        for v in reversed(visits)
+        if v.residual_difference_ml is not None
+    ]
+    flagged = [v for v in visits if v.residual_discrepancy]
+    return {
+        "visits": visits,
+        "latest": visits[0] if visits else None,
+        "program": programs[-1] if programs else None,
+        "dose_svg": mark_safe(dose_chart_svg([(p.effective_from, p.daily_dose_mcg) for p in programs])),  # noqa: S308 - escaped in patients.staff.charts
+        "residual_svg": mark_safe(residual_chart_svg(residual_points)),  # noqa: S308
+        "residual_trend": residual_trend(residual_points),
+        "residual_flagged": len(flagged),
+    }
+
+
+def residual_trend(points) -> str:
+    """Plain words for the last three differences (actual − expected)."""
+    last = [float(p[1]) for p in points[-3:]]
+    if len(last) < 2:
+        return ""
+    if all(v > 0 for v in last) and last[-1] > 2:
+        return "Actual residual above expected at recent visits: possible under-delivery (withdrawal risk)."
+    if all(v < 0 for v in last) and last[-1] < -2:
+        return "Actual residual below expected at recent visits: possible over-delivery or mis-fill."
+    if abs(last[-1]) > abs(last[0]) + 1:
+        return "The residual difference is growing."
+    return "Stable."
+
+
+@staff_required
+def chart(request, pk: int):
+    patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("clinic"), pk=pk)
+    audit.audit_record(request=request, action=audit.CHART_VIEWED, obj=patient, patient_id=patient.pk)
+    now = timezone.now()
+    pumps = list(patient.pumps.order_by("-implant_date"))
+    active = next((p for p in pumps if p.is_active), None)
+    context = {
+        "patient": patient,
+        "pumps": pumps,
+        "pump": active,
+        "links": patient.caregiver_links.select_related("caregiver__user").order_by(
+            "-active", "-primary_contact"
+        ),
+        "appointments": Appointment.objects.filter(patient=patient).upcoming(now=now),
+        "past_appointments": Appointment.objects.filter(patient=patient, start__lt=now).order_by("-start")[
+            :10
+        ],
+        "reminders": Reminder.objects.filter(patient=patient)
+        .select_related("caregiver__user")
+        .order_by("-send_after")[:30],
+        "documents": patient.documents.order_by("-created_at")[:20],
+        "ladder_steps": LadderStep.objects.filter(concern__patient=patient)
+        .select_related("concern", "caregiver__user", "outcome_by", "sms_message")
+        .order_by("-at", "-pk")[:40],
+        "today": _today(patient.clinic),
+        "now": now,
+        "appointment_actions": APPOINTMENT_ACTIONS,
+    }
+    if active:
+        context.update(_chart_pump_data(active))
+    return render(request, "staff/chart.html", context)
+
+
+@staff_required
+def battery(request):
+    clinic = clinic_of(request.user)
+    today = _today(clinic)
+    # The pumps whose battery window is open (the assessment's ERI and battery concerns), and
+    # those already booked for replacement (the concern closed when it was booked).
+    window = Pump.objects.active().filter(patient__clinic=clinic).select_related("patient")
+    pumps = [p for p in window.order_by("implant_date") if p.battery_window_open(today)]
+    rows = []
+    booked = {
+        a.patient_id: a
+        for a in Appointment.objects.open().filter(patient__clinic=clinic, kind=Appointment.Kind.BATTERY)
+    }
+    for pump in pumps:
+        rows.append(
+            {
+                "pump": pump,
+                "patient": pump.patient,
+                "replace_by": pump.replace_by(),
+                "booked": booked.get(pump.patient_id),
+            }
+        )
+    return render(request, "staff/battery.html", {"rows": rows, "today": today})
+
+
+@staff_required
+def day(request):
+    clinic = clinic_of(request.user)
+    tz = clinic.tzinfo
+    try:
+        the_day = date.fromisoformat(request.GET.get("date", "")[:10])
+    except ValueError:
+        the_day = _today(clinic)
+    if not date(1900, 1, 1) <= the_day <= date(2999, 12, 31):
+        the_day = _today(clinic)  # year 1 or 9999 would overflow the day's bounds
+    start = timezone.make_aware(datetime.combine(the_day, time(0)), tz)
+    end = timezone.make_aware(datetime.combine(the_day + timedelta(days=1), time(0)), tz)
+    appointments = (
+        Appointment.objects.visible_to(request.user)
+        .filter(start__gte=start, start__lt=end)
+        .select_related("patient")
+        .order_by("start")
+    )
+    hours = [
+        {"hour": h, "appointments": [a for a in appointments if timezone.localtime(a.start, tz).hour == h]}
+        for h in range(7, 19)
+    ]
+    early_late = [a for a in appointments if not 7 <= timezone.localtime(a.start, tz).hour < 19]
+    return render(
+        request,
+        "staff/day.html",
+        {
+            "day": the_day,
+            "hours": hours,
+            "other": early_late,
+            "previous": the_day - timedelta(days=1),
+            "next": the_day + timedelta(days=1),
+            "count": len(appointments),
+            "appointment_actions": APPOINTMENT_ACTIONS,
+        },
+    )
