@@ -1,8 +1,9 @@
 """The Celery application. Tasks carry primary keys only; the database holds the truth."""
 
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, Task
 from celery.schedules import crontab
 from celery.signals import task_postrun, task_prerun, worker_ready
 
@@ -10,7 +11,33 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "itbportal.settings")
 
 from django.conf import settings  # noqa: E402 - needs DJANGO_SETTINGS_MODULE
 
-app = Celery("itbportal")
+logger = logging.getLogger("itbportal")
+
+
+class AfterCommitTask(Task):
+    """Every task's base: `task.delay_on_commit(...)` queues the task once the surrounding
+    transaction commits (at once outside one), so a worker never reads rows that are not yet
+    there, or that a rollback took back. Queueing that fails after the commit (the broker down)
+    is logged, not raised: the write stands, and what the task would have done is recovered by
+    the caller's own rule (a claimed text is swept again; a summary can be made again from the
+    chart). This replaces hand-written `transaction.on_commit(lambda: task.delay(...))`."""
+
+    def delay_on_commit(self, *args, **kwargs) -> None:
+        from django.db import transaction
+
+        transaction.on_commit(lambda: self.queue_now(*args, **kwargs))
+
+    def queue_now(self, *args, **kwargs) -> bool:
+        """Queue at once; False (and a log line) when the broker refuses."""
+        try:
+            self.apply_async(args, kwargs)
+        except Exception:  # noqa: BLE001 - broker down: the caller's recovery takes over
+            logger.exception("Could not queue the task %s", self.name)
+            return False
+        return True
+
+
+app = Celery("itbportal", task_cls=AfterCommitTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

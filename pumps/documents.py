@@ -1,8 +1,8 @@
 """After-visit summaries and emergency cards: what goes on them, and storing each version.
 
 Contracts: the refill service calls `visit_summary_queue(visit=...)` and, when the program
-changed, `emergency_card_queue(patient=...)` inside its transaction; both defer the Celery task
-with transaction.on_commit so nothing is rendered before commit. The tasks call
+changed, `emergency_card_queue(patient=...)` inside its transaction; both queue the Celery task
+after commit (`delay_on_commit`, itbportal/celery.py) so nothing is rendered before commit. The tasks call
 `visit_summary_store` / `emergency_card_store`, which rebuild the PDFs from the database.
 """
 
@@ -30,16 +30,14 @@ def visit_summary_queue(*, visit) -> None:
     """Queue the after-visit summary PDF for `visit` once the surrounding transaction commits."""
     from pumps.tasks import visit_summary_render
 
-    visit_pk = visit.pk
-    transaction.on_commit(lambda: visit_summary_render.delay(visit_pk))
+    visit_summary_render.delay_on_commit(visit.pk)
 
 
 def emergency_card_queue(*, patient) -> None:
     """Queue a fresh emergency card for `patient` (after a program change) on commit."""
     from pumps.tasks import emergency_card_render
 
-    patient_pk = patient.pk
-    transaction.on_commit(lambda: emergency_card_render.delay(patient_pk))
+    emergency_card_render.delay_on_commit(patient.pk)
 
 
 def document_languages(patient: Patient) -> list[str]:

@@ -13,7 +13,9 @@ PDF_SOFT_TIME_LIMIT = 60
 PDF_TIME_LIMIT = 90
 
 
-@shared_task(soft_time_limit=PDF_SOFT_TIME_LIMIT, time_limit=PDF_TIME_LIMIT)
+@shared_task(
+    name="pumps.tasks.visit_summary_render", soft_time_limit=PDF_SOFT_TIME_LIMIT, time_limit=PDF_TIME_LIMIT
+)
 def visit_summary_render(visit_id: int) -> list[int]:
     """Rebuild the after-visit summary of a visit from the database (a rerun is harmless)."""
     visit = RefillVisit.objects.filter(pk=visit_id).first()
@@ -22,7 +24,9 @@ def visit_summary_render(visit_id: int) -> list[int]:
     return [doc.pk for doc in documents.visit_summary_store(visit=visit)]
 
 
-@shared_task(soft_time_limit=PDF_SOFT_TIME_LIMIT, time_limit=PDF_TIME_LIMIT)
+@shared_task(
+    name="pumps.tasks.emergency_card_render", soft_time_limit=PDF_SOFT_TIME_LIMIT, time_limit=PDF_TIME_LIMIT
+)
 def emergency_card_render(patient_id: int) -> list[int]:
     """Store the emergency card as it stands with the child's current program."""
     patient = Patient.objects.filter(pk=patient_id).first()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth.forms import PasswordResetForm
-from django.db import transaction
 from django.utils import translation
 
 logger = logging.getLogger("patients")
@@ -22,13 +21,8 @@ class QueuedPasswordResetForm(PasswordResetForm):
         secure = bool(use_https or (request is not None and request.is_secure()))
         language = translation.get_language() or "en"
 
-        def queue() -> None:
-            try:
-                password_reset_send.delay(email=email, domain=domain, use_https=secure, language=language)
-            except Exception:  # noqa: BLE001 - broker down: the parent can ask again; say nothing more
-                logger.exception("Could not queue a password reset e-mail")
-
-        transaction.on_commit(queue)
+        # Broker down: logged; the parent can ask again, and the page says nothing more.
+        password_reset_send.delay_on_commit(email=email, domain=domain, use_https=secure, language=language)
 
 
 def password_reset_send_now(*, email: str, domain: str, use_https: bool, language: str) -> int:

@@ -26,7 +26,7 @@ def recover_and_resend():
     """What the next sweeps do once the lost-message limits have passed (the clock moved on by hand)."""
     later = timezone.now() + lost_after() + timedelta(seconds=5)
     reminders_recover_stale(now=later)
-    tasks._dispatch(reminders_claim_due(now=later))
+    tasks.dispatch(reminders_claim_due(now=later))
 
 
 def all_sent(rows) -> bool:
