@@ -16,7 +16,7 @@ from alerts.models import Reminder
 from alerts.planning import reminders_replan_all
 from appointments.models import Appointment
 from patients.clinic_hours import clinic_calendar
-from patients.demo.seed import history as demo_history
+from patients.demo import history as demo_history
 from patients.models import Clinic, ClosedDate, Patient, StaffProfile
 from patients.services import caregiver_create, caregiver_link, sms_consent_record, staff_create
 from pumps.documents import visit_summary_store

@@ -75,7 +75,7 @@ def test_closing_actions_from_the_chart(nurse_client, child, nurse, action, stat
 
 def test_every_change_replans_reminders_in_the_transaction(child, nurse, monkeypatch):
     calls = []
-    monkeypatch.setattr(services, "reminders_replan", lambda **kw: calls.append(kw["patient"]))
+    monkeypatch.setattr("alerts.receivers.reminders_replan", lambda **kw: calls.append(kw["patient"]))
     appt = services.appointment_book(
         patient=child, by=nurse, kind="refill", start=timezone.now() + timedelta(days=1)
     )

@@ -200,7 +200,7 @@ def test_a_failure_in_replan_rolls_back_the_visit_program_and_appointment(child,
     def broken(**kwargs):
         raise RuntimeError("reminder engine down")
 
-    monkeypatch.setattr("pumps.services.reminders_replan", broken)
+    monkeypatch.setattr("alerts.receivers.reminders_replan", broken)
     pump = _pump(child)
     counts = (RefillVisit.objects.count(), Program.objects.count(), Appointment.objects.count())
     with pytest.raises(RuntimeError):

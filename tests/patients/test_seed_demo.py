@@ -45,7 +45,7 @@ def test_seed_demo_covers_the_states_a_nurse_must_see():
 def test_demo_nurses_can_pass_the_second_step_with_the_printed_key():
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from patients.demo.seed import seed as demo
+    from patients.demo import seed as demo
 
     call_command("seed_demo", "--no-summaries")
     for device in TOTPDevice.objects.filter(user__staff_profile__isnull=False):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from patients.demo.seed import seed as demo
+from patients.demo import seed as demo
 
 
 class Command(BaseCommand):
