@@ -46,6 +46,7 @@ test: install messages
 	$(TEST_ENV) $(BIN)/python manage.py check
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python tests/security/pip_audit_gate.py
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -72,6 +73,7 @@ bench: install messages
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff format --check .
 
 clean:

@@ -31,5 +31,5 @@ class ChildSafetyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
+class HeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["name", "last_run_at"]

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from itbportal.admin_readonly import ReadOnlyAdmin
 from patients.clinic_hours import appointments_outside_hours
 from patients.models import (
     AuditEvent,
@@ -14,10 +15,26 @@ from patients.models import (
     StaffProfile,
     User,
 )
+from patients.services import admin_save
+
+# The admin site is no back door past the services. Users, staff roles and clinics are saved
+# through `admin_save` (audited); every row whose write has consequences for a child (children,
+# caregivers, their links, consent, the audit log) is read-only here: the console's forms and
+# the family's pages write them through the services, which re-plan and audit.
+
+
+class AuditedSaveAdmin(admin.ModelAdmin):
+    """Saves through the service (one audited transaction); no deletes (deactivate instead)."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        admin_save(request=request, obj=obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedSaveAdmin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "is_active", "is_staff"]
     search_fields = ["email", "first_name", "last_name"]
@@ -76,7 +93,7 @@ class ClosedDateInline(admin.TabularInline):
 
 
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(AuditedSaveAdmin):
     """The clinic's settings and calendar. A clinic admin sees only their own clinic; a change
     recomputes the stored refill-due dates and re-plans the texts (pumps.services)."""
 
@@ -114,7 +131,7 @@ class ClinicAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(admin.ModelAdmin):
+class StaffProfileAdmin(AuditedSaveAdmin):
     list_display = ["user", "clinic", "role", "active"]
     list_filter = ["clinic", "role", "active"]
 
@@ -122,11 +139,18 @@ class StaffProfileAdmin(admin.ModelAdmin):
 class CaregiverLinkInline(admin.TabularInline):
     model = CaregiverLink
     extra = 0
-    autocomplete_fields = ["caregiver"]
+    fields = ["caregiver", "relationship", "primary_contact", "active"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(ReadOnlyAdmin):
     list_display = ["last_name", "first_name", "mrn", "clinic", "active"]
     list_filter = ["clinic", "active"]
     search_fields = ["first_name", "last_name", "mrn"]
@@ -134,39 +158,27 @@ class PatientAdmin(admin.ModelAdmin):
 
 
 @admin.register(Caregiver)
-class CaregiverAdmin(admin.ModelAdmin):
+class CaregiverAdmin(ReadOnlyAdmin):
     list_display = ["user", "mobile", "sms_consent", "preferred_language"]
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     list_select_related = ["user"]
-    # A number is set only by a proof (patients.contact), consent only through its service.
-    readonly_fields = ["mobile", "sms_consent", "sms_consent_at", "calendar_token"]
 
 
 @admin.register(CaregiverLink)
-class CaregiverLinkAdmin(admin.ModelAdmin):
+class CaregiverLinkAdmin(ReadOnlyAdmin):
     list_display = ["caregiver", "patient", "relationship", "primary_contact", "active"]
     list_select_related = ["caregiver__user", "patient"]
 
 
 @admin.register(SmsConsent)
-class SmsConsentAdmin(admin.ModelAdmin):
+class SmsConsentAdmin(ReadOnlyAdmin):
     list_display = ["caregiver", "given", "source", "at"]
-    readonly_fields = [f.name for f in SmsConsent._meta.fields]
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the audit trail is append-only."""
 
     list_display = ["at", "actor_label", "action", "object_type", "object_id", "patient_id", "outcome"]
     list_filter = ["action", "outcome"]
     search_fields = ["actor_label", "object_id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -39,6 +39,7 @@ APPOINTMENT_CHANGED = "appointment.changed"
 APPOINTMENT_CANCELLED = "appointment.cancelled"
 AUDIT_SEARCHED = "audit.searched"
 CALL_OUTCOME_RECORDED = "ladder.call_outcome"
+ADMIN_SAVED = "admin.saved"  # a user, staff role or clinic saved on the admin site
 
 ACTIONS = [
     SIGN_IN,
@@ -65,6 +66,7 @@ ACTIONS = [
     APPOINTMENT_CANCELLED,
     AUDIT_SEARCHED,
     CALL_OUTCOME_RECORDED,
+    ADMIN_SAVED,
 ]
 
 OUTCOMES = ["ok", "failed", "refused", "missing"]

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from patients import events
+from patients import audit, events
 from patients.models import Caregiver, CaregiverLink, Clinic, Patient, SmsConsent, StaffProfile, User
 
 ROLE_GROUPS = {
@@ -102,3 +102,19 @@ def sms_consent_record(
     for link in caregiver.links.filter(active=True).select_related("patient"):
         events.child_changed_send(patient=link.patient, now=now)
     return consent
+
+
+@transaction.atomic
+def admin_save(*, request, obj) -> None:
+    """The admin site's one write (users, staff roles, clinics; every other model is read-only
+    there): save, and put who saved which row in the audit log, in one transaction. A staff
+    role also sets the role's permission group. A clinic's calendar and refill settings are
+    settled by the admin's `save_related` (pumps.services.refill_due_refresh), after its closed
+    dates are saved."""
+    obj.save()
+    if isinstance(obj, StaffProfile):
+        # The role's permission group, and no other role's (as staff_create gives it).
+        obj.user.groups.remove(*Group.objects.filter(name__in=ROLE_GROUPS.values()))
+        if obj.active:
+            obj.user.groups.add(Group.objects.get(name=ROLE_GROUPS[obj.role]))
+    audit.audit_record(request=request, action=audit.ADMIN_SAVED, obj=obj)
