@@ -19,7 +19,8 @@ RUNGS = ("text", "text_next", "call", "call_list")
 SHORTEST_WAIT = timedelta(hours=1)
 # The share of the time left before the alarm that the family is given to answer a rung.
 WAIT_SHARE_OF_TIME_LEFT = 4
-URGENT_DAYS = 2  # quiet hours never hold a rung once the alarm date is this close (DOMAIN.md)
+# Quiet hours never hold a rung once the alarm date is this close (docs/rules.md#when-texts-are-sent).
+URGENT_DAYS = 2
 
 
 def answer_wait(*, base: timedelta, since: datetime, alarm_at: datetime | None) -> timedelta:

@@ -1,9 +1,9 @@
 """The words of every text, in English and Spanish, written here rather than in locale/.
 
-Rules from DOMAIN.md: no diagnosis, drug, dose or therapy name (not "ITB": a text on a lock screen
-must not tell that a child has a baclofen pump); the child by first initial only; the date, what to
-do, and the clinic's phone number. Every text opens with the clinic's short name (the clinic's
-`sms_sender_name` setting, e.g. "PCH Rehab"). Pure functions, no Django import.
+Rules (docs/rules.md#what-a-text-may-say): no diagnosis, drug, dose or therapy name (not "ITB":
+a text on a lock screen must not tell that a child has a baclofen pump); the child by first initial
+only; the date, what to do, and the clinic's phone number. Every text opens with the clinic's short
+name (the clinic's `sms_sender_name` setting, e.g. "PCH Rehab"). Pure functions, no Django import.
 """
 
 from __future__ import annotations

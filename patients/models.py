@@ -91,7 +91,8 @@ class Clinic(models.Model):
     # The clinic's words in Spanish (blank: the English ones are shown).
     name_es = models.CharField(max_length=200, blank=True, db_default="")
     default_location_es = models.CharField(max_length=200, blank=True, db_default="")
-    # Clinic policy from DOMAIN.md: lead days never below 3; 180 days for drug stability.
+    # Clinic policy (docs/rules.md#clinic-defaults): lead days never below 3; 180 days for drug
+    # stability.
     refill_lead_days = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(3)])
     max_refill_interval_days = models.PositiveSmallIntegerField(default=180)
     reminder_refill_due_days = models.JSONField(default=default_refill_due_offsets)

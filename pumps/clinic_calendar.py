@@ -9,7 +9,7 @@ Pure: no Django import, no clock read (``instant`` is a parameter). Conventions:
   ``closes_at`` on the same open day (or, for a clinic open round the clock,
   on the next day when that day is open too).
 * A refill-due date that falls on a closed day moves to the open day before it
-  (DOMAIN.md): earlier, never later.
+  (docs/rules.md#refill-due): earlier, never later.
 """
 
 from __future__ import annotations

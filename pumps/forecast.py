@@ -1,8 +1,10 @@
 """Reservoir, refill and battery dates for intrathecal baclofen pumps.
 
 Pure arithmetic: no Django import, no clock read (``now``/``today`` are
-parameters), plain values in and out. The rules are those of
-``design/DOMAIN.md``; the conventions this module chose are:
+parameters), plain values in and out. The rules are written up in
+``docs/rules.md``: the alarm and empty dates (docs/rules.md#alarm-date-arithmetic),
+the refill-due date (docs/rules.md#refill-due) and the battery dates
+(docs/rules.md#battery). The conventions this module chose are:
 
 * Time. Every datetime must be aware; results are in UTC. A "day" is an
   elapsed 24-hour period, so 60 days after 09:30 in January is 10:30 local

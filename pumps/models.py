@@ -178,7 +178,7 @@ class Program(models.Model):
 
 
 class RefillVisit(models.Model):
-    """A visit that fills or reprograms the pump (DOMAIN.md, 'What a refill visit records').
+    """A visit that fills or reprograms the pump (docs/rules.md#what-a-refill-visit-records).
 
     The forecast computed at save is stored with the visit, so the worklist can order by it and
     the after-visit summary shows exactly what the nurse saw.
@@ -279,7 +279,8 @@ class RefillVisit(models.Model):
 
     @property
     def printed_alarm_differs(self) -> bool:
-        """The programmer's printed date and ours differ by more than a day (DOMAIN.md)."""
+        """The programmer's printed date and ours differ by more than a day
+        (docs/rules.md#printed-and-computed-dates)."""
         from django.utils import timezone
 
         ours = timezone.localtime(self.alarm_at_worst, self.pump.patient.clinic.tzinfo).date()

@@ -2,18 +2,20 @@
 
 Pure, like ``forecast.py``: no Django import, no clock read. One child's facts come in as plain
 values (:class:`Facts`) with ``now``; :func:`assess` returns the governing dates and the list of
-concerns. Every rule of DOMAIN.md about danger lives here once: the worklist, the escalations,
-the family card, the texts and the forms' warnings read its stored result
-(``alerts.concerns``), none re-derives it.
+concerns. Every rule about danger (docs/rules.md#concern-kinds-and-tiers) lives here once: the
+worklist, the escalations, the family card, the texts and the forms' warnings read its stored
+result (``alerts.concerns``), none re-derives it.
 
 Conventions:
 
 * "Booked in time" compares instants: a refill appointment is in time when it starts no later
   than the governing alarm instant (:func:`booked_in_time`). Refill-due and the 180-day cap are
-  dates in the clinic's zone, so those compare the appointment's local date.
+  dates in the clinic's zone, so those compare the appointment's local date
+  (docs/rules.md#booked-in-time).
 * The governing alarm: the computed worst-case instant, unless the programmer's printed date is
   more than a day earlier and no nurse has resolved the difference; then the start of the printed
-  day (clinic time) governs, and the refill-due date moves earlier with it.
+  day (clinic time) governs, and the refill-due date moves earlier with it
+  (docs/rules.md#printed-and-computed-dates).
 * A concern's ``key`` names one condition (kind + the visit, appointment or pump it is about), so
   a condition that holds across refreshes is one stored row; a new refill is a new condition.
 """
@@ -84,7 +86,8 @@ class FamilyReason(StrEnum):
 
 @dataclass(frozen=True)
 class Rules:
-    """Clinic policy (settings of the clinic), with DOMAIN.md's defaults."""
+    """Clinic policy: lead days and the maximum interval are the clinic's settings; the other
+    thresholds are fixed at these defaults (docs/rules.md#clinic-defaults)."""
 
     lead_days: int = 7
     max_interval_days: int = 180
@@ -253,7 +256,8 @@ def _family_key(concern: Concern) -> tuple:
 
 
 def residual_discrepancy(expected: Decimal | None, actual: Decimal | None) -> bool:
-    """|actual - expected| > 2 mL, or actual/expected outside 0.85-1.15 (ASRA 2017)."""
+    """|actual - expected| > 2 mL, or actual/expected outside 0.85-1.15 (ASRA 2017;
+    docs/rules.md#residual-volume-check)."""
     if expected is None or actual is None:
         return False
     if abs(actual - expected) > RESIDUAL_ABS_LIMIT_ML:

@@ -1,5 +1,5 @@
 """Writes with consequences for pumps. The forecast of a visit is computed here, once, from
-the same inputs the clinician programmer uses (DOMAIN.md)."""
+the same inputs the clinician programmer uses (docs/rules.md#alarm-date-arithmetic)."""
 
 from __future__ import annotations
 
@@ -211,7 +211,8 @@ def visit_problems(
     clinic=None,
     next_appointment_hours_confirmed: bool = False,
 ) -> list[tuple[str, str]]:
-    """The clinic's rules for a visit (DOMAIN.md), as (form field, plain message) pairs."""
+    """The clinic's rules for a visit (docs/rules.md#what-a-refill-visit-records), as (form field,
+    plain message) pairs."""
     problems = _next_appointment_hours(clinic, next_appointment_at, next_appointment_hours_confirmed)
     conc = draft.concentration_mcg_ml
     if conc not in USUAL_CONCENTRATIONS and not draft.concentration_reason.strip():
@@ -274,7 +275,8 @@ def dose_change_percent(current: Program | None, draft: Program) -> Decimal | No
 
 
 def dose_warning(draft: Program) -> str:
-    """Outside the plausible 25-1200 mcg/day: warn, do not refuse (DOMAIN.md)."""
+    """Outside the plausible 25-1200 mcg/day: warn, do not refuse
+    (docs/rules.md#what-a-refill-visit-records)."""
     low, high = PLAUSIBLE_DOSE_MCG
     if draft.daily_dose_mcg is not None and not (low <= draft.daily_dose_mcg <= high):
         return f"{draft.daily_dose_mcg} mcg/day is outside the usual {low}-{high} mcg/day. Check it."

@@ -48,7 +48,8 @@ def parse_flex_steps(text: str) -> list[dict]:
 
 
 class VisitForm(forms.Form):
-    """Every field of DOMAIN.md's refill visit. `kind` = refill, implant or programming."""
+    """Every field of a refill visit (docs/rules.md#what-a-refill-visit-records). `kind` = refill,
+    implant or programming."""
 
     visit_at = forms.DateTimeField(label="Visit date and time", widget=DT_WIDGET)
     pre_concentration_mcg_ml = _dec("Concentration before (mcg/mL)", places=1)
