@@ -17,9 +17,9 @@ PARENT_FACING = (
     "templates/registration/",
     "templates/emergency.html",
     "templates/base.html",
-    "patients/family_",
-    "patients/forms.py",
-    "patients/templatetags/",
+    "patients/family/",
+    "patients/common/",
+    "patients/accounts/forms.py",
 )
 # Labels from models that parent pages show.
 PARENT_FACING_CHOICES = (
