@@ -12,6 +12,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from pumps import forecast as fc
+from pumps import safety
+
 from .querysets import CaregiverQuerySet, PatientQuerySet
 
 
@@ -92,8 +95,10 @@ class Clinic(models.Model):
     name_es = models.CharField(max_length=200, blank=True, db_default="")
     default_location_es = models.CharField(max_length=200, blank=True, db_default="")
     # Clinic policy from DOMAIN.md: lead days never below 3; 180 days for drug stability.
-    refill_lead_days = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(3)])
-    max_refill_interval_days = models.PositiveSmallIntegerField(default=180)
+    refill_lead_days = models.PositiveSmallIntegerField(
+        default=fc.LEAD_DAYS, validators=[MinValueValidator(fc.MIN_LEAD_DAYS)]
+    )
+    max_refill_interval_days = models.PositiveSmallIntegerField(default=fc.MAX_INTERVAL_DAYS)
     reminder_refill_due_days = models.JSONField(default=default_refill_due_offsets)
     reminder_alarm_days = models.JSONField(default=default_alarm_offsets)
     reminder_appointment_days = models.JSONField(default=default_appointment_offsets)
@@ -117,6 +122,10 @@ class Clinic(models.Model):
         from zoneinfo import ZoneInfo
 
         return ZoneInfo(self.time_zone)
+
+    def safety_rules(self) -> safety.Rules:
+        """The clinic's policy as the safety assessment reads it (pumps/safety.py)."""
+        return safety.Rules(lead_days=self.refill_lead_days, max_interval_days=self.max_refill_interval_days)
 
     def name_in(self, language: str | None) -> str:
         return self.name_es if (language or "").startswith("es") and self.name_es else self.name

@@ -31,6 +31,7 @@ from .clinic_calendar import ClinicCalendar
 RESIDUAL_ABS_LIMIT_ML = Decimal(2)
 RESIDUAL_RATIO_RANGE = (Decimal("0.85"), Decimal("1.15"))
 NOT_DELIVERED_AFTER = timedelta(hours=1)
+TREND_REFILLS = 3  # the residual trend reads the last three refills
 
 
 class Tier(StrEnum):
@@ -86,8 +87,8 @@ class FamilyReason(StrEnum):
 class Rules:
     """Clinic policy (settings of the clinic), with DOMAIN.md's defaults."""
 
-    lead_days: int = 7
-    max_interval_days: int = 180
+    lead_days: int = fc.LEAD_DAYS
+    max_interval_days: int = fc.MAX_INTERVAL_DAYS
     alarm_near_days: int = 3
     due_soon_days: int = 14
     unreachable_critical_days: int = 14
@@ -445,17 +446,21 @@ def _residual_concerns(facts: Facts, today: date) -> list[Concern]:
         out.append(_c(kind, tier, f"{last.visit_id}", today, last.at, None, details))
     diffs = [
         r.actual_residual_ml - r.expected_residual_ml
-        for r in facts.refills[:3]
+        for r in facts.refills[:TREND_REFILLS]
         if r.actual_residual_ml is not None and r.expected_residual_ml is not None
     ]
-    if len(diffs) == 3 and _growing(list(reversed(diffs))):
+    if residual_growing(list(reversed(diffs))):
         details = {"differences_ml": [str(d) for d in reversed(diffs)], "visit_day": day.isoformat()}
         out.append(_c(Kind.RESIDUAL_TREND, Tier.ATTENTION, f"{last.visit_id}", day, last.at, None, details))
     return out
 
 
-def _growing(diffs: list[Decimal]) -> bool:
-    """Oldest first: one sign throughout, and each further from expected than the one before."""
+def residual_growing(diffs: list[Decimal]) -> bool:
+    """The residual trend, the one rule (the worklist's concern and the chart's words): the
+    differences (actual - expected) of the last TREND_REFILLS refills, oldest first, have one sign
+    throughout and each is further from expected than the one before."""
+    if len(diffs) != TREND_REFILLS:
+        return False
     same_sign = all(d > 0 for d in diffs) or all(d < 0 for d in diffs)
     return same_sign and all(abs(b) > abs(a) for a, b in zip(diffs, diffs[1:], strict=False))
 
