@@ -123,7 +123,9 @@ def _chart_safety(patient) -> dict:
         "safety": state,
         "concerns": concerns,
         "alarm_passed": safety.Kind.ALARM_PASSED in kinds,
-        "printed_governs": bool(state and state.computed_alarm_at and state.alarm_at != state.computed_alarm_at),
+        "printed_governs": bool(
+            state and state.computed_alarm_at and state.alarm_at != state.computed_alarm_at
+        ),
     }
 
 
