@@ -355,14 +355,13 @@ _STATE_FIELDS = ("clinic_id", "pump_id", "active", "tier_rank", "act_by", "famil
 
 def _state(patient, facts: safety.Facts, assessment: safety.Assessment, notice: date | None) -> dict:
     dates = assessment.dates
-    family = assessment.family
     return {
         "clinic_id": patient.clinic_id,
         "pump_id": facts.pump_id,
         "active": patient.active and facts.pump_id is not None,
         "tier_rank": assessment.rank,
         "act_by": assessment.act_by,
-        "family_rank": safety.FAMILY_RANK[family.family_level] if family else 2,
+        "family_rank": safety.FAMILY_RANK[assessment.family_level],
         "alarm_at": dates.alarm_at,
         "alarm_day": dates.alarm_day,
         "computed_alarm_at": dates.computed_alarm_at,

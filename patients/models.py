@@ -267,12 +267,7 @@ class Caregiver(models.Model):
         return bool(self.sms_consent and self.mobile and self.user.is_active)
 
     def in_quiet_hours(self, local_time: time) -> bool:
-        start, end = self.quiet_hours_start, self.quiet_hours_end
-        if start == end:
-            return False
-        if start < end:
-            return start <= local_time < end
-        return local_time >= start or local_time < end
+        return safety.in_quiet_hours(local_time, start=self.quiet_hours_start, end=self.quiet_hours_end)
 
 
 class CaregiverLink(models.Model):

@@ -630,6 +630,36 @@ def _c(kind, tier, anchor, act_by, began_at, family, details) -> Concern:
     )
 
 
+# --- Quiet hours ----------------------------------------------------------------------------------
+
+QUIET_HOURS_OVERRIDE_DAYS = 2  # DOMAIN.md: texts wait out quiet hours unless the alarm is this close
+
+
+def in_quiet_hours(local_time: time, *, start: time, end: time) -> bool:
+    """Quiet from ``start`` to ``end`` (across midnight when start > end); start == end: never."""
+    if start == end:
+        return False
+    if start < end:
+        return start <= local_time < end
+    return local_time >= start or local_time < end
+
+
+def quiet_hours_hold(
+    *, now: datetime, tz: tzinfo, start: time, end: time, alarm_day: date | None, any_hour: bool = False
+) -> datetime | None:
+    """When a text to a caregiver (a reminder or a rung of the escalation ladder) may go, if not
+    now: the end of their quiet hours when ``now`` is inside them. The exception, here once: a
+    text that goes at any hour (``any_hour``: the alarm date has passed with no refill), or one
+    about an alarm date (``alarm_day``) within QUIET_HOURS_OVERRIDE_DAYS days or passed, is never held."""
+    local = now.astimezone(tz)
+    if any_hour or (alarm_day is not None and (alarm_day - local.date()).days <= QUIET_HOURS_OVERRIDE_DAYS):
+        return None
+    if not in_quiet_hours(local.time().replace(tzinfo=None), start=start, end=end):
+        return None
+    ends = datetime.combine(local.date(), end, tzinfo=tz)
+    return ends if ends > local else datetime.combine(local.date() + timedelta(days=1), end, tzinfo=tz)
+
+
 # --- The nurse's words ---------------------------------------------------------------------------
 
 UNREACHABLE_WORDS = {
