@@ -67,11 +67,7 @@ def _calendars(clinics) -> dict:
 
 
 def _rules(clinic) -> safety.Rules:
-    return safety.Rules(
-        lead_days=clinic.refill_lead_days,
-        max_interval_days=clinic.max_refill_interval_days,
-        alarm_near_days=getattr(clinic, "alarm_near_days", 3),
-    )
+    return clinic.safety_rules()
 
 
 def _pumps(ids: list[int]) -> dict[int, object]:
@@ -105,20 +101,7 @@ def _visits(pump_ids: list[int]) -> tuple[dict, dict]:
 
 
 def _latest_fact(visit, tz) -> safety.Visit | None:
-    if visit is None:
-        return None
-    program = visit.program
-    flex = program.steps() if program.mode == program.Mode.FLEX else ()
-    return safety.Visit(
-        visit_id=visit.pk,
-        at=visit.visit_at,
-        alarm_at=visit.alarm_at_worst,
-        refill_due=visit.refill_due,
-        printed_alarm_date=visit.printed_alarm_date,
-        printed_resolved=visit.printed_alarm_resolved_at is not None,
-        flex_steps=flex,
-        pump_utc_offset=visit.visit_at.astimezone(tz).utcoffset(),
-    )
+    return visit.safety_fact(tz) if visit is not None else None
 
 
 def _bookings(ids: list[int], now: datetime, tzs: dict[int, ZoneInfo]) -> tuple[dict, dict]:
@@ -371,14 +354,13 @@ _STATE_FIELDS = ("clinic_id", "pump_id", "active", "tier_rank", "act_by", "famil
 
 def _state(patient, facts: safety.Facts, assessment: safety.Assessment, notice: date | None) -> dict:
     dates = assessment.dates
-    family = assessment.family
     return {
         "clinic_id": patient.clinic_id,
         "pump_id": facts.pump_id,
         "active": patient.active and facts.pump_id is not None,
         "tier_rank": assessment.rank,
         "act_by": assessment.act_by,
-        "family_rank": safety.FAMILY_RANK[family.family_level] if family else 2,
+        "family_rank": safety.FAMILY_RANK[assessment.family_level],
         "alarm_at": dates.alarm_at,
         "alarm_day": dates.alarm_day,
         "computed_alarm_at": dates.computed_alarm_at,

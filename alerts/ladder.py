@@ -134,10 +134,8 @@ def _climb(concern: Concern, danger: str, steps: list[LadderStep], now: datetime
         return LadderStep.objects.create(concern=concern, rung=rung, at=now, list_day=today)
     texted = sum(s.rung in (Rung.TEXT, Rung.TEXT_NEXT) for s in steps)
     caregiver = callable_[0] if rung == Rung.CALL else textable[min(texted, len(textable) - 1)]
-    urgent = rules.alarm_is_urgent(
-        alarm_day=alarm_at.astimezone(tz).date() if alarm_at else None, today=today
-    )
-    if not urgent and caregiver_quiet_until(caregiver, now=now, tz=tz):
+    alarm_day = alarm_at.astimezone(tz).date() if alarm_at else None
+    if caregiver_quiet_until(caregiver, now=now, tz=tz, alarm_day=alarm_day):
         return None  # held: the next beat after quiet hours end takes it
     words = {
         "danger": danger,

@@ -19,8 +19,6 @@ RUNGS = ("text", "text_next", "call", "call_list")
 SHORTEST_WAIT = timedelta(hours=1)
 # The share of the time left before the alarm that the family is given to answer a rung.
 WAIT_SHARE_OF_TIME_LEFT = 4
-# Quiet hours never hold a rung once the alarm date is this close (docs/rules.md#when-texts-are-sent).
-URGENT_DAYS = 2
 
 
 def answer_wait(*, base: timedelta, since: datetime, alarm_at: datetime | None) -> timedelta:
@@ -30,11 +28,6 @@ def answer_wait(*, base: timedelta, since: datetime, alarm_at: datetime | None) 
         return base
     share = (alarm_at - since) / WAIT_SHARE_OF_TIME_LEFT
     return max(SHORTEST_WAIT, min(base, share))
-
-
-def alarm_is_urgent(*, alarm_day: date | None, today: date) -> bool:
-    """The alarm date is within URGENT_DAYS (or passed): texts and calls go at any hour."""
-    return alarm_day is not None and (alarm_day - today).days <= URGENT_DAYS
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from alerts.querysets import ConcernQuerySet, LadderStepQuerySet, SmsMessageQuerySet
+from pumps import safety
 
 
 class Reminder(models.Model):
@@ -100,6 +101,33 @@ class SmsMessage(models.Model):
         return f"{self.get_direction_display()} {self.created_at:%Y-%m-%d %H:%M}"
 
 
+# The nurses' names of the safety assessment's kinds and tiers (pumps/safety.py declares them).
+KIND_LABELS = {
+    safety.Kind.ALARM_PASSED: _("Alarm date passed, no refill"),
+    safety.Kind.ALARM_NEAR: _("Alarm near, no refill booked before it"),
+    safety.Kind.BOOKED_AFTER_ALARM: _("Refill booked after the alarm date"),
+    safety.Kind.BOOKED_PAST_CAP: _("Refill booked past the 180-day limit"),
+    safety.Kind.BOOKED_AFTER_DUE: _("Refill booked after the refill-due date"),
+    safety.Kind.DUE_PASSED: _("Refill-due date passed, nothing booked"),
+    safety.Kind.DUE_SOON: _("Refill due soon, nothing booked"),
+    safety.Kind.RESIDUAL_HIGH: _("Residual above expected (possible stall)"),
+    safety.Kind.RESIDUAL_LOW: _("Residual below expected"),
+    safety.Kind.RESIDUAL_TREND: _("Residual difference growing"),
+    safety.Kind.PRINTED_DIFFERS: _("Printed and computed alarm dates differ"),
+    safety.Kind.ERI: _("ERI reported"),
+    safety.Kind.BATTERY: _("Battery replacement window open"),
+    safety.Kind.NO_SHOW: _("Refill appointment missed"),
+    safety.Kind.UNREACHABLE: _("Family cannot be reached by text"),
+    safety.Kind.FLEX_CLOCK: _("Flex schedule crosses a clock change"),
+    safety.Kind.CONTACT_CHANGED: _("A parent shared with another clinic changed their number"),
+}
+TIER_LABELS = {
+    safety.Tier.CRITICAL: _("Critical"),
+    safety.Tier.URGENT: _("Urgent"),
+    safety.Tier.ATTENTION: _("Attention"),
+}
+
+
 class Concern(models.Model):
     """One danger of one child, as the safety assessment (pumps/safety.py) found it.
 
@@ -109,36 +137,16 @@ class Concern(models.Model):
     Escalations are the open concerns that need a nurse (critical and urgent).
     """
 
-    class Kind(models.TextChoices):
-        ALARM_PASSED = "alarm_passed", _("Alarm date passed, no refill")
-        ALARM_NEAR = "alarm_near", _("Alarm near, no refill booked before it")
-        BOOKED_AFTER_ALARM = "booked_after_alarm", _("Refill booked after the alarm date")
-        BOOKED_PAST_CAP = "booked_past_cap", _("Refill booked past the 180-day limit")
-        BOOKED_AFTER_DUE = "booked_after_due", _("Refill booked after the refill-due date")
-        DUE_PASSED = "due_passed", _("Refill-due date passed, nothing booked")
-        DUE_SOON = "due_soon", _("Refill due soon, nothing booked")
-        RESIDUAL_HIGH = "residual_high", _("Residual above expected (possible stall)")
-        RESIDUAL_LOW = "residual_low", _("Residual below expected")
-        RESIDUAL_TREND = "residual_trend", _("Residual difference growing")
-        PRINTED_DIFFERS = "printed_differs", _("Printed and computed alarm dates differ")
-        ERI = "eri", _("ERI reported")
-        BATTERY = "battery", _("Battery replacement window open")
-        NO_SHOW = "no_show", _("Refill appointment missed")
-        UNREACHABLE = "unreachable", _("Family cannot be reached by text")
-        FLEX_CLOCK = "flex_clock", _("Flex schedule crosses a clock change")
-        CONTACT_CHANGED = "contact_changed", _("A parent shared with another clinic changed their number")
-
-    class Tier(models.TextChoices):
-        CRITICAL = "critical", _("Critical")
-        URGENT = "urgent", _("Urgent")
-        ATTENTION = "attention", _("Attention")
+    # The kinds and tiers are the assessment's (pumps/safety.py); only their labels are here.
+    Kind = models.TextChoices("Kind", [(k.name, (k.value, KIND_LABELS[k])) for k in safety.Kind])
+    Tier = models.TextChoices("Tier", [(t.name, (t.value, TIER_LABELS[t])) for t in safety.Tier])
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="concerns")
     # Copied from the patient: staff queries are scoped by the clinic of the child.
     clinic = models.ForeignKey("patients.Clinic", on_delete=models.CASCADE, related_name="concerns")
     kind = models.CharField(max_length=24, choices=Kind.choices)
     tier = models.CharField(max_length=10, choices=Tier.choices)
-    tier_rank = models.PositiveSmallIntegerField()  # 0 critical, 1 urgent, 2 attention
+    tier_rank = models.PositiveSmallIntegerField()  # safety.TIER_RANK: 0 critical, 1 urgent, 2 attention
     key = models.CharField(max_length=200)
     began_at = models.DateTimeField()
     act_by = models.DateField(null=True, blank=True)
@@ -191,9 +199,9 @@ class ChildSafety(models.Model):
     clinic = models.ForeignKey("patients.Clinic", on_delete=models.CASCADE, related_name="+")
     pump = models.ForeignKey("pumps.Pump", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     active = models.BooleanField(default=True)  # the child is active and has an active pump
-    tier_rank = models.PositiveSmallIntegerField(default=3)  # 3: no open concern
+    tier_rank = models.PositiveSmallIntegerField(default=safety.NO_CONCERN_RANK)
     act_by = models.DateField(null=True, blank=True)
-    family_rank = models.PositiveSmallIntegerField(default=2)  # 0 call today, 1 book now, 2 plenty
+    family_rank = models.PositiveSmallIntegerField(default=safety.FAMILY_RANK[safety.FamilyLevel.PLENTY])
     alarm_at = models.DateTimeField(null=True, blank=True)  # governing instant
     alarm_day = models.DateField(null=True, blank=True)  # governing, clinic-local
     computed_alarm_at = models.DateTimeField(null=True, blank=True)

@@ -29,15 +29,15 @@ than never, and never endlessly:
   outcome: it is sent again (it may give a second text, never none), counted against the same
   limit. A live send holds the row's lock, so it is never taken for lost.
 - Quiet hours: a caregiver in quiet hours gets the text at the end of them, except alarm
-  reminders in the last ALARM_URGENT_DAYS days before the alarm date, and the daily "overdue"
-  text once the alarm date has passed with no refill (sent at any hour).
+  reminders in the last days before the alarm date, and the daily "overdue" text once the alarm
+  date has passed with no refill (sent at any hour): pumps/safety.quiet_hours_hold.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -48,10 +48,10 @@ from django.utils import timezone
 from alerts import holds, send_pool
 from alerts.concerns import concerns_refresh, concerns_refresh_many
 from alerts.escalations import escalate_reminder
-from alerts.ladder_rules import URGENT_DAYS, alarm_is_urgent
 from alerts.models import Heartbeat, Reminder, SmsMessage
 from alerts.sms import SendResult, SmsConfigurationError, SmsError, SmsPermanentError, get_backend
 from alerts.words import reminder_text
+from pumps import safety
 
 logger = logging.getLogger("alerts")
 
@@ -59,7 +59,6 @@ SWEEP = "sweep"
 SWEEP_STALE_AFTER = timedelta(minutes=5)
 CLAIM_BATCH = 500
 MAX_ATTEMPTS = 6
-ALARM_URGENT_DAYS = URGENT_DAYS  # the rule is alerts.ladder_rules.alarm_is_urgent
 Status = Reminder.Status
 
 
@@ -147,24 +146,23 @@ def _recheck(reminder: Reminder) -> str | None:
 def quiet_until(reminder: Reminder, now: datetime) -> datetime | None:
     """The end of the caregiver's quiet hours if now is inside them and the text may wait."""
     tz = ZoneInfo(reminder.patient.clinic.time_zone)
-    # The alarm date has passed (overdue), or is within 2 days: any hour.
-    urgent = reminder.kind == Reminder.Kind.OVERDUE or (
-        reminder.kind == Reminder.Kind.ALARM
-        and alarm_is_urgent(alarm_day=reminder.target_date, today=now.astimezone(tz).date())
-    )
-    return None if urgent else caregiver_quiet_until(reminder.caregiver, now=now, tz=tz)
+    alarm_day = reminder.target_date if reminder.kind == Reminder.Kind.ALARM else None
+    overdue = reminder.kind == Reminder.Kind.OVERDUE
+    return caregiver_quiet_until(reminder.caregiver, now=now, tz=tz, alarm_day=alarm_day, any_hour=overdue)
 
 
-def caregiver_quiet_until(caregiver, *, now: datetime, tz: ZoneInfo) -> datetime | None:
-    """The end of this caregiver's quiet hours if `now` is inside them, else None."""
-    local = now.astimezone(tz)
-    if not caregiver.in_quiet_hours(local.time().replace(tzinfo=None)):
-        return None
-    end = datetime.combine(local.date(), caregiver.quiet_hours_end, tzinfo=tz)
-    return (
-        end
-        if end > local
-        else datetime.combine(local.date() + timedelta(days=1), caregiver.quiet_hours_end, tzinfo=tz)
+def caregiver_quiet_until(
+    caregiver, *, now: datetime, tz: ZoneInfo, alarm_day: date | None, any_hour: bool = False
+) -> datetime | None:
+    """The end of this caregiver's quiet hours if `now` is inside them and the text may wait, else
+    None: the one rule (pumps/safety.quiet_hours_hold), for the reminders and the ladder alike."""
+    return safety.quiet_hours_hold(
+        now=now,
+        tz=tz,
+        start=caregiver.quiet_hours_start,
+        end=caregiver.quiet_hours_end,
+        alarm_day=alarm_day,
+        any_hour=any_hour,
     )
 
 

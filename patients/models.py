@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from patients.querysets import CaregiverQuerySet, PatientQuerySet
+from pumps import forecast as fc
+from pumps import safety
 
 
 class UserManager(BaseUserManager):
@@ -91,10 +93,11 @@ class Clinic(models.Model):
     # The clinic's words in Spanish (blank: the English ones are shown).
     name_es = models.CharField(max_length=200, blank=True, db_default="")
     default_location_es = models.CharField(max_length=200, blank=True, db_default="")
-    # Clinic policy (docs/rules.md#clinic-defaults): lead days never below 3; 180 days for drug
-    # stability.
-    refill_lead_days = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(3)])
-    max_refill_interval_days = models.PositiveSmallIntegerField(default=180)
+    # Clinic policy (docs/rules.md#clinic-defaults): lead days never below 3; 180 days for drug stability.
+    refill_lead_days = models.PositiveSmallIntegerField(
+        default=fc.LEAD_DAYS, validators=[MinValueValidator(fc.MIN_LEAD_DAYS)]
+    )
+    max_refill_interval_days = models.PositiveSmallIntegerField(default=fc.MAX_INTERVAL_DAYS)
     reminder_refill_due_days = models.JSONField(default=default_refill_due_offsets)
     reminder_alarm_days = models.JSONField(default=default_alarm_offsets)
     reminder_appointment_days = models.JSONField(default=default_appointment_offsets)
@@ -118,6 +121,10 @@ class Clinic(models.Model):
         from zoneinfo import ZoneInfo
 
         return ZoneInfo(self.time_zone)
+
+    def safety_rules(self) -> safety.Rules:
+        """The clinic's policy as the safety assessment reads it (pumps/safety.py)."""
+        return safety.Rules(lead_days=self.refill_lead_days, max_interval_days=self.max_refill_interval_days)
 
     def name_in(self, language: str | None) -> str:
         return self.name_es if (language or "").startswith("es") and self.name_es else self.name
@@ -259,12 +266,7 @@ class Caregiver(models.Model):
         return bool(self.sms_consent and self.mobile and self.user.is_active)
 
     def in_quiet_hours(self, local_time: time) -> bool:
-        start, end = self.quiet_hours_start, self.quiet_hours_end
-        if start == end:
-            return False
-        if start < end:
-            return start <= local_time < end
-        return local_time >= start or local_time < end
+        return safety.in_quiet_hours(local_time, start=self.quiet_hours_start, end=self.quiet_hours_end)
 
 
 class CaregiverLink(models.Model):

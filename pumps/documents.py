@@ -17,6 +17,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
 from appointments.models import Appointment
+from patients.clinic_hours import clinic_calendar
 from patients.models import CaregiverLink, Language, Patient
 from pumps import safety
 from pumps.models import Document, Program, Pump, RefillVisit
@@ -104,6 +105,20 @@ def _dose_change(visit: RefillVisit) -> dict | None:
     }
 
 
+def _governing_dates(visit: RefillVisit, clinic) -> safety.Dates:
+    """The dates that govern as of this visit, by the assessment's own function on the same facts
+    (the clinic's rules and calendar included): an earlier printed alarm date governs until a nurse
+    resolves it, and the refill-due date moves with it onto an open day."""
+    tz = clinic.tzinfo
+    facts = safety.Facts(
+        tz=tz,
+        rules=clinic.safety_rules(),
+        latest=visit.safety_fact(tz),
+        calendar=clinic_calendar(clinic),
+    )
+    return safety.governing_dates(facts)
+
+
 def visit_summary_context(visit: RefillVisit) -> dict:
     """Everything the summary shows, read from the database (no clock: reruns are identical)."""
     pump, program = visit.pump, visit.program
@@ -113,20 +128,7 @@ def visit_summary_context(visit: RefillVisit) -> dict:
     visit_local = timezone.localtime(visit.visit_at, tz)
     appointment = _next_appointment(visit)
     nurse = visit.nurse
-    # The governing dates: an earlier printed alarm date governs until a nurse resolves it.
-    alarm_at = safety.governing_alarm(
-        computed_at=visit.alarm_at_worst,
-        printed=visit.printed_alarm_date,
-        tz=tz,
-        resolved=visit.printed_alarm_resolved_at is not None,
-    )
-    refill_due = safety.governing_refill_due(
-        alarm_at=alarm_at,
-        computed_at=visit.alarm_at_worst,
-        refill_due=visit.refill_due,
-        tz=tz,
-        lead_days=clinic.refill_lead_days,
-    )
+    dates = _governing_dates(visit, clinic)
     return {
         "patient": patient,
         "clinic": clinic,
@@ -136,11 +138,11 @@ def visit_summary_context(visit: RefillVisit) -> dict:
         "program": _program_facts(program),
         "dose_change": _dose_change(visit),
         "bridge_bolus_ml": plain_number(visit.bridge_bolus_ml) if visit.bridge_bolus_ml else None,
-        "alarm_date": timezone.localtime(alarm_at, tz).date(),
+        "alarm_date": dates.alarm_day,
         "alarm_nominal_date": (
             timezone.localtime(visit.alarm_at, tz).date() if program.has_patient_bolus else None
         ),
-        "refill_due": refill_due,
+        "refill_due": dates.refill_due,
         "appointment": appointment,
         "appointment_start": timezone.localtime(appointment.start, tz) if appointment else None,
         "replace_by": pump.replace_by() if pump.battery_window_open(visit_local.date()) else None,

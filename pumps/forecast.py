@@ -40,6 +40,10 @@ from pumps.clinic_calendar import ClinicCalendar
 
 MAX_FLEX_STEPS = 13
 MIN_LEAD_DAYS = 3
+# The clinic defaults (DOMAIN.md): book the refill a week before the alarm; drug stability caps
+# the refill interval at 180 days. Declared here once; the clinic's settings start from them.
+LEAD_DAYS = 7
+MAX_INTERVAL_DAYS = 180
 SHUTOFF_YEARS = 7
 END_OF_SERVICE_AFTER_ERI = timedelta(days=90)
 HALF_YEAR = timedelta(days=182)
@@ -311,8 +315,8 @@ def refill_due(
     alarm_at: datetime,
     last_refill_at: datetime,
     tz: tzinfo,
-    lead_days: int = 7,
-    max_interval_days: int = 180,
+    lead_days: int = LEAD_DAYS,
+    max_interval_days: int = MAX_INTERVAL_DAYS,
     calendar: ClinicCalendar | None = None,
 ) -> date:
     """The date (in ``tz``) by which the pump must be refilled.

@@ -277,6 +277,21 @@ class RefillVisit(models.Model):
         pct = self.dose_change_percent
         return pct is not None and abs(pct) > DOSE_CHANGE_CONFIRM_PERCENT
 
+    def safety_fact(self, tz) -> safety.Visit:
+        """This visit as the safety assessment reads it (pumps/safety.py): the same facts for the
+        stored assessment (alerts/concerns.py) and the after-visit summary (pumps/documents.py)."""
+        program = self.program
+        return safety.Visit(
+            visit_id=self.pk,
+            at=self.visit_at,
+            alarm_at=self.alarm_at_worst,
+            refill_due=self.refill_due,
+            printed_alarm_date=self.printed_alarm_date,
+            printed_resolved=self.printed_alarm_resolved_at is not None,
+            flex_steps=program.steps() if program.mode == program.Mode.FLEX else (),
+            pump_utc_offset=self.visit_at.astimezone(tz).utcoffset(),
+        )
+
     @property
     def printed_alarm_differs(self) -> bool:
         """The programmer's printed date and ours differ by more than a day

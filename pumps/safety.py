@@ -33,6 +33,7 @@ from pumps.clinic_calendar import ClinicCalendar
 RESIDUAL_ABS_LIMIT_ML = Decimal(2)
 RESIDUAL_RATIO_RANGE = (Decimal("0.85"), Decimal("1.15"))
 NOT_DELIVERED_AFTER = timedelta(hours=1)
+TREND_REFILLS = 3  # the residual trend reads the last three refills
 
 
 class Tier(StrEnum):
@@ -89,8 +90,8 @@ class Rules:
     """Clinic policy: lead days and the maximum interval are the clinic's settings; the other
     thresholds are fixed at these defaults (docs/rules.md#clinic-defaults)."""
 
-    lead_days: int = 7
-    max_interval_days: int = 180
+    lead_days: int = fc.LEAD_DAYS
+    max_interval_days: int = fc.MAX_INTERVAL_DAYS
     alarm_near_days: int = 3
     due_soon_days: int = 14
     unreachable_critical_days: int = 14
@@ -449,17 +450,21 @@ def _residual_concerns(facts: Facts, today: date) -> list[Concern]:
         out.append(_c(kind, tier, f"{last.visit_id}", today, last.at, None, details))
     diffs = [
         r.actual_residual_ml - r.expected_residual_ml
-        for r in facts.refills[:3]
+        for r in facts.refills[:TREND_REFILLS]
         if r.actual_residual_ml is not None and r.expected_residual_ml is not None
     ]
-    if len(diffs) == 3 and _growing(list(reversed(diffs))):
+    if residual_growing(list(reversed(diffs))):
         details = {"differences_ml": [str(d) for d in reversed(diffs)], "visit_day": day.isoformat()}
         out.append(_c(Kind.RESIDUAL_TREND, Tier.ATTENTION, f"{last.visit_id}", day, last.at, None, details))
     return out
 
 
-def _growing(diffs: list[Decimal]) -> bool:
-    """Oldest first: one sign throughout, and each further from expected than the one before."""
+def residual_growing(diffs: list[Decimal]) -> bool:
+    """The residual trend, the one rule (the worklist's concern and the chart's words): the
+    differences (actual - expected) of the last TREND_REFILLS refills, oldest first, have one sign
+    throughout and each is further from expected than the one before."""
+    if len(diffs) != TREND_REFILLS:
+        return False
     same_sign = all(d > 0 for d in diffs) or all(d < 0 for d in diffs)
     return same_sign and all(abs(b) > abs(a) for a, b in zip(diffs, diffs[1:], strict=False))
 
@@ -627,6 +632,36 @@ def _c(kind, tier, anchor, act_by, began_at, family, details) -> Concern:
         family_level=family,
         details=details,
     )
+
+
+# --- Quiet hours ----------------------------------------------------------------------------------
+
+QUIET_HOURS_OVERRIDE_DAYS = 2  # DOMAIN.md: texts wait out quiet hours unless the alarm is this close
+
+
+def in_quiet_hours(local_time: time, *, start: time, end: time) -> bool:
+    """Quiet from ``start`` to ``end`` (across midnight when start > end); start == end: never."""
+    if start == end:
+        return False
+    if start < end:
+        return start <= local_time < end
+    return local_time >= start or local_time < end
+
+
+def quiet_hours_hold(
+    *, now: datetime, tz: tzinfo, start: time, end: time, alarm_day: date | None, any_hour: bool = False
+) -> datetime | None:
+    """When a text to a caregiver (a reminder or a rung of the escalation ladder) may go, if not
+    now: the end of their quiet hours when ``now`` is inside them. The exception, here once: a
+    text that goes at any hour (``any_hour``: the alarm date has passed with no refill), or one
+    about an alarm date (``alarm_day``) within QUIET_HOURS_OVERRIDE_DAYS days or passed, is never held."""
+    local = now.astimezone(tz)
+    if any_hour or (alarm_day is not None and (alarm_day - local.date()).days <= QUIET_HOURS_OVERRIDE_DAYS):
+        return None
+    if not in_quiet_hours(local.time().replace(tzinfo=None), start=start, end=end):
+        return None
+    ends = datetime.combine(local.date(), end, tzinfo=tz)
+    return ends if ends > local else datetime.combine(local.date() + timedelta(days=1), end, tzinfo=tz)
 
 
 # --- The nurse's words ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from alerts.models import Concern, LadderStep, Reminder
+from alerts.models import ChildSafety, Concern, LadderStep, Reminder
 from appointments.models import Appointment
 from patients import audit
 from patients.accounts.permissions import clinic_of, staff_required
@@ -17,6 +17,7 @@ from patients.models import Patient
 from patients.staff.charts import dose_chart_svg, residual_chart_svg
 from patients.staff.worklist import TIERS, page_rows, worklist, worklist_filter
 from patients.staff.worklist_rows import worklist_rows_html
+from pumps import safety
 from pumps.models import Pump
 
 PAGE_SIZE = 50
@@ -68,29 +69,63 @@ def _chart_pump_data(pump: Pump) -> dict:
         if v.residual_difference_ml is not None
     ]
     flagged = [v for v in visits if v.residual_discrepancy]
+    # The trend reads the last refills, as the assessment does (pumps/safety.py).
+    refills = [v for v in visits if v.kind in ("refill", "implant")][: safety.TREND_REFILLS]
+    trend = [v.residual_difference_ml for v in reversed(refills) if v.residual_difference_ml is not None]
     return {
         "visits": visits,
         "latest": visits[0] if visits else None,
         "program": programs[-1] if programs else None,
         "dose_svg": mark_safe(dose_chart_svg([(p.effective_from, p.daily_dose_mcg) for p in programs])),  # noqa: S308 - escaped in patients.staff.charts
         "residual_svg": mark_safe(residual_chart_svg(residual_points)),  # noqa: S308
-        "residual_trend": residual_trend(residual_points),
+        "residual_trend": residual_trend(trend),
         "residual_flagged": len(flagged),
     }
 
 
-def residual_trend(points) -> str:
-    """Plain words for the last three differences (actual − expected)."""
-    last = [float(p[1]) for p in points[-3:]]
-    if len(last) < 2:
+def residual_trend(diffs) -> str:
+    """Plain words for the differences (actual − expected) of the last refills, oldest first.
+    "Growing" is the assessment's one rule (pumps/safety.residual_growing), as on the worklist."""
+    if len(diffs) < 2:
         return ""
-    if all(v > 0 for v in last) and last[-1] > 2:
-        return "Actual residual above expected at recent visits: possible under-delivery (withdrawal risk)."
-    if all(v < 0 for v in last) and last[-1] < -2:
-        return "Actual residual below expected at recent visits: possible over-delivery or mis-fill."
-    if abs(last[-1]) > abs(last[0]) + 1:
+    limit = safety.RESIDUAL_ABS_LIMIT_ML
+    if safety.residual_growing(diffs):
         return "The residual difference is growing."
+    if all(v > 0 for v in diffs) and diffs[-1] > limit:
+        return "Actual residual above expected at recent visits: possible under-delivery (withdrawal risk)."
+    if all(v < 0 for v in diffs) and diffs[-1] < -limit:
+        return "Actual residual below expected at recent visits: possible over-delivery or mis-fill."
     return "Stable."
+
+
+def _judged(appointments, state: ChildSafety | None) -> list[Appointment]:
+    """Each open refill appointment judged by the one "booked in time" rule against the
+    governing alarm the assessment stored (pumps/safety.booked_in_time)."""
+    rows = list(appointments)
+    for a in rows:
+        a.after_alarm = bool(
+            state is not None
+            and state.alarm_at is not None
+            and a.kind == Appointment.Kind.REFILL
+            and not safety.booked_in_time(a.start, state.alarm_at)
+        )
+    return rows
+
+
+def _chart_safety(patient) -> dict:
+    """The stored assessment (alerts.models.ChildSafety and the open concerns): the chart shows
+    its governing dates, its badges and its nurse's words, as the worklist does."""
+    state = ChildSafety.objects.filter(patient=patient).first()
+    concerns = list(Concern.objects.open().filter(patient=patient).order_by("tier_rank", "act_by", "pk"))
+    kinds = {c.kind for c in concerns}
+    return {
+        "safety": state,
+        "concerns": concerns,
+        "alarm_passed": safety.Kind.ALARM_PASSED in kinds,
+        "printed_governs": bool(
+            state and state.computed_alarm_at and state.alarm_at != state.computed_alarm_at
+        ),
+    }
 
 
 @staff_required
@@ -100,14 +135,17 @@ def chart(request, pk: int):
     now = timezone.now()
     pumps = list(patient.pumps.order_by("-implant_date"))
     active = next((p for p in pumps if p.is_active), None)
+    assessed = _chart_safety(patient)
+    state = assessed["safety"]
     context = {
+        **assessed,
         "patient": patient,
         "pumps": pumps,
         "pump": active,
         "links": patient.caregiver_links.select_related("caregiver__user").order_by(
             "-active", "-primary_contact"
         ),
-        "appointments": Appointment.objects.filter(patient=patient).upcoming(now=now),
+        "appointments": _judged(Appointment.objects.filter(patient=patient).upcoming(now=now), state),
         "past_appointments": Appointment.objects.filter(patient=patient, start__lt=now).order_by("-start")[
             :10
         ],

@@ -14,9 +14,10 @@ from django.db import models
 from django.db.models import F, Prefetch, Q
 
 from alerts.models import ChildSafety, Concern
+from pumps import safety
 
-TIERS = {"critical": "Critical", "urgent": "Urgent", "attention": "Attention"}
-TIER_RANKS = {"critical": 0, "urgent": 1, "attention": 2, "none": 3}
+TIERS = dict(Concern.Tier.choices)  # the assessment's tiers (pumps/safety.py), named
+TIER_RANKS = {**{tier.value: rank for tier, rank in safety.TIER_RANK.items()}, "none": safety.NO_CONCERN_RANK}
 
 
 def worklist(*, user) -> models.QuerySet:

@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from pumps import safety
+
 _ID = 987654321  # reversed once per page, then replaced by each row's id
 
 # The staff console is in English (its templates are not translated): its dates are written here
@@ -24,7 +26,11 @@ _ID = 987654321  # reversed once per page, then replaced by each row's id
 # lookup per name (most of the rows' time, profiled).
 _MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_BADGE = {"critical": "text-bg-danger", "urgent": "text-bg-warning"}
+_BADGE = {safety.Tier.CRITICAL: "text-bg-danger", safety.Tier.URGENT: "text-bg-warning"}
+_ROW_TONE = {
+    safety.TIER_RANK[safety.Tier.CRITICAL]: "row-danger",
+    safety.TIER_RANK[safety.Tier.URGENT]: "row-warning",
+}
 
 
 def _day(value: date) -> str:  # "j M Y"
@@ -143,7 +149,7 @@ def worklist_rows_html(rows: list[dict], *, today: date, next_path: str) -> Safe
     for row in rows:
         state, patient = row["state"], row["patient"]
         actions = _actions(row, page)
-        tone = {0: "row-danger", 1: "row-warning"}.get(state.tier_rank, "")
+        tone = _ROW_TONE.get(state.tier_rank, "")
         model = page.models.get(row["pump"].model, escape(str(row["pump"].model)))
         out.append(
             f'<tr class="{tone}"><td><a href="{page.url("chart", patient.pk)}" class="fw-semibold">'
