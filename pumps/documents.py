@@ -1,9 +1,10 @@
 """After-visit summaries and emergency cards: what goes on them, and storing each version.
 
-Contracts: the refill service calls `visit_summary_queue(visit=...)` and, when the program
-changed, `emergency_card_queue(patient=...)` inside its transaction; both queue the Celery task
-after commit (`delay_on_commit`, itbportal/celery.py) so nothing is rendered before commit. The tasks call
-`visit_summary_store` / `emergency_card_store`, which rebuild the PDFs from the database.
+Contracts: the refill service calls `pumps.tasks.visit_summary_queue(visit=...)` and, when the
+program changed, `emergency_card_queue(patient=...)` inside its transaction; both queue the Celery
+task after commit (`delay_on_commit`, itbportal/celery.py) so nothing is rendered before
+commit. The tasks call `visit_summary_store` / `emergency_card_store`, which rebuild the PDFs
+from the database.
 """
 
 from __future__ import annotations
@@ -25,20 +26,6 @@ from pumps.pdf import render_pdf
 
 SUMMARY_TEMPLATE = "documents/visit_summary.html"
 CARD_TEMPLATE = "documents/emergency_card.html"
-
-
-def visit_summary_queue(*, visit) -> None:
-    """Queue the after-visit summary PDF for `visit` once the surrounding transaction commits."""
-    from pumps.tasks import visit_summary_render
-
-    visit_summary_render.delay_on_commit(visit.pk)
-
-
-def emergency_card_queue(*, patient) -> None:
-    """Queue a fresh emergency card for `patient` (after a program change) on commit."""
-    from pumps.tasks import emergency_card_render
-
-    emergency_card_render.delay_on_commit(patient.pk)
 
 
 def document_languages(patient: Patient) -> list[str]:

@@ -14,8 +14,8 @@ from patients import audit, events
 from patients.clinic_hours import clinic_calendar
 from pumps import forecast as fc
 from pumps import safety
-from pumps.documents import emergency_card_queue, visit_summary_queue
 from pumps.models import DOSE_CHANGE_CONFIRM_PERCENT, USUAL_CONCENTRATIONS, Program, Pump, RefillVisit
+from pumps.tasks import emergency_card_queue, visit_summary_queue
 
 PLAUSIBLE_DOSE_MCG = (Decimal(25), Decimal(1200))
 

@@ -33,3 +33,13 @@ def emergency_card_render(patient_id: int) -> list[int]:
     if patient is None:
         return []
     return [doc.pk for doc in documents.emergency_card_store(patient=patient)]
+
+
+def visit_summary_queue(*, visit) -> None:
+    """Queue the after-visit summary PDF for `visit` once the surrounding transaction commits."""
+    visit_summary_render.delay_on_commit(visit.pk)
+
+
+def emergency_card_queue(*, patient) -> None:
+    """Queue a fresh emergency card for `patient` (after a program change) on commit."""
+    emergency_card_render.delay_on_commit(patient.pk)

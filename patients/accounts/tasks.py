@@ -4,8 +4,8 @@ already queued under those names still run after a move."""
 from __future__ import annotations
 
 from celery import shared_task
-
-from patients.accounts.password_reset import password_reset_send_now
+from django.contrib.auth.forms import PasswordResetForm
+from django.utils import translation
 
 
 @shared_task(name="patients.tasks.password_reset_send", ignore_result=True)
@@ -13,3 +13,18 @@ def password_reset_send(*, email: str, domain: str, use_https: bool, language: s
     """Takes the typed address rather than an id: looking it up in the request would make a known
     address answer slower than an unknown one."""
     return password_reset_send_now(email=email, domain=domain, use_https=use_https, language=language)
+
+
+def password_reset_send_now(*, email: str, domain: str, use_https: bool, language: str) -> int:
+    """Send the reset e-mail to each active account with this address; 0 for an unknown one."""
+    form = PasswordResetForm({"email": email})
+    if not form.is_valid():
+        return 0
+    with translation.override(language):
+        form.save(
+            domain_override=domain,
+            use_https=use_https,
+            subject_template_name="registration/password_reset_subject.txt",
+            email_template_name="registration/password_reset_email.html",
+        )
+    return len(list(form.get_users(email)))

@@ -4,8 +4,8 @@ import pytest
 
 from itbportal.celery import app
 from pumps import tasks
-from pumps.documents import emergency_card_queue, visit_summary_queue
 from pumps.models import Document
+from pumps.tasks import emergency_card_queue, visit_summary_queue
 from tests.documents.conftest import pdf_text
 
 
