@@ -121,3 +121,14 @@ def test_a_staff_role_changed_on_the_admin_is_audited_and_sets_the_group(client,
     assert profile.role == StaffProfile.Role.CLINIC_ADMIN
     assert list(nurse.groups.values_list("name", flat=True)) == ["Clinic admin"]
     assert AuditEvent.objects.filter(action="admin.saved", object_id=str(profile.pk)).exists()
+
+
+def test_every_management_command_loads():
+    """`make run` starts `demo_ready` by name: a command whose module no longer imports after a
+    move stops every process of `make run`."""
+    from django.core.management import get_commands, load_command_class
+
+    ours = {name: app for name, app in get_commands().items() if app.split(".")[0] in {"patients", "alerts"}}
+    assert {"seed_demo", "demo_ready", "demo_code", "safety_refresh", "compile_catalogues"} <= set(ours)
+    for name, app in ours.items():
+        load_command_class(app, name)
