@@ -180,3 +180,11 @@ def test_the_library_refuses_what_is_not_fhir():
     with pytest.raises(ValidationError):
         observation(status="final", code={"text": "x"}, effectiveDateTime="last Tuesday")
     assert observation(status="final", code={"text": "x"}, valueQuantity={"value": Decimal("1.5")})
+
+
+def test_the_documented_example_is_a_valid_bundle_of_every_type():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "fhir-example-bundle.json").read_text()
+    example = Bundle.model_validate_json(text)
+    assert {e.resource.get_resource_type() for e in example.entry} == TYPES
