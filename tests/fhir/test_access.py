@@ -159,3 +159,16 @@ def test_the_bulk_export_streams_every_child_of_the_clinic_as_valid_ndjson(
         .splitlines()
     )
     assert len(only) == 2 and all('"resourceType":"Device"' in line for line in only)
+
+
+def test_a_hostile_id_is_a_plain_404_not_an_error(nurse_client):
+    assert nurse_client.get("/fhir/Patient/100000000000000000000000000000/$everything").status_code == 404
+    assert nurse_client.get("/fhir/Patient/9223372036854775807/$everything").status_code == 404
+
+
+def test_the_bulk_export_by_token_is_audited_under_the_tokens_name(client, child, secret):
+    client.get(reverse("fhir:export"), **_bearer(secret)).getvalue()
+    token = ClinicApiToken.objects.get()
+    row = AuditEvent.objects.get(action=audit.FHIR_BULK_EXPORTED)
+    assert row.actor_label == api_tokens.token_label(token)
+    assert (row.object_type, row.object_id) == ("patients.clinic", str(token.clinic_id))
