@@ -60,6 +60,7 @@ urlpatterns = [
     path("family/", include("patients.family.urls")),
     path("sms/", include((sms_patterns, "alerts"))),
     path("documents/", include("patients.documents.urls")),
+    path("fhir/", include("patients.fhir.urls")),
     path("audit/", include("patients.staff.audit_urls")),
     path("invite/", include("patients.accounts.invite_urls")),
     path("admin/", admin.site.urls),

@@ -68,6 +68,7 @@ CLINIC_FIELDSETS = (
             )
         },
     ),
+    ("FHIR export", {"fields": ("fhir_shares_caregiver_contact",)}),
 )
 
 

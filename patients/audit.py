@@ -40,6 +40,11 @@ APPOINTMENT_CANCELLED = "appointment.cancelled"
 AUDIT_SEARCHED = "audit.searched"
 CALL_OUTCOME_RECORDED = "ladder.call_outcome"
 ADMIN_SAVED = "admin.saved"  # a user, staff role or clinic saved on the admin site
+FHIR_READ = "fhir.read"  # one child's record as FHIR (by a nurse or an API token)
+FHIR_BULK_EXPORTED = "fhir.bulk_exported"  # a clinic's children as NDJSON
+API_TOKEN_CREATED = "api_token.created"
+API_TOKEN_REVOKED = "api_token.revoked"
+API_TOKEN_REFUSED = "api_token.refused"  # an unknown or revoked token was presented
 
 ACTIONS = [
     SIGN_IN,
@@ -67,6 +72,11 @@ ACTIONS = [
     AUDIT_SEARCHED,
     CALL_OUTCOME_RECORDED,
     ADMIN_SAVED,
+    FHIR_READ,
+    FHIR_BULK_EXPORTED,
+    API_TOKEN_CREATED,
+    API_TOKEN_REVOKED,
+    API_TOKEN_REFUSED,
 ]
 
 OUTCOMES = ["ok", "failed", "refused", "missing"]

@@ -112,6 +112,11 @@ class Clinic(models.Model):
     open_weekdays = models.JSONField(default=default_open_weekdays)
     opens_at = models.TimeField(default=time(8))
     closes_at = models.TimeField(default=time(17))
+    # The FHIR export (patients/fhir/, docs/fhir.md): whether a caregiver's number and e-mail
+    # go out with the child's record. Off until the clinic decides.
+    fhir_shares_caregiver_contact = models.BooleanField(
+        _("share caregivers' phone and e-mail in the FHIR export"), default=False, db_default=False
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -364,6 +369,34 @@ class SmsConsent(models.Model):
 
     def __str__(self) -> str:
         return f"{'given' if self.given else 'withdrawn'} {self.at:%Y-%m-%d}"
+
+
+class ClinicApiToken(models.Model):
+    """A hospital integration's key to one clinic's FHIR export (patients/api_tokens.py). Only the
+    secret's SHA-256 is kept; the secret is shown once, when a clinic admin creates it."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)  # the first characters, to tell tokens apart
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
 
 
 class AuditEvent(models.Model):

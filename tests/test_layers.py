@@ -21,7 +21,7 @@ from patients import events
 from patients.models import AuditEvent, StaffProfile
 
 ROOT = Path(__file__).resolve().parent.parent
-SURFACES = {"staff", "family", "accounts", "documents", "demo", "common"}
+SURFACES = {"staff", "family", "accounts", "documents", "demo", "fhir", "common"}
 # Modules Django finds by name in every app: admin (a surface of its own, checked below) and the
 # management commands.
 BY_CONVENTION = {"admin", "management"}

@@ -14,7 +14,7 @@ import traceback
 
 from tests.benchmarks.common import ROOT, LoadMonitor, Results, Timer, bench_env, machine
 
-PARTS = ("queries", "pages", "documents", "sweep", "replan")
+PARTS = ("queries", "pages", "documents", "sweep", "replan", "fhir")
 DOCS = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:figures:begin -->", "<!-- bench:figures:end -->"
 
@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     import django
 
     django.setup()
-    from tests.benchmarks import bench_documents, bench_pages, bench_queries, bench_reminders
+    from tests.benchmarks import bench_documents, bench_fhir, bench_pages, bench_queries, bench_reminders
 
     results = Results()
     monitor = LoadMonitor(results).start()
@@ -74,6 +74,8 @@ def main(argv=None) -> int:
         _part(results, monitor, "sweep", bench_reminders.run_sweep, results, dataset)
     if "replan" in args.only:
         _part(results, monitor, "re-planning", bench_reminders.run_replan, results, dataset)
+    if "fhir" in args.only:
+        _part(results, monitor, "fhir export", bench_fhir.run, results, dataset)
     monitor.stop()
     described = machine()
     minutes = (time.monotonic() - started) / 60

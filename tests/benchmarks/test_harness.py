@@ -206,3 +206,26 @@ def test_cpu_of_a_process_tree_is_read_from_proc():
 
     assert cpu_seconds([os.getpid()]) > 0
     assert cpu_seconds([os.getpid(), 2**22 + 12345]) == cpu_seconds([os.getpid()])  # gone: 0
+
+
+@pytest.mark.django_db
+def test_the_fhir_export_part_measures_memory_time_and_queries_of_the_real_stream(capsys):
+    import json
+
+    from tests.benchmarks import bench_fhir, fhir_worker
+
+    def in_process(limit, clinic_ids):  # the worker's own code, on the test database
+        fhir_worker.main([str(limit), *map(str, clinic_ids)])
+        line = capsys.readouterr().out.strip().splitlines()[-1]
+        return json.loads(line.removeprefix("BENCH_JSON "))
+
+    dataset = dataset_generate(children=20, log=lambda *_: None)
+    results = Results()
+    bench_fhir.run(results, dataset, worker=in_process)
+
+    memory, seconds, queries = results.figures
+    assert memory.unit == "MiB" and memory.value > 0 and memory.baseline > 0 and memory.met is not None
+    assert "20 children" in memory.name and "reference: 2)" in memory.name
+    assert seconds.value > 0 and "resources" in seconds.name
+    # One chunk of 20 children: the children, then one query per prefetched relation.
+    assert 5 <= queries.value <= 15

@@ -132,6 +132,14 @@ REGISTRY: dict[str, Entry] = {
     "documents:list": shared_child_page(lambda w: {"patient_pk": w.child_a.pk}),
     "documents:card": shared_child_page(lambda w: {"patient_pk": w.child_a.pk}),
     "documents:card_pdf": shared_child_page(lambda w: {"patient_pk": w.child_a.pk}),
+    # The FHIR export (patients/fhir/; its API tokens: tests/fhir/test_access.py).
+    "fhir:base": public_page(note="The CapabilityStatement: what the endpoint offers, no data."),
+    "fhir:metadata": public_page(note="The same CapabilityStatement."),
+    "fhir:everything": staff_child_page(lambda w: {"pk": w.child_a.pk}),
+    "fhir:collection": staff_child_page(lambda w: {"pk": w.child_a.pk}),
+    "fhir:export": staff_page(note="Each nurse gets her own clinic's children, streamed."),
+    "fhir:tokens": audit_page(methods=("get", "post"), post_data=lambda w: {"name": "EHR"}),
+    "fhir:token_revoke": audit_page(kwargs=lambda w: {"pk": 1}, methods=("post",)),
     # The nurses' console.
     "staff:worklist": staff_page(query=lambda w: f"?q={w.child_a.first_name}"),
     "staff:battery": staff_page(),
