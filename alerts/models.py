@@ -164,6 +164,11 @@ class Concern(models.Model):
     )
     # The nurse inbox was told (the escalation ladder attaches its further steps to the concern).
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # The concern this one grew from (alarm near -> alarm passed, pumps/safety.WORSENS_INTO): the
+    # danger is the same and worse, so its escalation ladder carries on from the rung reached.
+    follows = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="grew_into"
+    )
 
     objects = ConcernQuerySet.as_manager()
 
