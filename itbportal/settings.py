@@ -127,6 +127,19 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Development (DEBUG, runserver: a new thread per request) keeps 0, as Django advises.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run` (issue 23): the web, the worker and beat write to one file. WAL lets readers go on
+    # while one writes; a writer waits up to 20 s for the lock instead of failing at once with
+    # "database is locked"; IMMEDIATE transactions take the write lock when they begin, so none
+    # fails halfway when it upgrades a read lock. The worker also sends on one thread on SQLite
+    # (alerts/send_pool.py): one writer per process.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users and passwords ------------------------------------------------------------------
@@ -232,7 +245,8 @@ TWILIO_VALIDITY_PERIOD = env.int("TWILIO_VALIDITY_PERIOD", default=4 * 60 * 60)
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=15.0)
 # Threads per worker process that send a batch's texts side by side (alerts/send_pool.py): each
 # waits ~150 ms on the provider, so one process sending one by one manages ~6 texts/s. Each
-# thread holds its own database connection while it sends (see DATABASES above).
+# thread holds its own database connection while it sends (see DATABASES above). On SQLite
+# (`make run`) the worker sends on one thread whatever this says (alerts/send_pool.py).
 SMS_SEND_THREADS = env.int("SMS_SEND_THREADS", default=20)
 # Links in texts and e-mails. Without it, the port `make run` serves on (WEB_PORT, as the Procfile).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('WEB_PORT', default=8000)}")
