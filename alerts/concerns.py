@@ -51,6 +51,7 @@ RESOLVED_REASONS = {
     Concern.Kind.UNREACHABLE: "texts reach the family again",
     Concern.Kind.FLEX_CLOCK: "pump reprogrammed",
     Concern.Kind.CONTACT_CHANGED: "number checked by a nurse, or a month passed",
+    Concern.Kind.TEXTS_HELD: "texts flow again, or the waiting texts went or were cancelled",
 }
 # How long a shared parent's new number waits for a nurse's check before it drops off.
 CONTACT_CHANGE_WINDOW = timedelta(days=30)
@@ -185,6 +186,30 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
     return contacts
 
 
+def _held(patients, ids: list[int], now: datetime) -> tuple[dict, dict]:
+    """The open sending hold of each clinic (since when), and each child's due texts waiting."""
+    from django.db.models import Count
+
+    from alerts.models import SendingHold
+
+    clinics = {p.clinic_id for p in patients}
+    since = dict(
+        SendingHold.objects.filter(clinic_id__in=clinics, released_at__isnull=True).values_list(
+            "clinic_id", "started_at"
+        )
+    )
+    if not since:
+        return {}, {}
+    due = Reminder.objects.filter(
+        patient_id__in=ids,
+        patient__clinic_id__in=since,
+        status__in=[Reminder.Status.PLANNED, Reminder.Status.CLAIMED],
+        send_after__lte=now,
+    )
+    waiting = dict(due.values("patient_id").annotate(n=Count("pk")).values_list("patient_id", "n").order_by())
+    return since, waiting
+
+
 def _ever_linked(ids: list[int]) -> set[int]:
     """The children who have (or had) a caregiver linked: the others are still being registered."""
     from patients.models import CaregiverLink
@@ -254,6 +279,7 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
     bookings, no_shows = _bookings(ids, now, tzs)
     contacts = _contacts(ids, now)
     registering = set(ids) - _ever_linked(ids)
+    held_since, waiting = _held(patients, ids, now)
     changes = _contact_changes(ids, contacts, now)
     calendars = _calendars({p.clinic for p in patients})
     out = {}
@@ -274,6 +300,8 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
             contacts=tuple(contacts.get(patient.pk, ())),
             contact_changes=tuple(changes.get(patient.pk, ())),
             registering=patient.pk in registering,
+            texts_held_since=held_since.get(patient.clinic_id),
+            texts_waiting=waiting.get(patient.pk, 0),
             calendar=calendars[patient.clinic_id],
         )
         out[patient.pk] = (patient, facts)

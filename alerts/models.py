@@ -120,6 +120,7 @@ KIND_LABELS = {
     safety.Kind.UNREACHABLE: _("Family cannot be reached by text"),
     safety.Kind.FLEX_CLOCK: _("Flex schedule crosses a clock change"),
     safety.Kind.CONTACT_CHANGED: _("A parent shared with another clinic changed their number"),
+    safety.Kind.TEXTS_HELD: _("Texts to the family wait: the clinic's texts are on hold"),
 }
 TIER_LABELS = {
     safety.Tier.CRITICAL: _("Critical"),

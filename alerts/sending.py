@@ -362,9 +362,8 @@ def _record_group(sent: list[tuple[Reminder, _Outgoing]], now: datetime, batch: 
             unreachable = _unreachable_open_of({r.patient_id for r in ok})
             if unreachable:
                 concerns_refresh_many(patient_ids=sorted(unreachable), now=now)
-            for clinic_id in {r.patient.clinic_id for r, _ in sent} & batch.held:
-                if holds.hold_release(clinic_id=clinic_id, now=now):
-                    batch.held.discard(clinic_id)
+            for reminder in ok:
+                _release(reminder, now, batch)
     except Exception:  # noqa: BLE001 - record row by row, each logged if it fails
         logger.exception("Recording a group of %d sent texts failed; recording them one by one", len(sent))
         for reminder, outgoing in sent:
@@ -536,13 +535,22 @@ def _send_record(reminder: Reminder, outgoing: _Outgoing, now: datetime, batch: 
             elif _unreachable_open(reminder.patient_id):
                 # A text handed over is the family's newest outcome: it may clear "no report".
                 concerns_refresh(patient=reminder.patient, now=now)
-            clinic_id = reminder.patient.clinic_id
-            if clinic_id in batch.held and holds.hold_release(clinic_id=clinic_id, now=now):
-                batch.held.discard(clinic_id)
+            if reminder.status in ACCEPTED:
+                _release(reminder, now, batch)
     except Exception:  # noqa: BLE001 - the text went and its outcome is stored; this is the log
         logger.exception(
             "Reminder %s: sent as %s, but recording it failed", reminder.pk, result.provider_message_id
         )
+
+
+def _release(reminder: Reminder, now: datetime, batch: _Batch) -> None:
+    """An accepted text of a held clinic may release its hold (alerts.holds: only one begun after
+    the hold started)."""
+    clinic_id = reminder.patient.clinic_id
+    if clinic_id in batch.held and holds.hold_release(
+        clinic_id=clinic_id, began_at=reminder.send_started_at, now=now
+    ):
+        batch.held.discard(clinic_id)
 
 
 def _failed_attempt(reminder: Reminder, exc: SmsError, now: datetime, batch: _Batch) -> Reminder:

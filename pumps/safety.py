@@ -64,6 +64,7 @@ class Kind(StrEnum):
     UNREACHABLE = "unreachable"
     FLEX_CLOCK = "flex_clock"
     CONTACT_CHANGED = "contact_changed"
+    TEXTS_HELD = "texts_held"
 
 
 # A danger that grows into a worse one of the same refill (the alarm date or the refill-due date
@@ -106,6 +107,9 @@ class Rules:
     due_soon_days: int = 14
     unreachable_critical_days: int = 14
     battery_critical_days: int = 90
+    # The clinic's texts are on hold (a Twilio configuration refusal): after this long, the nurses
+    # are told of each child whose texts wait (the clinic's setting, default 30 minutes).
+    texts_held_tell_after: timedelta = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,10 @@ class Facts:
     contact_changes: tuple[ContactChange, ...] = ()
     # No caregiver was ever linked: the child is being registered, not yet out of reach.
     registering: bool = False
+    # The clinic's texts are on hold since then (None: they flow), and this child's texts that
+    # are due and wait for it (alerts/holds.py).
+    texts_held_since: datetime | None = None
+    texts_waiting: int = 0
     # The clinic's open days (plain values): the refill-due date falls on an open day.
     calendar: ClinicCalendar | None = None
 
@@ -398,6 +406,7 @@ def assess(facts: Facts, *, now: datetime) -> Assessment:
         concerns += _battery_concerns(facts, today)
         concerns += _no_show_concerns(facts, dates)
     concerns += _contact_changed_concerns(facts, today)
+    concerns += _texts_held_concerns(facts, now, today)
     concerns.sort(key=lambda c: (c.rank, c.act_by or date.max, c.kind))
     return Assessment(dates=dates, concerns=tuple(concerns))
 
@@ -585,6 +594,16 @@ def _unreachable_concerns(facts: Facts, dates: Dates, now: datetime, today: date
     return [_c(Kind.UNREACHABLE, tier, "family", today, None, None, details)]
 
 
+def _texts_held_concerns(facts: Facts, now: datetime, today: date) -> list[Concern]:
+    """The clinic's texts have been on hold longer than the clinic allows and this child's due
+    texts wait: the nurses reach the family another way."""
+    since = facts.texts_held_since
+    if since is None or not facts.texts_waiting or now - since < facts.rules.texts_held_tell_after:
+        return []
+    details = {"since": since.astimezone(facts.tz).strftime("%Y-%m-%d %H:%M"), "waiting": facts.texts_waiting}
+    return [_c(Kind.TEXTS_HELD, Tier.URGENT, "hold", today, since, None, details)]
+
+
 def _contact_changed_concerns(facts: Facts, today: date) -> list[Concern]:
     """A shared parent's new number, until a nurse of this child's clinic acknowledges it."""
     out = []
@@ -734,6 +753,10 @@ _NURSE = {
     Kind.FLEX_CLOCK: (
         "Flex schedule: from {from_day} the clocks change and the pump (clock {pump_offset}) runs "
         "{shift_hours:+d} h off local time until reprogrammed: {steps}."
+    ),
+    Kind.TEXTS_HELD: (
+        "The clinic's texts are on hold since {since} (Twilio refused the clinic's settings): "
+        "{waiting} text(s) to this family wait. Call the family if one is urgent."
     ),
     Kind.CONTACT_CHANGED: (
         "{caregiver} changed their mobile number on the portal on {changed_day}. They also have a "
