@@ -68,9 +68,7 @@ def hold_release(*, clinic_id: int, began_at: datetime | None, now: datetime | N
     if began_at is None:
         return False
     released = (
-        _open()
-        .filter(clinic_id=clinic_id, started_at__lt=began_at)
-        .update(released_at=now or timezone.now())
+        _open().filter(clinic_id=clinic_id, started_at__lt=began_at).update(released_at=now or timezone.now())
     )
     if released:
         logger.warning("Texts of clinic %s released: a text was accepted again", clinic_id)
