@@ -110,7 +110,10 @@ class Clinic(models.Model):
     # Texts on hold (alerts/holds.py: Twilio refused the clinic's settings): after this many
     # minutes the nurses are told of each child whose texts wait.
     texts_held_tell_nurses_minutes = models.PositiveSmallIntegerField(
-        default=30, db_default=30, validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]
+        "minutes texts may wait on hold before the nurses are told",
+        default=30,
+        db_default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
     )
     # The calendar (pumps/clinic_calendar.py): open weekdays (Monday = 0), hours on those
     # days, and ClosedDate rows for holidays.
