@@ -317,7 +317,7 @@ def reminders_send(*, reminder_ids: list[int], now: datetime | None = None) -> i
 def send_group_size() -> int:
     """How many rows one transaction begins: as many as the sending threads can have in flight
     while a begun row still waits well inside lost_after() (two provider timeouts per round)."""
-    threads = send_pool.send_threads()
+    threads = send_pool.in_flight()
     rounds = int(lost_after().total_seconds() // (2 * max(settings.TWILIO_TIMEOUT_SECONDS, 0.001)))
     return threads * max(rounds, 1)
 
