@@ -43,7 +43,7 @@ print(json.dumps({"claimed": len(ids), "accepted": accepted, "peak": peak[0], "f
 """
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_send_path_with_more_threads_than_connections_sends_every_text_once(fake_twilio):
     rows = texts_to_distinct_caregivers(24, send_after=timezone.now() - timedelta(minutes=1))
     fake_twilio.fail_share(1.0, [("hang", 0.2)])  # each send takes a while: they overlap
