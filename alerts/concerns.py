@@ -364,6 +364,8 @@ def _apply(patient, assessment: safety.Assessment, open_rows: dict, now: datetim
             if worse in opening:  # not cleared: it grew worse, and the worse concern carries on
                 row.resolved_reason = safety.WORSENED_WORDS[worse]
                 grown[worse.value] = row
+            elif not patient.active:
+                row.resolved_reason = "child no longer active"
             else:
                 row.resolved_reason = RESOLVED_REASONS.get(row.kind, "condition cleared")
             row.updated_at = now

@@ -179,3 +179,13 @@ def test_a_refill_recorded_after_the_alarm_passed_says_refill_recorded(family):
     passed = Concern.objects.get(patient=family, kind="alarm_passed", follows__isnull=False)
     assert passed.resolved_reason == "refill recorded"
     assert passed.ladder_steps.get(rung="stopped").note == "Concern resolved: refill recorded."
+
+
+def test_a_child_made_inactive_resolves_its_concerns_saying_so(child):
+    escalations_check(now=at(2026, 12, 5, 9))
+    near = Concern.objects.open().get(patient=child, kind="alarm_near")
+    type(child).objects.filter(pk=child.pk).update(active=False)
+    child.refresh_from_db()
+    concerns_refresh(patient=child, now=at(2026, 12, 5, 10))
+    near.refresh_from_db()
+    assert (near.resolved_at, near.resolved_reason) == (at(2026, 12, 5, 10), "child no longer active")

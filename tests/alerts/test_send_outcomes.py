@@ -143,7 +143,8 @@ def test_a_send_in_progress_holds_its_row_and_is_never_taken_for_lost(row):
         (None, 429, ErrorClass.TRANSIENT),
         (99999, 400, ErrorClass.TRANSIENT),  # unknown: retried, and a nurse is told at the limit
         (20003, 401, ErrorClass.CONFIGURATION),
-        (21606, 400, ErrorClass.CONFIGURATION),
+        (21606, 400, ErrorClass.PERMANENT),
+        (21608, 400, ErrorClass.PERMANENT),
         (None, 401, ErrorClass.CONFIGURATION),
         (None, 403, ErrorClass.CONFIGURATION),
     ],
