@@ -18,28 +18,14 @@ from alerts.models import Reminder, SmsMessage
 from tests.alerts.conftest import ACCOUNT_SID, AUTH_TOKEN, texts_to_distinct_caregivers
 
 SCRIPT = """
-import json, threading, django
+import json, django
 django.setup()
-from django.db import connection
 from alerts import send_pool, sending
 
-peak, lock = [0], threading.Lock()
-stats = []
-def watch(stop):
-    while not stop.wait(0.02):
-        s = send_pool.pool_stats() or {}
-        with lock:
-            peak[0] = max(peak[0], s.get("pool_size", 0))
-            stats.append(s)
-stop = threading.Event()
-threading.Thread(target=watch, args=(stop,), daemon=True).start()
 ids = sending.reminders_claim_due()
 accepted = sending.reminders_send(reminder_ids=ids)
-stop.set()
-final = send_pool.pool_stats()
-print(json.dumps({"claimed": len(ids), "accepted": accepted, "peak": peak[0], "final": final,
-                  "threads": send_pool.send_threads(), "in_flight": send_pool.in_flight(),
-                  "waited": max((s.get("requests_queued", 0) for s in stats + [final]), default=0)}))
+print(json.dumps({"claimed": len(ids), "accepted": accepted, "final": send_pool.pool_stats(),
+                  "threads": send_pool.send_threads(), "in_flight": send_pool.in_flight()}))
 """
 
 
@@ -74,10 +60,11 @@ def test_the_send_path_with_more_threads_than_connections_sends_every_text_once(
     print("send path with a pool:", out)  # the figures, for the record (pytest -s)
     assert (out["threads"], out["in_flight"]) == (8, 3)
     assert out["claimed"] == out["accepted"] == 24
-    assert 1 <= out["peak"] <= 3 and out["final"]["pool_max"] == 3
-    assert out["final"]["connections_num"] <= 3 + out["final"].get("connections_lost", 0)
-    assert out["final"].get("requests_errors", 0) == 0  # no thread waited in vain
-    assert out["waited"] > 0  # threads did wait for a connection: the pool was the bound
+    final = out["final"]
+    # Never more than 3 connections opened, for 8 threads; threads did wait for one (the pool was
+    # the bound), and none waited in vain.
+    assert final["pool_max"] == 3 and 1 <= final["pool_size"] <= 3 and final["connections_num"] <= 3
+    assert final.get("requests_queued", 0) > 0 and final.get("requests_errors", 0) == 0
     pks = [r.pk for r in rows]
     assert set(Reminder.objects.filter(pk__in=pks).values_list("status", flat=True)) == {"sent"}
     assert len(fake_twilio.requests) == 24 == len({r["To"] for r in fake_twilio.requests})
