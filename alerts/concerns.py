@@ -51,6 +51,7 @@ RESOLVED_REASONS = {
     Concern.Kind.UNREACHABLE: "texts reach the family again",
     Concern.Kind.FLEX_CLOCK: "pump reprogrammed",
     Concern.Kind.CONTACT_CHANGED: "number checked by a nurse, or a month passed",
+    Concern.Kind.TEXTS_HELD: "texts flow again, or the waiting texts went or were cancelled",
 }
 # How long a shared parent's new number waits for a nurse's check before it drops off.
 CONTACT_CHANGE_WINDOW = timedelta(days=30)
@@ -147,6 +148,8 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
         .order_by("caregiver_id")
     )
     last_text: dict[tuple[int, int], tuple] = {}
+    # The texts before the newest, back to the last one whose fate is known (newest last here).
+    earlier: dict[tuple[int, int], list] = defaultdict(list)
     # When the text was handed over (a row written by hand may lack the claim time).
     handed = Coalesce("claimed_at", "sent_at", "updated_at")
     texts = (
@@ -158,11 +161,17 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
     for patient_id, caregiver_id, status, sent_at, at, error in texts.values_list(
         "patient_id", "caregiver_id", "status", "sent_at", "handed", "last_error"
     ):
-        last_text[(patient_id, caregiver_id)] = (status, sent_at or at, error)
+        pair = (patient_id, caregiver_id)
+        if status != Reminder.Status.SENT:
+            earlier[pair] = []  # its fate is known: nothing before it still speaks
+        elif pair in last_text:
+            earlier[pair].append(last_text[pair])
+        last_text[pair] = (status, sent_at or at, error)
     contacts = defaultdict(list)
     for link in links:
         caregiver = link.caregiver
-        status, at, error = last_text.get((link.patient_id, caregiver.pk), ("", None, ""))
+        pair = (link.patient_id, caregiver.pk)
+        status, at, error = last_text.get(pair, ("", None, ""))
         contacts[link.patient_id].append(
             safety.Contact(
                 caregiver_id=caregiver.pk,
@@ -171,9 +180,42 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
                 last_text_status=status,
                 last_text_at=at,
                 last_text_error=error,
+                earlier=tuple(reversed(earlier[pair])),
             )
         )
     return contacts
+
+
+def _held(patients, ids: list[int], now: datetime) -> tuple[dict, dict]:
+    """The open sending hold of each clinic (since when), and each child's due texts waiting."""
+    from django.db.models import Count
+
+    from alerts.models import SendingHold
+
+    clinics = {p.clinic_id for p in patients}
+    since = dict(
+        SendingHold.objects.filter(clinic_id__in=clinics, released_at__isnull=True).values_list(
+            "clinic_id", "started_at"
+        )
+    )
+    if not since:
+        return {}, {}
+    due = Reminder.objects.filter(
+        patient_id__in=ids,
+        patient__clinic_id__in=since,
+        status__in=[Reminder.Status.PLANNED, Reminder.Status.CLAIMED],
+        send_after__lte=now,
+    )
+    waiting = dict(due.values("patient_id").annotate(n=Count("pk")).values_list("patient_id", "n").order_by())
+    return since, waiting
+
+
+def _ever_linked(ids: list[int]) -> set[int]:
+    """The children who have (or had) a caregiver linked: the others are still being registered."""
+    from patients.models import CaregiverLink
+
+    linked = CaregiverLink.objects.filter(patient_id__in=ids).values_list("patient_id", flat=True)
+    return set(linked.distinct())
 
 
 def _contact_changes(ids: list[int], contacts: dict, now: datetime) -> dict[int, list[safety.ContactChange]]:
@@ -236,6 +278,8 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
     latest, refills = _visits([p.pk for p in pumps.values()])
     bookings, no_shows = _bookings(ids, now, tzs)
     contacts = _contacts(ids, now)
+    registering = set(ids) - _ever_linked(ids)
+    held_since, waiting = _held(patients, ids, now)
     changes = _contact_changes(ids, contacts, now)
     calendars = _calendars({p.clinic for p in patients})
     out = {}
@@ -255,6 +299,9 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
             no_show=no_shows.get(patient.pk),
             contacts=tuple(contacts.get(patient.pk, ())),
             contact_changes=tuple(changes.get(patient.pk, ())),
+            registering=patient.pk in registering,
+            texts_held_since=held_since.get(patient.clinic_id),
+            texts_waiting=waiting.get(patient.pk, 0),
             calendar=calendars[patient.clinic_id],
         )
         out[patient.pk] = (patient, facts)
@@ -308,10 +355,19 @@ def _values(concern: safety.Concern) -> dict:
 def _apply(patient, assessment: safety.Assessment, open_rows: dict, now: datetime, writes: _Writes) -> None:
     """Open, update and resolve this child's rows (collected in `writes`)."""
     wanted = {c.key: c for c in (assessment.concerns if patient.active else ())}
+    opening = {c.kind for key, c in wanted.items() if key not in open_rows}
+    grown: dict[str, Concern] = {}  # the worse kind opening -> the row it grows from
     for key, row in open_rows.items():
         if key not in wanted:
+            worse = safety.WORSENS_INTO.get(safety.Kind(row.kind))
             row.resolved_at = now
-            row.resolved_reason = RESOLVED_REASONS.get(row.kind, "condition cleared")
+            if worse in opening:  # not cleared: it grew worse, and the worse concern carries on
+                row.resolved_reason = safety.WORSENED_WORDS[worse]
+                grown[worse.value] = row
+            elif not patient.active:
+                row.resolved_reason = "child no longer active"
+            else:
+                row.resolved_reason = RESOLVED_REASONS.get(row.kind, "condition cleared")
             row.updated_at = now
             writes.resolved.append(row)
     for key, concern in wanted.items():
@@ -326,6 +382,7 @@ def _apply(patient, assessment: safety.Assessment, open_rows: dict, now: datetim
                     began_at=concern.began_at or now,
                     opened_at=now,
                     updated_at=now,
+                    follows=grown.get(values["kind"]),
                     **values,
                 )
             )

@@ -81,8 +81,8 @@ def ladder_advance(*, patient_id: int, now: datetime) -> LadderStep | None:
     # The child's row lock: two beats (or a beat and an answer) never take a rung twice.
     if not Patient.objects.select_for_update(skip_locked=True).filter(pk=patient_id).exists():
         return None
-    for concern in _unfinished().filter(patient_id=patient_id).distinct():
-        ladder_stop(concern, now, f"Concern resolved: {concern.resolved_reason or 'resolved'}.")
+    for concern in _unfinished().filter(patient_id=patient_id).select_related("grew_into").distinct():
+        ladder_stop(concern, now, _stop_words(concern))
     concerns = list(
         open_ladders()
         .filter(patient_id=patient_id)
@@ -91,9 +91,35 @@ def ladder_advance(*, patient_id: int, now: datetime) -> LadderStep | None:
     )
     if not concerns:
         return None
-    climbing = next((c for c in concerns if c.ladder_steps.exists()), concerns[0])
-    steps = list(climbing.ladder_steps.order_by("at", "pk"))
-    return _climb(climbing, LADDER_KINDS[concerns[0].kind], steps, now)
+    chains = {c.pk: _chain(c) for c in concerns}
+    steps_of = {c.pk: _steps(chains[c.pk]) for c in concerns}
+    climbing = next((c for c in concerns if steps_of[c.pk]), concerns[0])
+    return _climb(climbing, LADDER_KINDS[concerns[0].kind], steps_of[climbing.pk], now)
+
+
+def _chain(concern: Concern) -> list[int]:
+    """The concern and those it grew from (alarm near -> alarm passed): one danger, one ladder."""
+    ids, row = [concern.pk], concern
+    while row.follows_id is not None and row.follows_id not in ids:
+        ids.append(row.follows_id)
+        row = Concern.objects.only("pk", "follows_id").get(pk=row.follows_id)
+    return ids
+
+
+def _steps(chain: list[int]) -> list[LadderStep]:
+    """The rungs the ladder of this chain has taken, oldest first (a grown concern's `stopped`
+    step only marks where it was carried on: the ladder did not stop)."""
+    rows = LadderStep.objects.filter(concern_id__in=chain).exclude(rung=Rung.STOPPED)
+    return list(rows.order_by("at", "pk"))
+
+
+def _stop_words(concern: Concern) -> str:
+    """Why a resolved concern's ladder ends: what truly cleared it, or the worse concern it grew
+    into, whose ladder carries on from the rung reached."""
+    grown = getattr(concern, "grew_into", None)
+    if grown is not None and grown.resolved_at is None:
+        return f'Carried on as "{grown.get_kind_display()}": {concern.resolved_reason}.'
+    return f"Concern resolved: {concern.resolved_reason or 'resolved'}."
 
 
 def ladder_stop_child(*, patient_id: int, now: datetime, why: str) -> None:

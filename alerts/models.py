@@ -120,6 +120,7 @@ KIND_LABELS = {
     safety.Kind.UNREACHABLE: _("Family cannot be reached by text"),
     safety.Kind.FLEX_CLOCK: _("Flex schedule crosses a clock change"),
     safety.Kind.CONTACT_CHANGED: _("A parent shared with another clinic changed their number"),
+    safety.Kind.TEXTS_HELD: _("Texts to the family wait: the clinic's texts are on hold"),
 }
 TIER_LABELS = {
     safety.Tier.CRITICAL: _("Critical"),
@@ -164,6 +165,11 @@ class Concern(models.Model):
     )
     # The nurse inbox was told (the escalation ladder attaches its further steps to the concern).
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # The concern this one grew from (alarm near -> alarm passed, pumps/safety.WORSENS_INTO): the
+    # danger is the same and worse, so its escalation ladder carries on from the rung reached.
+    follows = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="grew_into"
+    )
 
     objects = ConcernQuerySet.as_manager()
 

@@ -34,7 +34,11 @@ _pool: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, size, pool)
 _lock = threading.Lock()
 
 
-def _threads() -> int:
+def send_threads() -> int:
+    """SMS_SEND_THREADS; one on SQLite (`make run`): one file takes one writer at a time, and
+    twenty threads fighting for it failed with "database is locked" after texts went (issue 23)."""
+    if connection.vendor == "sqlite":
+        return 1
     return max(int(getattr(settings, "SMS_SEND_THREADS", 1)), 1)
 
 
@@ -60,10 +64,59 @@ def run_each(func: Callable, items: Iterable) -> list:
     results in the items' order. func must catch what it does not want to end the batch: an
     exception is raised here after every item has run."""
     items = list(items)
-    size = min(_threads(), len(items))
+    size = min(send_threads(), len(items))
     if size <= 1 or connection.in_atomic_block:
         return [func(item) for item in items]
-    pool = _executor(_threads())
+    timeouts = _pool_timeouts()
+    pool = _executor(send_threads())
     futures = [pool.submit(_in_thread, func, item) for item in items]
     wait(futures)
+    if _pool_timeouts() > timeouts:
+        pool_exhausted_record()
     return [future.result() for future in futures]
+
+
+# --- The connection budget (issue 23) -----------------------------------------------------------
+# With DB_POOL_MAX_SIZE set, the sending threads share the process's bounded pool of database
+# connections: a thread holds one only while it works on a row (closing it hands it back), and
+# with more threads than connections a thread waits for one. A wait that times out (the pool was
+# exhausted for DB_POOL_TIMEOUT) is recorded, and /healthz reports it.
+POOL_EXHAUSTED = "db_pool_exhausted"
+
+
+def pool_size() -> int | None:
+    """The process's pool of database connections (its max size), or None without one."""
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    return int(pool["max_size"]) if isinstance(pool, dict) else None
+
+
+def in_flight() -> int:
+    """How many texts a process can have at the provider at once: its sending threads, or its
+    connections when it has fewer (each send holds one while the provider answers)."""
+    size = pool_size()
+    return min(send_threads(), size) if size else send_threads()
+
+
+def pool_stats() -> dict | None:
+    pool = getattr(connection, "pool", None) if connection.vendor == "postgresql" else None
+    return pool.get_stats() if pool is not None else None
+
+
+def _pool_timeouts() -> int:
+    stats = pool_stats()
+    return int(stats.get("requests_errors", 0)) if stats else 0
+
+
+def pool_exhausted_record() -> None:
+    """Note that a sending thread waited in vain for a connection (read by /healthz)."""
+    import logging
+
+    from django.utils import timezone
+
+    from alerts.models import Heartbeat
+
+    logging.getLogger("alerts").error("The database connection pool was exhausted while sending")
+    try:
+        Heartbeat.objects.update_or_create(name=POOL_EXHAUSTED, defaults={"last_run_at": timezone.now()})
+    except Exception:  # noqa: BLE001 - the log line above is the record then
+        logging.getLogger("alerts").exception("Could not record the exhausted pool")

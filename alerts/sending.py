@@ -1,7 +1,7 @@
 """Sending the plan: the sweep claims due rows, a task per batch sends them.
 
-The rules that keep every text sent exactly once, or (when the outcome is unknown) twice rather
-than never, and never endlessly:
+The rules that keep every text sent exactly once (a text the provider accepted is never sent
+again), or (when the provider cannot tell) twice rather than never, and never endlessly:
 - Claim: a short transaction takes due rows (status planned, send_after <= now) with
   SELECT ... FOR UPDATE SKIP LOCKED and marks them claimed (claimed_at). Two sweeps, two beats or
   a repeated task can never claim one row twice. Ids go to the broker after commit. A claim is
@@ -14,20 +14,23 @@ than never, and never endlessly:
   group at a time, in one commit per group (send_group_size(): as many as the sending threads
   have in flight in a round, so a begun row waits for its send far less than lost_after()).
 - Send (its own commit): lock the row again, call the provider while holding the lock, and
-  record only what the provider answered (status, message id, sent_at). Nothing that can fail
-  comes between the provider's answer and this commit: a text the provider accepted is never
-  sent again because the bookkeeping after it broke.
-- Record (a third transaction; one per group in a batch): the outbox rows, escalations,
-  releasing a hold. A failure there is logged; the reminder's outcome is already stored.
+  record what the provider answered (status, message id, sent_at: the moment it accepted) and
+  the text's outbox row, in that same commit: a text is recorded as it is accepted.
+- Record (a third transaction; one per group in a batch): escalations, "cannot be reached",
+  releasing a hold. A failure there is logged; the text's outcome and outbox row are stored.
 - Errors (alerts.sms.errors): transient ones put the row back to planned with send_after = now +
   backoff (no eta or countdown sits in the broker); permanent ones end failed and are escalated
   once; configuration ones put the row back unchanged (no attempt used) and hold the clinic's
   texts. A creation reply of failed or undelivered is stored as such and escalated.
 - Lost (reminders_recover_stale, each sweep): a claimed row whose send never began for
-  lost_after() (its broker message was lost) is claimed again at once, using no attempt; a row
-  whose send began lost_after() ago and that no live send holds locked (its worker died) has an unknown
-  outcome: it is sent again (it may give a second text, never none), counted against the same
-  limit. A live send holds the row's lock, so it is never taken for lost.
+  lost_after() (its broker message was lost) is claimed again at once, using no attempt. A row
+  whose send began lost_after() ago and that no live send holds locked (its worker died, or
+  recording the provider's answer failed) has an unknown outcome: the provider is asked first
+  (the backend's accepted_since: Twilio's message list for the number since the send began).
+  A text it holds is recorded as it holds it and never sent again; only a text it has no record
+  of goes again, counted against the same limit. A provider that cannot be asked is asked again
+  at the next sweep, for RECONCILE_GIVE_UP, then the text goes again (twice rather than never).
+  A live send holds the row's lock, so it is never taken for lost.
 - Quiet hours: a caregiver in quiet hours gets the text at the end of them, except alarm
   reminders in the last days before the alarm date, and the daily "overdue" text once the alarm
   date has passed with no refill (sent at any hour): pumps/safety.quiet_hours_hold.
@@ -102,13 +105,69 @@ def reminders_recover_stale(*, now: datetime | None = None) -> int:
             status=Status.PLANNED, send_after=now, last_error="claim lost: sent again", updated_at=now
         )
         unknown = list(claimed.filter(send_started_at__lt=lost_since).select_related(*_RELATED))
+        again = 0
         for reminder in unknown:
+            try:
+                with transaction.atomic():
+                    known = _reconcile(reminder, now)
+            except Exception:  # noqa: BLE001 - recording it failed again: asked again next sweep
+                logger.exception("Reminder %s: reconciling with the provider failed", reminder.pk)
+                continue
+            if known is not _NO_RECORD:
+                continue  # the provider holds it (now recorded), or cannot be asked yet
+            again += 1
             if reminder.attempts >= MAX_ATTEMPTS:
                 _give_up(reminder, "the outcome of the last send is unknown", now)
             else:
                 _save(reminder, status=Status.PLANNED, send_after=now, send_started_at=None,
-                      last_error="send outcome unknown: sent again")  # fmt: skip
-    return len(lost) + len(unknown)
+                      last_error="send outcome unknown, no record at the provider: sent again")  # fmt: skip
+    return len(lost) + again
+
+
+_NO_RECORD = object()
+# How long a begun text whose provider cannot be asked waits before it goes again anyway (a text
+# twice rather than never: the provider was down for this long, so it probably never got it).
+RECONCILE_GIVE_UP = timedelta(minutes=30)
+
+
+def _reconcile(reminder: Reminder, now: datetime):
+    """A begun text with no recorded answer (its worker died, or recording the provider's answer
+    failed): ask the provider for its record before sending again (issue 23). Found: the text is
+    recorded as the provider holds it (status, message id, the moment it was accepted, its outbox
+    row) and returned; _NO_RECORD when the provider has none (or keeps no records); None when it
+    cannot be asked now (the next sweep asks again, until RECONCILE_GIVE_UP)."""
+    to, body = str(reminder.caregiver.mobile), message_for(reminder)
+    ask = getattr(get_backend(), "accepted_since", None)
+    if ask is None:  # a backend that keeps no record to ask
+        return _NO_RECORD
+    try:
+        held = ask(to=to, body=body, since=reminder.send_started_at)
+    except SmsError as exc:
+        if now - reminder.send_started_at >= RECONCILE_GIVE_UP:
+            logger.error("Reminder %s: the provider could not be asked (%s): sent again", reminder.pk, exc)
+            return _NO_RECORD
+        logger.warning(
+            "Reminder %s: the provider could not be asked (%s): asked again later", reminder.pk, exc
+        )
+        return None
+    if held is None:
+        return _NO_RECORD
+    sids = [a.provider_message_id for a in held]
+    taken = set(
+        SmsMessage.objects.filter(provider_message_id__in=sids).values_list("provider_message_id", flat=True)
+    )
+    taken |= set(
+        Reminder.objects.filter(provider_message_id__in=sids).values_list("provider_message_id", flat=True)
+    )
+    accepted = next((a for a in held if a.provider_message_id not in taken), None)
+    if accepted is None:
+        return _NO_RECORD
+    logger.warning("Reminder %s: the provider accepted it as %s: recorded, not sent again",
+                   reminder.pk, accepted.provider_message_id)  # fmt: skip
+    _accepted(reminder, _Outgoing(to=to, body=body, result=accepted.result()), accepted.at)
+    if reminder.status not in ACCEPTED:
+        escalate_reminder(reminder=reminder, why=f"Twilio answered {reminder.last_error}", now=now)
+    return accepted
 
 
 def reminders_claim_due(*, now: datetime | None = None, limit: int = CLAIM_BATCH) -> list[int]:
@@ -227,7 +286,7 @@ def reminders_send(*, reminder_ids: list[int], now: datetime | None = None) -> i
     recovered by the lost-message rules. Returns how many the provider accepted."""
     known = Reminder.objects.select_related(*_RELATED).in_bulk(reminder_ids)
     # The batch's view of holds is shared by its sending threads (set operations only).
-    batch = _Batch(held=holds.held_clinic_ids())
+    batch = _Batch(held=holds.held_clinic_ids(), pinned=now is not None)
     ids = [pk for pk in reminder_ids if pk in known]
     accepted = 0
     size = send_group_size()
@@ -258,7 +317,7 @@ def reminders_send(*, reminder_ids: list[int], now: datetime | None = None) -> i
 def send_group_size() -> int:
     """How many rows one transaction begins: as many as the sending threads can have in flight
     while a begun row still waits well inside lost_after() (two provider timeouts per round)."""
-    threads = max(int(getattr(settings, "SMS_SEND_THREADS", 1)), 1)
+    threads = send_pool.in_flight()
     rounds = int(lost_after().total_seconds() // (2 * max(settings.TWILIO_TIMEOUT_SECONDS, 0.001)))
     return threads * max(rounds, 1)
 
@@ -286,15 +345,13 @@ def _begin_group(ids: list[int], now: datetime, known: dict, batch: _Batch) -> l
 
 
 def _record_group(sent: list[tuple[Reminder, _Outgoing]], now: datetime, batch: _Batch) -> None:
-    """The group's outbox rows in one insert and its rare follow-ups, in one transaction; if
-    that fails, row by row (a failure there is logged: the outcomes are already stored)."""
+    """The group's rare follow-ups (escalations, "cannot be reached", holds), in one
+    transaction; if that fails, row by row (a failure there is logged: the outcomes and outbox
+    rows are already stored, each as the provider accepted it)."""
     if not sent:
         return
     try:
         with transaction.atomic():
-            SmsMessage.objects.bulk_create(
-                [_outbound(r, to=out.to, body=out.body, result=out.result, now=now) for r, out in sent]
-            )
             ok = [r for r, _ in sent if r.status in ACCEPTED]
             for reminder, _ in sent:
                 if reminder.status not in ACCEPTED:
@@ -305,9 +362,8 @@ def _record_group(sent: list[tuple[Reminder, _Outgoing]], now: datetime, batch: 
             unreachable = _unreachable_open_of({r.patient_id for r in ok})
             if unreachable:
                 concerns_refresh_many(patient_ids=sorted(unreachable), now=now)
-            for clinic_id in {r.patient.clinic_id for r, _ in sent} & batch.held:
-                if holds.hold_release(clinic_id=clinic_id, now=now):
-                    batch.held.discard(clinic_id)
+            for reminder in ok:
+                _release(reminder, now, batch)
     except Exception:  # noqa: BLE001 - record row by row, each logged if it fails
         logger.exception("Recording a group of %d sent texts failed; recording them one by one", len(sent))
         for reminder, outgoing in sent:
@@ -317,7 +373,13 @@ def _record_group(sent: list[tuple[Reminder, _Outgoing]], now: datetime, batch: 
 def reminder_send(*, reminder: Reminder, now: datetime | None = None) -> Reminder:
     """Send one claimed reminder and record the outcome. Anything but `claimed` is left alone."""
     return (
-        _send_one(reminder.pk, now or timezone.now(), None, _Batch(held=holds.held_clinic_ids())) or reminder
+        _send_one(
+            reminder.pk,
+            now or timezone.now(),
+            None,
+            _Batch(held=holds.held_clinic_ids(), pinned=now is not None),
+        )
+        or reminder
     )
 
 
@@ -341,9 +403,10 @@ class _Outgoing:
 class _Batch:
     """What one batch knows about holds: those open when it began, and the clinics it held."""
 
-    def __init__(self, *, held: set[int]):
+    def __init__(self, *, held: set[int], pinned: bool = False):
         self.held = held
         self.held_now: set[int] = set()
+        self.pinned = pinned  # the caller gave `now`: texts are recorded at it (tests)
 
 
 def _send_one(reminder_id: int, now: datetime, known: Reminder | None, batch: _Batch) -> Reminder | None:
@@ -352,8 +415,12 @@ def _send_one(reminder_id: int, now: datetime, known: Reminder | None, batch: _B
         reminder = _send_begin(reminder_id, now, known, batch)
     if reminder is None or reminder.status != Status.CLAIMED:
         return reminder
-    with transaction.atomic():
-        outgoing = _send_attempt(reminder, now, batch)
+    try:
+        with transaction.atomic():
+            outgoing = _send_attempt(reminder, now, batch)
+    except Exception:  # noqa: BLE001 - the row stays begun: its outcome is reconciled (_reconcile)
+        logger.exception("Reminder %s: send failed; its outcome is recovered", reminder.pk)
+        return reminder
     if outgoing is not None and outgoing.result is not None:
         _send_record(reminder, outgoing, now, batch)
     return reminder
@@ -410,18 +477,28 @@ def _send_attempt(reminder: Reminder, now: datetime, batch: _Batch) -> _Outgoing
     except SmsError as exc:
         _failed_attempt(reminder, exc, now, batch)
         return outgoing
+    outgoing.result = result
+    # The moment the provider accepted it (the batch's `now` when a caller pinned it).
+    _accepted(reminder, outgoing, now if batch.pinned else timezone.now())
+    return outgoing
+
+
+def _accepted(reminder: Reminder, outgoing: _Outgoing, at: datetime) -> None:
+    """Store what the provider answered, and the text's outbox row, in the transaction that holds
+    the row's lock: a text is recorded as it is accepted (issue 23). If this fails, the send's
+    outcome is unknown and the provider is asked before it goes again (_reconcile)."""
+    result = outgoing.result
     status = REPLY_STATUS.get(result.status, Status.SENT)
     error = f"{result.error_code or ''}: {result.status}".strip(": ") if status not in ACCEPTED else ""
     _save(
         reminder,
         status=status,
-        sent_at=now,
-        delivered_at=now if status == Status.DELIVERED else None,
+        sent_at=at,
+        delivered_at=at if status == Status.DELIVERED else None,
         provider_message_id=result.provider_message_id,
         last_error=error,
     )
-    outgoing.result = result
-    return outgoing
+    _log_outbound(reminder, to=outgoing.to, body=outgoing.body, result=result, now=at)
 
 
 def _unreachable_open(patient_id: int) -> bool:
@@ -449,23 +526,31 @@ def _unreachable_open_of(patient_ids: set[int]) -> set[int]:
 
 
 def _send_record(reminder: Reminder, outgoing: _Outgoing, now: datetime, batch: _Batch) -> None:
-    """After the provider's answer is committed: the outbox row, escalation, releasing a hold."""
+    """After the provider's answer and outbox row are committed: escalation, releasing a hold."""
     result = outgoing.result
     try:
         with transaction.atomic():
-            _log_outbound(reminder, to=outgoing.to, body=outgoing.body, result=result, now=now)
             if reminder.status not in ACCEPTED:
                 escalate_reminder(reminder=reminder, why=f"Twilio answered {reminder.last_error}", now=now)
             elif _unreachable_open(reminder.patient_id):
                 # A text handed over is the family's newest outcome: it may clear "no report".
                 concerns_refresh(patient=reminder.patient, now=now)
-            clinic_id = reminder.patient.clinic_id
-            if clinic_id in batch.held and holds.hold_release(clinic_id=clinic_id, now=now):
-                batch.held.discard(clinic_id)
+            if reminder.status in ACCEPTED:
+                _release(reminder, now, batch)
     except Exception:  # noqa: BLE001 - the text went and its outcome is stored; this is the log
         logger.exception(
             "Reminder %s: sent as %s, but recording it failed", reminder.pk, result.provider_message_id
         )
+
+
+def _release(reminder: Reminder, now: datetime, batch: _Batch) -> None:
+    """An accepted text of a held clinic may release its hold (alerts.holds: only one begun after
+    the hold started)."""
+    clinic_id = reminder.patient.clinic_id
+    if clinic_id in batch.held and holds.hold_release(
+        clinic_id=clinic_id, began_at=reminder.send_started_at, now=now
+    ):
+        batch.held.discard(clinic_id)
 
 
 def _failed_attempt(reminder: Reminder, exc: SmsError, now: datetime, batch: _Batch) -> Reminder:

@@ -1,7 +1,9 @@
 """/healthz: is the portal able to keep its promise right now?
 
-Checks the database, the Celery broker, that the reminder sweep ran in the last 5 minutes, and
-that no clinic's texts are held by a Twilio configuration error (alerts.holds).
+Checks the database, the Celery broker, that the reminder sweep ran in the last 5 minutes, that
+no clinic's texts are held by a Twilio configuration error (alerts.holds), and that the database
+connection pool (DB_POOL_MAX_SIZE) is not exhausted: this process's pool has requests waiting
+with no connection free, or a worker's sending thread waited in vain for one in the last 5 minutes.
 Answers 200 with "ok" lines, or 503 naming what is wrong (no health data, nothing secret).
 """
 
@@ -54,9 +56,30 @@ def _texting() -> str:
     return f"held: Twilio refuses texts for {len(held)} clinic(s) (error {codes})"
 
 
+def _db_pool() -> str:
+    from alerts.models import Heartbeat
+    from alerts.send_pool import POOL_EXHAUSTED, pool_stats
+
+    stats = pool_stats()
+    if stats and stats.get("requests_waiting", 0) and not stats.get("pool_available", 0):
+        return (
+            f"exhausted: {stats['requests_waiting']} waiting for one of {stats.get('pool_max')} connections"
+        )
+    last = Heartbeat.objects.filter(name=POOL_EXHAUSTED).values_list("last_run_at", flat=True).first()
+    if last is not None and timezone.now() - last <= SWEEP_STALE_AFTER:
+        return f"exhausted: a sending thread waited in vain for a database connection at {last.isoformat()}"
+    return "ok"
+
+
 def healthz(request):
     checks = {}
-    checks_to_run = (("database", _database), ("broker", _broker), ("sweep", _sweep), ("texting", _texting))
+    checks_to_run = (
+        ("database", _database),
+        ("broker", _broker),
+        ("sweep", _sweep),
+        ("texting", _texting),
+        ("db_pool", _db_pool),
+    )
     for name, check in checks_to_run:
         try:
             checks[name] = check()

@@ -116,9 +116,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # authentication, session set-up) cost more than a whole page of the portal: reusing it gave the
 # baseline page 1.9-2.6x the throughput. Every process that talks to the database holds one
 # connection per thread: gunicorn's sync workers (one each), Celery's worker processes (one each,
-# plus one per sending thread, SMS_SEND_THREADS), beat. That is tens of connections, well inside
-# PostgreSQL's default max_connections of 100, so no pooler is needed at this size; put PgBouncer
-# (transaction pooling) in front when the processes x threads approach it.
+# plus one per sending thread, SMS_SEND_THREADS), beat. Without a pool that is 21 per worker
+# process, and two worker containers of two processes took 84 of PostgreSQL's default 100
+# (issue 23): production sets DB_POOL_MAX_SIZE (below), which bounds every process.
 # - CONN_MAX_AGE: a connection is closed after 10 minutes (at the end of a request or task), so a
 #   restarted or failed-over database, or a changed password, is picked up within that time.
 # - CONN_HEALTH_CHECKS: a reused connection is checked (a trivial query) at the start of each
@@ -127,6 +127,36 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Development (DEBUG, runserver: a new thread per request) keeps 0, as Django advises.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# A connection budget (issue 23): with DB_POOL_MAX_SIZE set (PostgreSQL), each process keeps a
+# bounded pool (Django's psycopg pool) instead of one persistent connection per thread. Its
+# sending threads share it: a thread takes a connection for a text's few short transactions and
+# hands it back; with more threads than connections, a thread waits (up to DB_POOL_TIMEOUT) for
+# one. Connections per process = DB_POOL_MAX_SIZE, whatever SMS_SEND_THREADS says; the budget of
+# a deployment is in the README ("Connections"). The pool checks a connection before lending it.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
+if DB_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(env.int("DB_POOL_MIN_SIZE", default=1), DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT", default=60.0),
+        "name": "itbportal",
+    }
+    # The pool keeps the connections (Django requires 0); CONN_HEALTH_CHECKS (above) makes the
+    # pool check each connection before lending it.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run` (issue 23): the web, the worker and beat write to one file. WAL lets readers go on
+    # while one writes; a writer waits up to 20 s for the lock instead of failing at once with
+    # "database is locked"; IMMEDIATE transactions take the write lock when they begin, so none
+    # fails halfway when it upgrades a read lock. The worker also sends on one thread on SQLite
+    # (alerts/send_pool.py): one writer per process.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users and passwords ------------------------------------------------------------------
@@ -232,7 +262,8 @@ TWILIO_VALIDITY_PERIOD = env.int("TWILIO_VALIDITY_PERIOD", default=4 * 60 * 60)
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=15.0)
 # Threads per worker process that send a batch's texts side by side (alerts/send_pool.py): each
 # waits ~150 ms on the provider, so one process sending one by one manages ~6 texts/s. Each
-# thread holds its own database connection while it sends (see DATABASES above).
+# thread holds its own database connection while it sends (see DATABASES above). On SQLite
+# (`make run`) the worker sends on one thread whatever this says (alerts/send_pool.py).
 SMS_SEND_THREADS = env.int("SMS_SEND_THREADS", default=20)
 # Links in texts and e-mails. Without it, the port `make run` serves on (WEB_PORT, as the Procfile).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('WEB_PORT', default=8000)}")

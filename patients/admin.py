@@ -65,6 +65,7 @@ CLINIC_FIELDSETS = (
                 "reminder_alarm_days",
                 "reminder_appointment_days",
                 "reminder_battery_repeat_days",
+                "texts_held_tell_nurses_minutes",
             )
         },
     ),

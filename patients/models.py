@@ -1,7 +1,7 @@
 """People: the clinic, its staff, the children and their caregivers, and the audit trail."""
 
 import secrets
-from datetime import time
+from datetime import time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
@@ -107,6 +107,14 @@ class Clinic(models.Model):
     ladder_answer_hours = models.PositiveSmallIntegerField(
         default=24, db_default=24, validators=[MinValueValidator(1), MaxValueValidator(72)]
     )
+    # Texts on hold (alerts/holds.py: Twilio refused the clinic's settings): after this many
+    # minutes the nurses are told of each child whose texts wait.
+    texts_held_tell_nurses_minutes = models.PositiveSmallIntegerField(
+        "minutes texts may wait on hold before the nurses are told",
+        default=30,
+        db_default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
+    )
     # The calendar (pumps/clinic_calendar.py): open weekdays (Monday = 0), hours on those
     # days, and ClosedDate rows for holidays.
     open_weekdays = models.JSONField(default=default_open_weekdays)
@@ -129,7 +137,11 @@ class Clinic(models.Model):
 
     def safety_rules(self) -> safety.Rules:
         """The clinic's policy as the safety assessment reads it (pumps/safety.py)."""
-        return safety.Rules(lead_days=self.refill_lead_days, max_interval_days=self.max_refill_interval_days)
+        return safety.Rules(
+            lead_days=self.refill_lead_days,
+            max_interval_days=self.max_refill_interval_days,
+            texts_held_tell_after=timedelta(minutes=self.texts_held_tell_nurses_minutes),
+        )
 
     def name_in(self, language: str | None) -> str:
         return self.name_es if (language or "").startswith("es") and self.name_es else self.name

@@ -64,6 +64,17 @@ class Kind(StrEnum):
     UNREACHABLE = "unreachable"
     FLEX_CLOCK = "flex_clock"
     CONTACT_CHANGED = "contact_changed"
+    TEXTS_HELD = "texts_held"
+
+
+# A danger that grows into a worse one of the same refill (the alarm date or the refill-due date
+# passing): the first concern resolves *because* the worse one opened, and the worse one carries
+# on from it (its escalation ladder goes on from the rung reached: alerts/ladder.py).
+WORSENS_INTO = {Kind.ALARM_NEAR: Kind.ALARM_PASSED, Kind.DUE_SOON: Kind.DUE_PASSED}
+WORSENED_WORDS = {
+    Kind.ALARM_PASSED: "the alarm date passed with no refill (now: alarm date passed)",
+    Kind.DUE_PASSED: "the refill-due date passed with nothing booked (now: refill-due date passed)",
+}
 
 
 class FamilyLevel(StrEnum):
@@ -96,6 +107,9 @@ class Rules:
     due_soon_days: int = 14
     unreachable_critical_days: int = 14
     battery_critical_days: int = 90
+    # The clinic's texts are on hold (a Twilio configuration refusal): after this long, the nurses
+    # are told of each child whose texts wait (the clinic's setting, default 30 minutes).
+    texts_held_tell_after: timedelta = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -139,6 +153,25 @@ class Contact:
     last_text_status: str = ""  # "", sent, delivered, failed, undelivered
     last_text_at: datetime | None = None  # when it was handed to the provider
     last_text_error: str = ""  # why it failed, as the sender or the provider said
+    # The texts before the newest, back to the last one whose fate is known (newest first), as
+    # (status, handed at, error): a text only handed over says nothing yet, so it never undoes
+    # what an earlier one showed (a failure, or no report within the hour).
+    earlier: tuple[tuple[str, datetime | None, str], ...] = ()
+
+    def outcome(self, *, now: datetime) -> tuple[str, str]:
+        """What this caregiver's texts say: ("undelivered", error), ("no_report", "") or ("", "")
+        (delivered, or nothing known yet). The newest text that has something to say decides: one
+        delivered, failed or undelivered, or one handed over more than an hour ago with no report."""
+        late = now - NOT_DELIVERED_AFTER
+        texts = ((self.last_text_status, self.last_text_at, self.last_text_error), *self.earlier)
+        for status, at, error in texts:
+            if status in ("failed", "undelivered"):
+                return "undelivered", error
+            if status == "sent" and at and at < late:
+                return "no_report", ""
+            if status == "delivered":
+                return "", ""
+        return "", ""
 
 
 @dataclass(frozen=True)
@@ -167,6 +200,12 @@ class Facts:
     no_show: Booking | None = None  # the latest refill no-show since the last refill
     contacts: tuple[Contact, ...] = ()
     contact_changes: tuple[ContactChange, ...] = ()
+    # No caregiver was ever linked: the child is being registered, not yet out of reach.
+    registering: bool = False
+    # The clinic's texts are on hold since then (None: they flow), and this child's texts that
+    # are due and wait for it (alerts/holds.py).
+    texts_held_since: datetime | None = None
+    texts_waiting: int = 0
     # The clinic's open days (plain values): the refill-due date falls on an open day.
     calendar: ClinicCalendar | None = None
 
@@ -367,6 +406,7 @@ def assess(facts: Facts, *, now: datetime) -> Assessment:
         concerns += _battery_concerns(facts, today)
         concerns += _no_show_concerns(facts, dates)
     concerns += _contact_changed_concerns(facts, today)
+    concerns += _texts_held_concerns(facts, now, today)
     concerns.sort(key=lambda c: (c.rank, c.act_by or date.max, c.kind))
     return Assessment(dates=dates, concerns=tuple(concerns))
 
@@ -533,27 +573,35 @@ def unreachable_reasons(contacts: tuple[Contact, ...], *, now: datetime) -> list
         reasons.append("no_textable")
     if any(c.opted_out for c in contacts):
         reasons.append("opted_out")
-    if any(c.last_text_status in ("failed", "undelivered") for c in contacts):
+    said = [c.outcome(now=now)[0] for c in contacts]
+    if "undelivered" in said:
         reasons.append("undelivered")
-    late = now - NOT_DELIVERED_AFTER
-    if any(c.last_text_status == "sent" and c.last_text_at and c.last_text_at < late for c in contacts):
+    if "no_report" in said:
         reasons.append("no_report")
     return reasons
 
 
 def _unreachable_concerns(facts: Facts, dates: Dates, now: datetime, today: date) -> list[Concern]:
+    if facts.registering and not facts.contacts:
+        return []  # a child in registration: no caregiver can be added before the child exists
     reasons = unreachable_reasons(facts.contacts, now=now)
     if not reasons:
         return []
     days = (dates.alarm_day - today).days
     tier = Tier.CRITICAL if days <= facts.rules.unreachable_critical_days else Tier.URGENT
-    errors = [
-        c.last_text_error
-        for c in facts.contacts
-        if c.last_text_status in ("failed", "undelivered") and c.last_text_error
-    ]
+    errors = [error for _, error in (c.outcome(now=now) for c in facts.contacts) if error]
     details = {"reasons": reasons, "alarm_day": _iso(dates.alarm_day), "errors": errors[:3]}
     return [_c(Kind.UNREACHABLE, tier, "family", today, None, None, details)]
+
+
+def _texts_held_concerns(facts: Facts, now: datetime, today: date) -> list[Concern]:
+    """The clinic's texts have been on hold longer than the clinic allows and this child's due
+    texts wait: the nurses reach the family another way."""
+    since = facts.texts_held_since
+    if since is None or not facts.texts_waiting or now - since < facts.rules.texts_held_tell_after:
+        return []
+    details = {"since": since.astimezone(facts.tz).strftime("%Y-%m-%d %H:%M"), "waiting": facts.texts_waiting}
+    return [_c(Kind.TEXTS_HELD, Tier.URGENT, "hold", today, since, None, details)]
 
 
 def _contact_changed_concerns(facts: Facts, today: date) -> list[Concern]:
@@ -705,6 +753,10 @@ _NURSE = {
     Kind.FLEX_CLOCK: (
         "Flex schedule: from {from_day} the clocks change and the pump (clock {pump_offset}) runs "
         "{shift_hours:+d} h off local time until reprogrammed: {steps}."
+    ),
+    Kind.TEXTS_HELD: (
+        "The clinic's texts are on hold since {since} (Twilio refused the clinic's settings): "
+        "{waiting} text(s) to this family wait. Call the family if one is urgent."
     ),
     Kind.CONTACT_CHANGED: (
         "{caregiver} changed their mobile number on the portal on {changed_day}. They also have a "

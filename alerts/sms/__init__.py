@@ -10,11 +10,18 @@ dotted path to a class. Every backend has `send(*, to, body, reference="") -> Se
 Which Twilio code is which: `alerts.sms.errors`. A reply can also accept a text and say at once
 that it failed (status failed/undelivered, with its error code): that is a SendResult, not an error.
 Only `alerts/sms/twilio.py` imports the twilio SDK.
+
+Before a text whose send began is sent again (its outcome unknown: the worker died, or recording
+the provider's answer failed), alerts.sending asks the backend what it holds:
+`accepted_since(*, to, body, since) -> list[Accepted] | None`, the texts with this body to this
+number the provider accepted since `since` (None: this backend keeps no record to ask). It raises
+SmsError when the provider cannot be asked now.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -33,6 +40,28 @@ class SendResult:
     backend: str
     from_number: str = ""
     error_code: int | None = None  # set when the reply's status is failed or undelivered
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A text the provider holds a record of (alerts.sending reconciles a begun send with it)."""
+
+    provider_message_id: str
+    status: str
+    at: datetime  # when the provider accepted it
+    body: str
+    backend: str
+    from_number: str = ""
+    error_code: int | None = None
+
+    def result(self) -> SendResult:
+        return SendResult(
+            provider_message_id=self.provider_message_id,
+            status=self.status,
+            backend=self.backend,
+            from_number=self.from_number,
+            error_code=self.error_code,
+        )
 
 
 class SmsError(Exception):

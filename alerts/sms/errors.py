@@ -6,8 +6,11 @@ Three classes:
 - TRANSIENT: worth trying again later (rate limits, full queues, Twilio's own trouble, timeouts).
   Retried with backoff; every send counts against one limit, and reaching it tells a nurse.
 - CONFIGURATION: our account or sender is wrong (a rotated auth token, a sender that cannot send).
-  It is about no one child: the clinic's whole queue is held, its admins are alerted once, and
-  everything is sent as soon as a send works again (alerts.holds).
+  It is about no one child: the clinic's whole queue is held, its admins are alerted (again each
+  hour while it lasts), and everything is sent as soon as a text is accepted again (alerts.holds).
+  A code about one destination (21606: the sender cannot reach this number; 21608: a trial
+  account's unverified number) is PERMANENT for that number, never a hold: other families'
+  texts go, and that child's nurses are told.
 
 Codes from Twilio's error dictionary; an HTTP status decides for a code not in the table.
 """
@@ -43,6 +46,10 @@ TWILIO_ERRORS: dict[int, tuple[ErrorClass, str]] = {
     30005: (P, "the number is unknown or no longer exists"),
     30006: (P, "the number is a landline or its carrier cannot take texts"),
     30007: (P, "the carrier filtered the text"),
+    # About one destination, though the sender is involved: this number cannot be reached from
+    # the clinic's sender (other numbers can), so this text fails and a nurse is told (issue 23).
+    21606: (P, "the clinic's sender cannot text this number (its country or carrier)"),
+    21608: (P, "this number is not verified for the clinic's trial Twilio account"),
     # Transient: try again later
     14107: (T, "Twilio's sending rate limit was exceeded"),
     20429: (T, "too many requests to Twilio"),
@@ -59,8 +66,6 @@ TWILIO_ERRORS: dict[int, tuple[ErrorClass, str]] = {
     21212: (C, "the sender number is not valid"),
     21213: (C, "the call has no sender number (TWILIO_VOICE_FROM_NUMBER?)"),
     21603: (C, "the text has no sender number or messaging service"),
-    21606: (C, "the sender number cannot send texts to this destination"),
-    21608: (C, "a trial account may send only to verified numbers"),
     21659: (C, "the sender is not a number of this Twilio account"),
     21701: (C, "the messaging service is not valid"),
     21703: (C, "the messaging service has no sender numbers"),

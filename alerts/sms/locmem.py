@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from alerts.sms import SendResult
+from django.utils import timezone
+
+from alerts.sms import Accepted, SendResult
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,7 @@ class LocmemMessage:
     to: str
     body: str
     sid: str
+    at: datetime = field(default_factory=timezone.now)
 
 
 outbox: list[LocmemMessage] = []
@@ -28,3 +32,14 @@ class LocmemBackend:
         with _lock:
             outbox.append(LocmemMessage(to=to, body=body, sid=sid))
         return SendResult(provider_message_id=sid, status="delivered", backend=self.name)
+
+    def accepted_since(self, *, to: str, body: str, since: datetime) -> list[Accepted]:
+        """By number and body only: tests pass `now` without always pinning the clock, and the
+        outbox is emptied for every test."""
+        with _lock:
+            kept = list(outbox)
+        return [
+            Accepted(provider_message_id=m.sid, status="delivered", at=m.at, body=m.body, backend=self.name)
+            for m in kept
+            if m.to == to and m.body == body
+        ]

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
 from django.urls import reverse
 from requests.adapters import HTTPAdapter
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from alerts.sms import (
+    Accepted,
     SendResult,
     SmsConfigurationError,
     SmsError,
@@ -34,6 +36,10 @@ from alerts.sms import (
 )
 
 TWILIO_API = "https://api.twilio.com"
+# Asking Twilio what it holds before a begun text goes again (alerts.sending): how far before the
+# send began a record may be dated (our clock and Twilio's), and how many messages a page reads.
+CLOCK_GRACE = timedelta(minutes=1)
+LIST_LIMIT = 50
 POOL_SIZE = 64  # keep-alive connections kept per process: at least its sending threads
 ERROR_TYPES = {
     errors.ErrorClass.PERMANENT: SmsPermanentError,
@@ -152,6 +158,41 @@ class TwilioBackend:
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise SmsTransientError(f"{exc.__class__.__name__} talking to Twilio") from exc
         return result_from(message, self.name)
+
+    def accepted_since(self, *, to: str, body: str, since: datetime) -> list[Accepted]:
+        """The texts with this body to this number that Twilio accepted since `since` (a minute's
+        grace for clocks): Twilio's message list for the number, filtered by the day sent
+        (Twilio filters DateSent by GMT day), then, for a text still queued (no DateSent yet),
+        the number's newest page. Matched here by body and creation time."""
+        earliest = since - CLOCK_GRACE
+        try:
+            found = list(self.client.messages.list(to=to, date_sent_after=earliest, limit=LIST_LIMIT))
+            found += list(self.client.messages.list(to=to, limit=LIST_LIMIT))
+        except TwilioRestException as exc:
+            raise error_for(exc) from exc
+        except TwilioException as exc:  # a page the SDK could not fetch (Twilio's trouble)
+            raise SmsTransientError(f"Twilio's message list could not be read: {exc}"[:200]) from exc
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise SmsTransientError(f"{exc.__class__.__name__} talking to Twilio") from exc
+        out, seen = [], set()
+        for message in found:
+            if message.sid in seen or message.body != body or message.date_created is None:
+                continue
+            if message.date_created < earliest:
+                continue
+            seen.add(message.sid)
+            out.append(
+                Accepted(
+                    provider_message_id=message.sid,
+                    status=message.status or "queued",
+                    at=message.date_created,
+                    body=message.body,
+                    backend=self.name,
+                    from_number=message.from_ or "",
+                    error_code=message.error_code,
+                )
+            )
+        return sorted(out, key=lambda a: a.at)
 
 
 def signature_is_valid(*, url: str, params: dict, signature: str) -> bool:

@@ -107,3 +107,43 @@ def test_inside_a_transaction_the_rows_go_one_by_one_on_the_callers_connection(s
 
     assert len(outbox) == 3
     assert Reminder.objects.filter(pk__in=ids, status="delivered").count() == 3
+
+
+def test_on_sqlite_the_worker_sends_on_one_thread_and_the_file_waits_for_its_lock(settings, monkeypatch):
+    """`make run` (SQLite): twenty threads writing one file failed with "database is locked"
+    after the provider accepted texts (issue 23). One sending thread; WAL, a busy timeout and
+    IMMEDIATE transactions in the settings."""
+    from types import SimpleNamespace
+
+    from alerts import send_pool
+
+    settings.SMS_SEND_THREADS = 20
+    assert send_pool.send_threads() == 20  # PostgreSQL
+    monkeypatch.setattr(send_pool, "connection", SimpleNamespace(vendor="sqlite", in_atomic_block=False))
+    assert send_pool.send_threads() == 1
+    ran = []
+    assert send_pool.run_each(
+        lambda item: ran.append(threading.current_thread().name) or item, [1, 2, 3]
+    ) == [
+        1,
+        2,
+        3,
+    ]
+    assert set(ran) == {threading.current_thread().name}  # on the caller's thread, one by one
+
+
+def test_the_sqlite_settings_take_wal_a_busy_timeout_and_immediate_transactions(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import django, os; os.environ.pop('DATABASE_URL', None); "
+        "os.environ['DJANGO_SETTINGS_MODULE']='itbportal.settings'; django.setup(); "
+        "from django.db import connection; c = connection.cursor(); "
+        "print(c.execute('PRAGMA journal_mode').fetchone()[0], "
+        "c.execute('PRAGMA busy_timeout').fetchone()[0])"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "DATABASE_URL"}
+    env["ITB_VAR_DIR"] = str(tmp_path)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["wal", "20000"]

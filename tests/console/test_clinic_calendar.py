@@ -121,6 +121,7 @@ def test_a_clinic_admin_adding_a_closed_date_in_the_admin_moves_the_due_date(fam
         "reminder_alarm_days": "[3, 1, 0]",
         "reminder_appointment_days": "[1]",
         "reminder_battery_repeat_days": "30",
+        "texts_held_tell_nurses_minutes": "30",
         "closed_dates-TOTAL_FORMS": "1",
         "closed_dates-INITIAL_FORMS": "0",
         "closed_dates-0-day": "2026-11-26",

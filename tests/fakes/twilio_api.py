@@ -12,8 +12,16 @@ Tell it how to answer the next requests with `fail_next(...)`:
 `fail_share(share, actions, seed)` answers that share of all later requests with one of `actions`
 (chosen by a seeded random), once the planned ones are used up.
 Every text request that reached it is kept in `requests` (even the ones answered with an error),
-the accepted ones in `accepted`; calls likewise in `call_requests` and `calls`. Schema errors are
+the accepted ones in `accepted` (and the messages it answered with in `messages`); calls likewise
+in `call_requests` and `calls`. Schema errors are
 kept in `invalid`.
+
+GET .../Messages.json lists the accepted messages as Twilio does: newest first, filtered by `To`,
+`From` and `DateSent`/`DateSent>`/`DateSent<` (Twilio compares the GMT day only, and a message
+still queued has no DateSent, so a day filter leaves it out), one page of `PageSize` (default 50)
+in Twilio's page envelope. A message counts as handed to the carrier (status sent, DateSent set)
+the moment it is accepted, unless `keep_queued` is set: then it stays queued with no DateSent.
+List requests are kept in `list_requests`; `lists_failing = n` answers the next n with 503.
 """
 
 from __future__ import annotations
@@ -52,6 +60,10 @@ class FakeTwilio:
         self.timeout_sleep = timeout_sleep
         self.requests: list[dict] = []
         self.accepted: list[dict] = []
+        self.messages: list[dict] = []
+        self.keep_queued = False
+        self.list_requests: list[dict] = []
+        self.lists_failing = 0  # answer this many list requests 503 (Twilio's own trouble)
         self.call_requests: list[dict] = []
         self.calls: list[dict] = []
         self.invalid: list[str] = []
@@ -97,6 +109,37 @@ class FakeTwilio:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
+
+            def do_GET(self):
+                path, _, query = self.path.partition("?")
+                if not re.fullmatch(rf"/2010-04-01/Accounts/{fake.account_sid}/Messages\.json", path):
+                    return self._json(404, {"code": 20404, "message": "Not found", "status": 404})
+                if not fake._authorised(self.headers.get("Authorization", "")):
+                    return self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+                with fake._lock:
+                    fake.list_requests.append(params)
+                    failing = fake.lists_failing > 0
+                    fake.lists_failing -= failing
+                if failing:
+                    return self._json(503, {"code": 20503, "message": "Service unavailable", "status": 503})
+                with fake._lock:
+                    found = [m for m in reversed(fake.messages) if _listed(m, params)]
+                size = int(params.get("PageSize") or 50)
+                return self._json(
+                    200,
+                    {
+                        "messages": found[:size],
+                        "end": min(size, len(found)) - 1,
+                        "first_page_uri": self.path,
+                        "next_page_uri": None,
+                        "page": 0,
+                        "page_size": size,
+                        "previous_page_uri": None,
+                        "start": 0,
+                        "uri": self.path,
+                    },
+                )
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
@@ -150,6 +193,8 @@ class FakeTwilio:
                     message.update(action[1])
                 with fake._lock:
                     (fake.accepted if resource == "Messages" else fake.calls).append(form)
+                    if resource == "Messages":
+                        fake.messages.append(fake._listed_copy(message))
                 return self._json(201, message)
 
             def _json(self, status, payload):
@@ -197,6 +242,13 @@ class FakeTwilio:
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
         }
 
+    def _listed_copy(self, message: dict) -> dict:
+        """The message as a later list shows it: handed to the carrier, unless kept queued."""
+        listed = dict(message)
+        if not self.keep_queued and listed["status"] in ("queued", "accepted"):
+            listed.update(status="sent", date_sent=listed["date_created"])
+        return listed
+
     def _call(self, form: dict) -> dict:
         sid = "CA" + uuid.uuid4().hex
         now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
@@ -230,6 +282,34 @@ class FakeTwilio:
             "trunk_sid": None,
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
         }
+
+
+def _gmt_day(value: str) -> str:
+    """The GMT day (YYYY-MM-DD) of an RFC 2822 date or an ISO 8601 one, as Twilio compares them."""
+    from email.utils import parsedate_to_datetime
+
+    if re.match(r"\d{4}-\d{2}-\d{2}", value):
+        return value[:10]
+    return parsedate_to_datetime(value).strftime("%Y-%m-%d")
+
+
+def _listed(message: dict, params: dict) -> bool:
+    """Whether a list request with these filters shows this message (Twilio's rules)."""
+    if "To" in params and message["to"] != params["To"]:
+        return False
+    if "From" in params and message["from"] != params["From"]:
+        return False
+    for name, keep in (
+        ("DateSent", lambda day, ref: day == ref),
+        ("DateSent>", lambda day, ref: day >= ref),
+        ("DateSent<", lambda day, ref: day <= ref),
+    ):
+        if name in params:
+            if not message["date_sent"]:
+                return False
+            if not keep(_gmt_day(message["date_sent"]), _gmt_day(params[name])):
+                return False
+    return True
 
 
 def _value_problem(name: str, value: str, spec: dict) -> str:

@@ -14,7 +14,7 @@ def test_healthz_is_ok_when_database_broker_and_sweep_are_alive(client):
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
-        "checks": {"database": "ok", "broker": "ok", "sweep": "ok", "texting": "ok"},
+        "checks": {"database": "ok", "broker": "ok", "sweep": "ok", "texting": "ok", "db_pool": "ok"},
     }
     assert response["Cache-Control"] == "no-store"
 
@@ -51,3 +51,17 @@ def test_healthz_and_the_texts_page_say_a_clinic_s_texts_are_held(client, clinic
     assert response.json()["checks"]["texting"] == "held: Twilio refuses texts for 1 clinic(s) (error 20003)"
     page = login_as(client, nurse).get(reverse("alerts:outbox"))
     assert b'data-testid="sending-hold"' in page.content and b"20003: Authenticate" in page.content
+
+
+def test_healthz_says_when_a_sending_thread_waited_in_vain_for_a_database_connection(client):
+    from alerts.send_pool import pool_exhausted_record
+
+    Heartbeat.objects.create(name="sweep", last_run_at=timezone.now())
+    pool_exhausted_record()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["db_pool"].startswith("exhausted: a sending thread waited in vain")
+    Heartbeat.objects.filter(name="db_pool_exhausted").update(
+        last_run_at=timezone.now() - timedelta(minutes=6)
+    )
+    assert client.get("/healthz").json()["checks"]["db_pool"] == "ok"

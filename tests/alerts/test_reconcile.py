@@ -1,0 +1,119 @@
+"""No text twice after it was accepted (issue 23, point 1): before a begun text goes again, the
+provider is asked (Twilio's message list for the number since the send began, through the real
+SDK and the local fake); only a text it has no record of goes again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from alerts import sending
+from alerts.models import Reminder, SmsMessage
+from alerts.sending import RECONCILE_GIVE_UP, lost_after, reminders_claim_due, reminders_recover_stale
+from tests.alerts.conftest import at, refill_text
+
+pytestmark = pytest.mark.django_db
+T0 = at(2026, 11, 16, 10, 1)
+
+
+@pytest.fixture
+def row(clinic, fake_twilio):
+    return refill_text(clinic)
+
+
+def sweep(now):
+    """The sweep's work at `now`, on a clock pinned there (the fake dates its messages by it)."""
+    with time_machine.travel(now, tick=False):
+        reminders_recover_stale(now=now)
+        ids = reminders_claim_due(now=now)
+        if ids:
+            sending.reminders_send(reminder_ids=ids, now=now)
+
+
+def break_recording_once(monkeypatch):
+    working = sending._log_outbound
+    failures = []
+
+    def once(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("database is locked")
+        return working(*args, **kwargs)
+
+    monkeypatch.setattr(sending, "_log_outbound", once)
+    return failures
+
+
+def test_recording_fails_after_the_provider_accepted_and_exactly_one_text_reaches_it(
+    row, fake_twilio, monkeypatch
+):
+    failures = break_recording_once(monkeypatch)
+    sweep(T0)
+    assert failures == [1] and len(fake_twilio.accepted) == 1
+    assert Reminder.objects.get(pk=row.pk).status == "claimed"  # the answer was not recorded
+
+    later = T0 + lost_after() + timedelta(seconds=10)
+    for step in range(4):  # sweeps for the next minutes
+        sweep(later + timedelta(minutes=step))
+    row.refresh_from_db()
+    (message,) = fake_twilio.messages
+    assert len(fake_twilio.requests) == 1  # exactly one text reached the provider
+    assert (row.status, row.attempts, row.provider_message_id) == ("sent", 1, message["sid"])
+    assert row.sent_at == T0  # the moment Twilio accepted it, not the moment we asked
+    (outbox,) = SmsMessage.objects.filter(reminder=row)
+    assert (outbox.provider_message_id, outbox.created_at) == (message["sid"], T0)
+    # It asked with the number and the day the send began, as Twilio filters.
+    assert fake_twilio.list_requests[0]["To"] == str(row.caregiver.mobile)
+    assert fake_twilio.list_requests[0]["DateSent>"].startswith("2026-11-16")
+
+
+def test_a_text_still_queued_at_the_provider_is_found_and_not_sent_again(row, fake_twilio, monkeypatch):
+    fake_twilio.keep_queued = True  # no DateSent yet: the day filter does not show it
+    break_recording_once(monkeypatch)
+    sweep(T0)
+    sweep(T0 + lost_after() + timedelta(seconds=10))
+    sweep(T0 + timedelta(minutes=5))
+    row.refresh_from_db()
+    assert len(fake_twilio.requests) == 1 and row.status == "sent"
+    assert row.provider_message_id == fake_twilio.messages[0]["sid"]
+
+
+def test_a_begun_text_the_provider_has_no_record_of_goes_again_once(row, fake_twilio):
+    # The worker died after beginning the send and before the request left.
+    Reminder.objects.filter(pk=row.pk).update(status="claimed", claimed_at=T0, send_started_at=T0, attempts=1)
+    sweep(T0 + lost_after() + timedelta(seconds=10))
+    sweep(T0 + timedelta(minutes=5))
+    row.refresh_from_db()
+    assert len(fake_twilio.requests) == 1
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert row.provider_message_id == fake_twilio.messages[0]["sid"]
+
+
+def test_a_provider_that_cannot_be_asked_holds_the_text_then_it_goes_again(row, fake_twilio):
+    Reminder.objects.filter(pk=row.pk).update(status="claimed", claimed_at=T0, send_started_at=T0, attempts=1)
+    fake_twilio.lists_failing = 1000
+    sweep(T0 + lost_after() + timedelta(seconds=10))
+    sweep(T0 + timedelta(minutes=10))
+    assert Reminder.objects.get(pk=row.pk).status == "claimed" and fake_twilio.requests == []
+    sweep(T0 + RECONCILE_GIVE_UP + timedelta(seconds=1))  # asked long enough: a text twice, never none
+    sweep(T0 + RECONCILE_GIVE_UP + timedelta(minutes=1))
+    assert Reminder.objects.get(pk=row.pk).status == "sent" and len(fake_twilio.requests) == 1
+
+
+def test_another_texts_record_is_not_taken_for_this_one(row, fake_twilio):
+    """Two texts with one body to one number: the first one's record is not the second's."""
+    sweep(T0)
+    first = Reminder.objects.get(pk=row.pk)
+    twin = Reminder.objects.create(
+        patient=first.patient, pump=first.pump, caregiver=first.caregiver, kind=first.kind,
+        target_date=first.target_date, offset_days=first.offset_days + 100, send_after=T0,
+        status="claimed", claimed_at=T0, send_started_at=T0 + timedelta(seconds=5), attempts=1,
+    )  # fmt: skip
+    assert sending.message_for(twin) == sending.message_for(first)
+    sweep(T0 + lost_after() + timedelta(seconds=10))
+    sweep(T0 + timedelta(minutes=5))
+    twin.refresh_from_db()
+    assert twin.status == "sent" and len(fake_twilio.requests) == 2  # it had no record: sent
+    assert twin.provider_message_id == fake_twilio.messages[1]["sid"] != first.provider_message_id
