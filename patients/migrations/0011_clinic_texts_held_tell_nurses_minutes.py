@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0009_clinic_ladder_answer_hours'),
+        ('patients', '0010_clinic_api_token_fhir_contact'),
     ]
 
     operations = [
