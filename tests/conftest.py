@@ -16,9 +16,15 @@ from tests.helpers import login_as
 
 def _allow_flushing_the_audit_table(sender, connection, **kwargs):
     """Django's test flush truncates every table; the audit table refuses TRUNCATE unless the
-    connection says so (patients migration 0007). Only the test suite says so."""
+    connection says so and its role is a member of itbportal_audit_eraser (patients migrations
+    0008 and 0011). Only the test suite and the bench grant their own role that membership."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            cursor.execute(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'itbportal_audit_eraser') "
+                "THEN CREATE ROLE itbportal_audit_eraser NOLOGIN; END IF; "
+                "GRANT itbportal_audit_eraser TO CURRENT_USER; END $$"
+            )
             cursor.execute("SET itbportal.audit_truncate_allowed = 'on'")
 
 

@@ -4,6 +4,7 @@ each problem to the field it names, so every message sits next to what the nurse
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
@@ -11,7 +12,13 @@ from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
 from django.utils import timezone
 
-from patients.staff.appointment_forms import ask_hours_confirmation, hours_confirmation_field
+from patients.staff.appointment_forms import (
+    APPOINTMENT_AHEAD,
+    VISIT_AHEAD,
+    ask_hours_confirmation,
+    hours_confirmation_field,
+    not_too_far_ahead,
+)
 from pumps.models import Program, RefillVisit
 from pumps.services import (
     NEXT_HOURS_CONFIRM_FIELD,
@@ -219,6 +226,31 @@ class VisitForm(forms.Form):
 
     def clean_flex_steps(self):
         return parse_flex_steps(self.cleaned_data.get("flex_steps", ""))
+
+    def clean_visit_at(self):
+        """No visit before the pump's implant, nor more than a year ahead."""
+        value = not_too_far_ahead(self.cleaned_data["visit_at"], ahead=VISIT_AHEAD, what="A visit")
+        implant = self.pump.implant_date
+        if implant and timezone.localtime(value, self.pump.patient.clinic.tzinfo).date() < implant:
+            raise forms.ValidationError(
+                f"A visit cannot be before the pump's implant ({implant:%d %b %Y}). Check the date."
+            )
+        return value
+
+    def clean_next_appointment_at(self):
+        return not_too_far_ahead(
+            self.cleaned_data.get("next_appointment_at"), ahead=APPOINTMENT_AHEAD, what="An appointment"
+        )
+
+    def clean_printed_alarm_date(self):
+        return not_too_far_ahead(
+            self.cleaned_data.get("printed_alarm_date"), ahead=APPOINTMENT_AHEAD, what="An alarm date"
+        )
+
+    def clean_eri_reported_date(self):
+        return not_too_far_ahead(
+            self.cleaned_data.get("eri_reported_date"), ahead=timedelta(days=1), what="An ERI date"
+        )
 
     def program_input(self) -> dict:
         data = self.cleaned_data
