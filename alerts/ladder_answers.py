@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from alerts.ladder import CALL_FAILED, ladder_stop, ladder_stop_child
+from alerts.ladder import CALL_FAILED, ladder_stop, ladder_stop_child, open_ladders
 from alerts.models import Concern, LadderStep, SmsMessage, WebhookReceipt
 from alerts.voice.twiml import say_twiml
 from alerts.words import LADDER_TEXTS, ladder_reply, language_of, sender_of
@@ -28,6 +28,15 @@ def _lock(concern_id: int) -> Concern:
     return (
         Concern.objects.select_for_update(of=("self",)).select_related("patient__clinic").get(pk=concern_id)
     )
+
+
+def _stop_ladders_asked_about(step: LadderStep, now: datetime, why: str) -> None:
+    """An answer stops the ladders of the child that were open when its text was sent or its call
+    placed (the family has been reached about them), never a ladder of a danger that began since:
+    an old answer, replayed, cannot silence a new danger."""
+    concerns = open_ladders().filter(patient_id=step.concern.patient_id, opened_at__lte=step.at)
+    for concern in concerns.distinct():
+        ladder_stop(concern, now, why)
 
 
 def _answered(step: LadderStep, answer: str, now: datetime) -> None:
@@ -55,11 +64,11 @@ def ladder_text_answered(
     now: datetime | None = None,
     message: SmsMessage | None = None,
 ) -> str:
-    """A reply 1 (booked) or 2 (call me) to the latest ladder text sent to this number. Stops that
-    ladder (only that one: the text asked about that danger); 2 also puts the child on today's
-    call list. Returns the answer to text back, or "" when no open ladder texted this caregiver
-    (the reply is then an ordinary unknown word). `message`, the logged reply, is marked as about
-    the ladder's child, so only that child's clinic sees it.
+    """A reply 1 (booked) or 2 (call me) to the latest ladder text sent to this number. Stops the
+    child's ladders open when that text was sent (not one of a danger that began since); 2 also
+    puts the child on today's call list. Returns the answer to text back, or "" when no open
+    ladder texted this caregiver (the reply is then an ordinary unknown word). `message`, the
+    logged reply, is marked as about the ladder's child, so only that child's clinic sees it.
 
     Only an answer from a caregiver who may answer acts: `caregivers` are those whose (proven)
     mobile is `from_number` (alerts.inbound, after its WebhookReceipt, so a replay acts once);
@@ -89,7 +98,7 @@ def ladder_text_answered(
     if digit == "2":
         _put_on_call_list(concern, now, note=f"{caregiver} replied 2: asked to be called.")
     why = f"{caregiver} replied {digit} ({'booked' if digit == '1' else 'call me'})."
-    ladder_stop(concern, now, why)
+    _stop_ladders_asked_about(step, now, why)
     if message is not None:
         SmsMessage.objects.filter(pk=message.pk).update(patient=concern.patient_id)
         message.patient_id = concern.patient_id
@@ -116,10 +125,10 @@ def _put_on_call_list(concern: Concern, now: datetime, *, note: str) -> None:
 def ladder_call_answered(
     *, step_id: int | None, digits: str, call_sid: str = "", now: datetime | None = None
 ) -> str:
-    """The caregiver pressed a key during a ladder call. 1 confirms and stops that call's ladder,
-    once: the press must name the call the step placed (its CallSid), a replay of it (the same
-    CallSid) acts no more, and it stops only the concern the call was about, while that ladder is
-    still climbing, for a caregiver still linked to the child. Returns the TwiML to answer with."""
+    """The caregiver pressed a key during a ladder call. 1 confirms and stops the ladders the call
+    was about, once: the press must name the call the step placed (its CallSid), a replay of it
+    (the same CallSid) acts no more, it counts only from a caregiver still linked to the child,
+    and it never stops a ladder of a danger that began after the call. Returns the TwiML."""
     from alerts.inbound import webhook_first_receipt
 
     now = now or timezone.now()
@@ -135,13 +144,12 @@ def ladder_call_answered(
     language = language_of(step.caregiver.preferred_language if step and step.caregiver else "en")
     if step is None or digits != "1":
         return say_twiml(LADDER_TEXTS[language]["say_goodbye"], language=language)
-    concern = _lock(step.concern_id)
+    _lock(step.concern_id)  # a twin press waits here, then finds the receipt
     first = webhook_first_receipt(kind=WebhookReceipt.Kind.PRESS, sid=call_sid, now=now)
     may_answer = LadderStep.objects.filter(pk=step.pk).filter(_still_linked()).exists()
     if first and may_answer and not step.answered_at:
         _answered(step, "pressed 1", now)
-        if concern.resolved_at is None:
-            ladder_stop(concern, now, f"{step.caregiver} pressed 1 on the phone call.")
+        _stop_ladders_asked_about(step, now, f"{step.caregiver} pressed 1 on the phone call.")
     return say_twiml(LADDER_TEXTS[language]["say_thanks"], language=language)
 
 
