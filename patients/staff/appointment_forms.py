@@ -65,11 +65,12 @@ class AppointmentForm(forms.Form):
     kind = forms.ChoiceField(label="Kind", choices=Appointment.Kind.choices, initial=Appointment.Kind.REFILL)
     start = forms.DateTimeField(label="Date and time", widget=DT_WIDGET)
     duration_minutes = forms.IntegerField(label="Minutes", min_value=5, max_value=600, initial=30)
-    location = forms.CharField(label="Location", required=False)
-    notes = forms.CharField(label="Notes", required=False)
+    location = forms.CharField(label="Location", required=False, max_length=200)
+    notes = forms.CharField(label="Notes", required=False, max_length=2000)
     after_alarm_reason = forms.CharField(
         label="Reason, if after the alarm date",
         required=False,
+        max_length=300,
         help_text="Only needed when a refill cannot be booked before the pump's alarm date.",
     )
     outside_hours_confirmed = hours_confirmation_field()
@@ -80,7 +81,9 @@ class AppointmentForm(forms.Form):
 
 class RescheduleForm(forms.Form):
     start = forms.DateTimeField(label="New date and time", widget=DT_WIDGET)
-    after_alarm_reason = forms.CharField(label="Reason, if after the alarm date", required=False)
+    after_alarm_reason = forms.CharField(
+        label="Reason, if after the alarm date", required=False, max_length=300
+    )
     outside_hours_confirmed = hours_confirmation_field()
 
     def clean_start(self):

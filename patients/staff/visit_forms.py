@@ -69,7 +69,9 @@ class VisitForm(forms.Form):
     volume_instilled_ml = _dec("Volume instilled (mL)")
     volume_after_ml = _dec("Volume entered after refill (mL)", required=True)
     concentration_mcg_ml = _dec("New concentration (mcg/mL)", required=True, places=1)
-    concentration_reason = forms.CharField(label="Reason for an unusual concentration", required=False)
+    concentration_reason = forms.CharField(
+        label="Reason for an unusual concentration", required=False, max_length=200
+    )
     mode = forms.ChoiceField(label="Mode", choices=Program.Mode.choices)
     daily_dose_mcg = _dec("Daily dose (mcg/day)", help_text="Simple mode. For flex, fill the schedule.")
     flex_steps = forms.CharField(
@@ -83,10 +85,10 @@ class VisitForm(forms.Form):
         label="Patient boluses allowed per day", required=False, min_value=0
     )
     alarm_volume_ml = _dec("Low-reservoir alarm volume (mL)", required=True, places=1, initial=Decimal("2.0"))
-    dose_change_reason = forms.CharField(label="Reason for the dose change", required=False)
+    dose_change_reason = forms.CharField(label="Reason for the dose change", required=False, max_length=300)
     dose_change_confirmed = forms.BooleanField(label="I confirm a dose change over 20%", required=False)
     bridge_bolus_ml = _dec("Bridge or other one-off bolus (mL)", places=3, initial=Decimal(0))
-    bolus_note = forms.CharField(label="Bolus note", required=False)
+    bolus_note = forms.CharField(label="Bolus note", required=False, max_length=200)
     printed_alarm_date = forms.DateField(
         label="Alarm date on the programmer printout", required=False, widget=DATE_WIDGET
     )
@@ -94,7 +96,7 @@ class VisitForm(forms.Form):
         label="Next refill appointment", required=False, widget=DT_WIDGET
     )
     after_alarm_reason = forms.CharField(
-        label="Reason the appointment is after the alarm date", required=False
+        label="Reason the appointment is after the alarm date", required=False, max_length=300
     )
     next_appointment_hours_confirmed = hours_confirmation_field()
     tone_assessment = forms.CharField(

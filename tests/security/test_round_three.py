@@ -440,7 +440,8 @@ def test_a_role_that_is_not_the_benchs_cannot_empty_the_audit_table(world):
     from patients.models import AuditEvent
 
     audit.audit_record(actor=world.nurse_a, action="chart.viewed", obj=world.child_a)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    refused = pytest.raises(DatabaseError, match="append-only")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'itbportal_app_like') "
             "THEN CREATE ROLE itbportal_app_like NOLOGIN; END IF; END $$"
@@ -454,9 +455,8 @@ def test_a_role_that_is_not_the_benchs_cannot_empty_the_audit_table(world):
 
 
 def test_the_benchs_role_can_empty_the_audit_table(world):
-    from patients.models import AuditEvent
-
     from patients import audit
+    from patients.models import AuditEvent
 
     class Undo(Exception):
         pass
