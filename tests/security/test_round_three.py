@@ -271,7 +271,7 @@ def _in_threads(count, work):
     return results
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_code_requests_and_guesses_cannot_pass_the_caps():
     assert connection.vendor == "postgresql"
     caregiver = CaregiverFactory()
