@@ -148,13 +148,22 @@ def sms_inbound_receive(
     if message_sid and not webhook_first_receipt(kind=WebhookReceipt.Kind.INBOUND, sid=message_sid, now=now):
         return ""  # already acted on and answered: a replay changes nothing
     caregivers = _caregivers_of(from_number)
-    answer = _act_on(
-        caregivers, from_number=from_number, to_number=to_number, body=body, sid=message_sid, now=now
+    message = SmsMessage.objects.create(
+        direction=SmsMessage.Direction.INBOUND,
+        caregiver=caregivers[0] if caregivers else None,
+        to_number=to_number,
+        from_number=from_number,
+        body=body,
+        provider_message_id=message_sid[:64],
+        status="received",
+        created_at=now,
     )
+    answer = _act_on(caregivers, message=message, from_number=from_number, body=body, now=now)
     if answer:
         SmsMessage.objects.create(
             direction=SmsMessage.Direction.OUTBOUND,
             caregiver=caregivers[0] if caregivers else None,
+            patient_id=message.patient_id,  # a ladder's answer is about the ladder's child
             to_number=from_number,
             from_number=to_number,
             body=answer,
@@ -165,19 +174,9 @@ def sms_inbound_receive(
     return answer
 
 
-def _act_on(caregivers, *, from_number: str, to_number: str, body: str, sid: str, now: datetime) -> str:
+def _act_on(caregivers, *, message: SmsMessage, from_number: str, body: str, now: datetime) -> str:
     from patients.services import sms_consent_record
 
-    SmsMessage.objects.create(
-        direction=SmsMessage.Direction.INBOUND,
-        caregiver=caregivers[0] if caregivers else None,
-        to_number=to_number,
-        from_number=from_number,
-        body=body,
-        provider_message_id=sid[:64],
-        status="received",
-        created_at=now,
-    )
     word = " ".join(body.split()).upper().rstrip(".!")
     language = caregivers[0].preferred_language if caregivers else ("es" if word in {"SI", "SÍ"} else "en")
     clinic = _clinic_of(caregivers)
@@ -200,7 +199,9 @@ def _act_on(caregivers, *, from_number: str, to_number: str, body: str, sid: str
     if word in LADDER_DIGITS and caregivers:
         from alerts.ladder_answers import ladder_text_answered
 
-        answer = ladder_text_answered(caregivers=caregivers, from_number=from_number, digit=word, now=now)
+        answer = ladder_text_answered(
+            caregivers=caregivers, from_number=from_number, digit=word, now=now, message=message
+        )
         if answer:
             return answer
     if word in CONFIRM_WORDS and caregivers:

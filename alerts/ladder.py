@@ -208,7 +208,9 @@ def _text(concern: Concern, rung: str, caregiver, words: dict, now: datetime) ->
         step.error = exc.describe()[:300]
         step.save()
         return step
-    step.sms_message = sms_outbound_log(caregiver=caregiver, to=to, body=body, result=result, now=now)
+    step.sms_message = sms_outbound_log(
+        caregiver=caregiver, to=to, body=body, result=result, now=now, patient=concern.patient
+    )
     step.save()
     return step
 

@@ -7,10 +7,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from alerts.ladder import CALL_FAILED, ladder_stop_child
-from alerts.models import Concern, LadderStep
+from alerts.ladder import CALL_FAILED, ladder_stop, ladder_stop_child, open_ladders
+from alerts.models import Concern, LadderStep, SmsMessage, WebhookReceipt
 from alerts.voice.twiml import say_twiml
 from alerts.words import LADDER_TEXTS, ladder_reply, language_of, sender_of
 
@@ -29,49 +30,79 @@ def _lock(concern_id: int) -> Concern:
     )
 
 
+def _stop_ladders_asked_about(step: LadderStep, now: datetime, why: str) -> None:
+    """An answer stops the ladders of the child that were open when its text was sent or its call
+    placed (the family has been reached about them), never a ladder of a danger that began since:
+    an old answer, replayed, cannot silence a new danger."""
+    concerns = open_ladders().filter(patient_id=step.concern.patient_id, opened_at__lte=step.at)
+    for concern in concerns.distinct():
+        ladder_stop(concern, now, why)
+
+
 def _answered(step: LadderStep, answer: str, now: datetime) -> None:
     step.answer, step.answered_at = answer, now
     step.save(update_fields=["answer", "answered_at"])
 
 
+def _still_linked():
+    """The step's caregiver is linked to the step's child now (a removed caregiver answers nothing)."""
+    from patients.models import CaregiverLink
+
+    return Exists(
+        CaregiverLink.objects.filter(
+            caregiver_id=OuterRef("caregiver_id"), patient_id=OuterRef("concern__patient_id"), active=True
+        )
+    )
+
+
 @transaction.atomic
 def ladder_text_answered(
-    *, caregivers: list, from_number: str, digit: str, now: datetime | None = None
+    *,
+    caregivers: list,
+    from_number: str,
+    digit: str,
+    now: datetime | None = None,
+    message: SmsMessage | None = None,
 ) -> str:
-    """A reply 1 (booked) or 2 (call me) from a caregiver a ladder texted. Stops each such
-    ladder; 2 also puts the child on today's call list. Returns the answer to text back, or ""
-    when no open ladder texted this caregiver (the reply is then an ordinary unknown word).
+    """A reply 1 (booked) or 2 (call me) to the latest ladder text sent to this number. Stops the
+    child's ladders open when that text was sent (not one of a danger that began since); 2 also
+    puts the child on today's call list. Returns the answer to text back, or "" when no open
+    ladder texted this caregiver (the reply is then an ordinary unknown word). `message`, the
+    logged reply, is marked as about the ladder's child, so only that child's clinic sees it.
 
-    Only a proven number acts: `caregivers` are those whose (proven) mobile is `from_number`
-    (alerts.inbound, after its WebhookReceipt, so a replay acts once), and only a ladder text
-    that went to this very number counts: a reply from a number the caregiver has since left,
-    or one the ladder never texted, stops nothing."""
+    Only an answer from a caregiver who may answer acts: `caregivers` are those whose (proven)
+    mobile is `from_number` (alerts.inbound, after its WebhookReceipt, so a replay acts once);
+    the caregiver must still be linked to the child and able to receive texts; and only a ladder
+    text that went to this very number counts: a reply from a number the caregiver has since
+    left, from a caregiver a nurse removed, or to a ladder that never texted them, stops nothing."""
     now = now or timezone.now()
-    caregivers = [c for c in caregivers if c.mobile and str(c.mobile) == from_number]
-    asked = (
+    caregivers = [c for c in caregivers if c.mobile and str(c.mobile) == from_number and c.can_receive_texts]
+    step = (
         LadderStep.objects.filter(
             caregiver__in=caregivers,
             rung__in=[Rung.TEXT, Rung.TEXT_NEXT],
             sms_message__to_number=from_number,
             concern__resolved_at__isnull=True,
         )
+        .filter(_still_linked())
         .exclude(concern__ladder_steps__rung=Rung.STOPPED)
-        .order_by("concern_id", "-at")
+        .select_related("caregiver", "concern__patient__clinic")
+        .order_by("-at", "-pk")
+        .first()
     )
-    latest = {}
-    for step in asked:
-        latest.setdefault(step.concern_id, step)
-    if not latest or digit not in ANSWER_DIGITS:
+    if step is None or digit not in ANSWER_DIGITS:
         return ""
-    caregiver = next(iter(latest.values())).caregiver
-    for concern_id, step in latest.items():
-        concern = _lock(concern_id)
-        _answered(step, f"text {digit}", now)
-        if digit == "2":
-            _put_on_call_list(concern, now, note=f"{caregiver} replied 2: asked to be called.")
-        why = f"{caregiver} replied {digit} ({'booked' if digit == '1' else 'call me'})."
-        ladder_stop_child(patient_id=concern.patient_id, now=now, why=why)
-    clinic = next(iter(latest.values())).concern.patient.clinic
+    caregiver = step.caregiver
+    concern = _lock(step.concern_id)
+    _answered(step, f"text {digit}", now)
+    if digit == "2":
+        _put_on_call_list(concern, now, note=f"{caregiver} replied 2: asked to be called.")
+    why = f"{caregiver} replied {digit} ({'booked' if digit == '1' else 'call me'})."
+    _stop_ladders_asked_about(step, now, why)
+    if message is not None:
+        SmsMessage.objects.filter(pk=message.pk).update(patient=concern.patient_id)
+        message.patient_id = concern.patient_id
+    clinic = concern.patient.clinic
     return ladder_reply(
         f"answer_{ANSWER_DIGITS[digit]}",
         language=caregiver.preferred_language,
@@ -91,19 +122,34 @@ def _put_on_call_list(concern: Concern, now: datetime, *, note: str) -> None:
 
 
 @transaction.atomic
-def ladder_call_answered(*, step_id: int | None, digits: str, now: datetime | None = None) -> str:
-    """The caregiver pressed a key during a ladder call. 1 confirms and stops the ladder.
-    Returns the TwiML to answer with."""
+def ladder_call_answered(
+    *, step_id: int | None, digits: str, call_sid: str = "", now: datetime | None = None
+) -> str:
+    """The caregiver pressed a key during a ladder call. 1 confirms and stops the ladders the call
+    was about, once: the press must name the call the step placed (its CallSid), a replay of it
+    (the same CallSid) acts no more, it counts only from a caregiver still linked to the child,
+    and it never stops a ladder of a danger that began after the call. Returns the TwiML."""
+    from alerts.inbound import webhook_first_receipt
+
     now = now or timezone.now()
-    step = LadderStep.objects.filter(pk=step_id, rung=Rung.CALL).select_related("caregiver").first()
+    step = (
+        LadderStep.objects.filter(pk=step_id, rung=Rung.CALL)
+        .exclude(call_sid="")
+        .filter(call_sid=call_sid[:64])
+        .select_related("caregiver")
+        .first()
+        if call_sid
+        else None
+    )
     language = language_of(step.caregiver.preferred_language if step and step.caregiver else "en")
     if step is None or digits != "1":
         return say_twiml(LADDER_TEXTS[language]["say_goodbye"], language=language)
-    concern = _lock(step.concern_id)
-    if not step.answered_at:
+    _lock(step.concern_id)  # a twin press waits here, then finds the receipt
+    first = webhook_first_receipt(kind=WebhookReceipt.Kind.PRESS, sid=call_sid, now=now)
+    may_answer = LadderStep.objects.filter(pk=step.pk).filter(_still_linked()).exists()
+    if first and may_answer and not step.answered_at:
         _answered(step, "pressed 1", now)
-    why = f"{step.caregiver} pressed 1 on the phone call."
-    ladder_stop_child(patient_id=concern.patient_id, now=now, why=why)
+        _stop_ladders_asked_about(step, now, f"{step.caregiver} pressed 1 on the phone call.")
     return say_twiml(LADDER_TEXTS[language]["say_thanks"], language=language)
 
 
@@ -111,12 +157,19 @@ def ladder_call_answered(*, step_id: int | None, digits: str, now: datetime | No
 def ladder_call_status(
     *, step_id: int | None, call_sid: str, status: str, now: datetime | None = None
 ) -> None:
-    """How the call ended. A call nobody picked up (busy, failed, no answer) lets the ladder
-    take its next rung at the next beat instead of waiting."""
+    """How the call ended, once per call and status. A call nobody picked up (busy, failed, no
+    answer) lets the ladder take its next rung at the next beat instead of waiting."""
+    from alerts.inbound import webhook_first_receipt
+
+    now = now or timezone.now()
     status = (status or "").lower()[:20]
-    rows = LadderStep.objects.select_for_update().filter(pk=step_id, rung=Rung.CALL, call_sid=call_sid)
+    if not call_sid or not status:
+        return
+    rows = LadderStep.objects.select_for_update().filter(pk=step_id, rung=Rung.CALL, call_sid=call_sid[:64])
     step = rows.first()
-    if step is None or not status:
+    if step is None:
+        return
+    if not webhook_first_receipt(kind=WebhookReceipt.Kind.CALL_STATUS, sid=call_sid, status=status, now=now):
         return
     step.call_status = status
     if status in CALL_FAILED and not step.answered_at:

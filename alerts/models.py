@@ -83,6 +83,11 @@ class SmsMessage(models.Model):
     caregiver = models.ForeignKey(
         "patients.Caregiver", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
+    # The child the text is about (a reminder's, a ladder's, an answer to a ladder): staff lists and
+    # figures are scoped by this child's clinic. None for a text about no one child (a code, HELP).
+    patient = models.ForeignKey(
+        "patients.Patient", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages"
+    )
     # Twilio's description sets no length: E.164, short codes, sender ids, "whatsapp:+1..."
     to_number = models.TextField()
     from_number = models.TextField(blank=True)
@@ -235,13 +240,16 @@ class ChildSafety(models.Model):
 class WebhookReceipt(models.Model):
     """One row per Twilio webhook acted on: a replayed MessageSid (with the same status, for a
     delivery report) finds its row and changes nothing. Twilio sends one MessageSid per reply, and
-    one delivery report per status of a sent text."""
+    one delivery report per status of a sent text. A ladder call's key press is kept per CallSid
+    (one answer per call), its status callbacks per CallSid and status."""
 
     class Kind(models.TextChoices):
         STATUS = "status", _("Delivery report")
         INBOUND = "inbound", _("Reply from a family")
+        PRESS = "press", _("Key pressed on a ladder call")
+        CALL_STATUS = "call_status", _("How a ladder call ended")
 
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
     message_sid = models.CharField(max_length=64)
     status = models.CharField(max_length=20, blank=True)
     received_at = models.DateTimeField()

@@ -23,9 +23,10 @@ class ConcernQuerySet(models.QuerySet):
 
 class SmsMessageQuerySet(models.QuerySet):
     def for_clinic(self, clinic) -> SmsMessageQuerySet:
-        """Texts about this clinic's children. Tenancy follows the child, never the parent: a
-        reminder's text shows only at its child's clinic. A text about no one child (a reply, a
-        keyword, a code) shows at the clinics of its caregiver's children, with its words withheld
+        """Texts about this clinic's children. Tenancy follows the child, never the parent: a text
+        that carries its child (a reminder's, a ladder's, an answer to a ladder) shows only at its
+        child's clinic. A text about no one child (a keyword, a code) shows at the clinics of its
+        caregiver's children, with its words withheld
         (`words_withheld`) when the caregiver also has a child at another clinic, whose texts
         these words may be about."""
         from patients.models import CaregiverLink
@@ -34,9 +35,9 @@ class SmsMessageQuerySet(models.QuerySet):
         elsewhere = CaregiverLink.objects.filter(caregiver_id=OuterRef("caregiver_id")).exclude(
             patient__clinic=clinic
         )
-        about_no_child = Q(reminder__isnull=True)
+        about_no_child = Q(patient__isnull=True, reminder__isnull=True)
         return (
-            self.filter(Q(reminder__patient__clinic=clinic) | (about_no_child & Exists(here)))
+            self.filter(Q(patient__clinic=clinic) | (about_no_child & Exists(here)))
             .annotate(
                 words_withheld=Case(
                     When(about_no_child & Exists(elsewhere), then=Value(True)),
@@ -44,7 +45,7 @@ class SmsMessageQuerySet(models.QuerySet):
                     output_field=BooleanField(),
                 )
             )
-            .select_related("caregiver__user", "reminder__patient")
+            .select_related("caregiver__user", "reminder__patient", "patient")
         )
 
 

@@ -603,10 +603,20 @@ def _log_outbound(reminder: Reminder, *, to: str, body: str, result: SendResult,
 
 
 def sms_outbound_log(
-    *, caregiver, to: str, body: str, result: SendResult, now: datetime, reminder: Reminder | None = None
+    *,
+    caregiver,
+    to: str,
+    body: str,
+    result: SendResult,
+    now: datetime,
+    reminder: Reminder | None = None,
+    patient=None,
 ) -> SmsMessage:
-    """The outbox row of a text the provider accepted (a reminder's, or a ladder step's)."""
+    """The outbox row of a text the provider accepted (a reminder's, or a ladder step's: then
+    `patient` is the ladder's child, whose clinic alone sees it)."""
     row = _outbound(reminder, to=to, body=body, result=result, now=now, caregiver=caregiver)
+    if patient is not None:
+        row.patient = patient
     row.save()
     return row
 
@@ -618,6 +628,7 @@ def _outbound(
     return SmsMessage(
         direction=SmsMessage.Direction.OUTBOUND,
         reminder=reminder,
+        patient_id=reminder.patient_id if reminder is not None else None,
         caregiver=caregiver if caregiver is not None else reminder.caregiver,
         to_number=to,
         from_number=result.from_number,

@@ -27,11 +27,66 @@ logger = logging.getLogger("patients")
 
 PROOF_VALID_FOR = timedelta(minutes=30)
 PROOF_MAX_ATTEMPTS = 5
+# Caps over a rolling day, so no one guesses a code by asking for new ones: codes texted per
+# account and per number (each code is a text to that number), and wrong tries per account
+# across all its codes. At 10 wrong tries a day, taking over a number needs ~100,000 days.
+PROOF_DAY = timedelta(hours=24)
+PROOF_CODES_PER_ACCOUNT = 5
+PROOF_CODES_PER_NUMBER = 5
+PROOF_WRONG_TRIES_PER_ACCOUNT = 10
 INVITATION_VALID_FOR = timedelta(days=7)
 
 
 class ProofError(ValueError):
     """A code that does not prove the number, in plain words (translated)."""
+
+
+class ProofLimitError(ProofError):
+    """A day's cap on codes or wrong tries is reached (the message says what to do instead)."""
+
+
+def proof_limit_words() -> str:
+    return gettext(
+        "For your safety, no more codes can be sent or checked today. Please try again tomorrow, "
+        "or call the clinic and a nurse will help you."
+    )
+
+
+def _lock_caregiver(caregiver: Caregiver) -> None:
+    """Serialize every code start and check of one account (the caps count under this lock)."""
+    Caregiver.objects.select_for_update().filter(pk=caregiver.pk).first()
+
+
+def _lock_number(mobile: str) -> None:
+    """Serialize code starts to one number across accounts (PostgreSQL's advisory lock, released
+    at the end of the transaction; SQLite runs one writer at a time anyway)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"itbportal.proof:{mobile}"])
+
+
+def _wrong_tries_today(caregiver: Caregiver, now: datetime) -> int:
+    from django.db.models import Sum
+
+    rows = MobileProof.objects.filter(caregiver=caregiver, created_at__gt=now - PROOF_DAY)
+    return rows.aggregate(total=Sum("attempts"))["total"] or 0
+
+
+def proof_limit_reached(*, caregiver: Caregiver, mobile: str = "", now: datetime | None = None) -> bool:
+    """True when no new code may be texted (or checked) for this account or number today."""
+    now = now or timezone.now()
+    since = now - PROOF_DAY
+    return (
+        caregiver.mobile_proofs.filter(created_at__gt=since).count() >= PROOF_CODES_PER_ACCOUNT
+        or (
+            bool(mobile)
+            and MobileProof.objects.filter(mobile=mobile, created_at__gt=since).count()
+            >= PROOF_CODES_PER_NUMBER
+        )
+        or _wrong_tries_today(caregiver, now) >= PROOF_WRONG_TRIES_PER_ACCOUNT
+    )
 
 
 def _code_hash(caregiver_id: int, mobile: str, code: str) -> str:
@@ -63,8 +118,14 @@ def mobile_proof_start(
     by: User | None,
     now: datetime | None = None,
 ) -> MobileProof:
-    """Text a 6-digit code to `mobile` (after commit). Replaces any code still open."""
+    """Text a 6-digit code to `mobile` (after commit). Replaces any code still open. Raises
+    ProofLimitError, texting nothing, once the day's codes for this account or this number, or
+    the account's wrong tries, are used up."""
     now = now or timezone.now()
+    _lock_caregiver(caregiver)
+    _lock_number(str(mobile))
+    if proof_limit_reached(caregiver=caregiver, mobile=str(mobile), now=now):
+        raise ProofLimitError(proof_limit_words())
     caregiver.mobile_proofs.filter(proven_at__isnull=True, withdrawn=False).update(withdrawn=True)
     code = f"{secrets.randbelow(10**6):06d}"
     proof = MobileProof.objects.create(
@@ -83,12 +144,16 @@ def mobile_proof_start(
 def mobile_proof_check(*, proof: MobileProof, code: str, by: User, now: datetime | None = None) -> Caregiver:
     """Take the number once the code matches: it becomes the caregiver's, the consent given with it
     takes effect, reminders are re-planned, and (for a parent shared between clinics) each clinic's
-    nurses are told. Raises ProofError for a wrong, used or expired code (a wrong try is counted)."""
+    nurses are told. Raises ProofError for a wrong, used or expired code (a wrong try is counted),
+    ProofLimitError once the account's wrong tries for the day are used up (no code is compared)."""
     now = now or timezone.now()
     code = "".join(ch for ch in str(code)[:32] if ch.isdigit())
     with transaction.atomic():
+        _lock_caregiver(proof.caregiver)
         proof = MobileProof.objects.select_for_update().select_related("caregiver").get(pk=proof.pk)
         caregiver = proof.caregiver
+        if _wrong_tries_today(caregiver, now) >= PROOF_WRONG_TRIES_PER_ACCOUNT:
+            raise ProofLimitError(proof_limit_words())
         usable = (
             proof.proven_at is None
             and not proof.withdrawn

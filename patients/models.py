@@ -337,9 +337,16 @@ class MobileProof(models.Model):
 
 class LinkInvitation(models.Model):
     """A nurse asks an existing parent account to be linked to a child; nothing is linked until the
-    parent, signed in, accepts. Only the token's hash is kept."""
+    parent, signed in, accepts. Only the token's hash is kept.
 
-    caregiver = models.ForeignKey(Caregiver, on_delete=models.CASCADE, related_name="link_invitations")
+    The nurse sees the same whether or not the e-mail she typed is a parent account: a row is kept
+    either way, shown by the typed `email`; with no parent account behind it (`caregiver` None) it
+    e-mails no one and can never be accepted."""
+
+    caregiver = models.ForeignKey(
+        Caregiver, null=True, blank=True, on_delete=models.CASCADE, related_name="link_invitations"
+    )
+    email = models.EmailField(blank=True)  # as the nurse typed it
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="link_invitations")
     relationship = models.CharField(max_length=20, choices=CaregiverLink.Relationship.choices)
     primary_contact = models.BooleanField(default=False)

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from patients import events
-from patients.contact import caregiver_clinic_ids, link_invitation_create, mobile_proof_start
-from patients.models import Caregiver, CaregiverLink, Clinic, MobileProof, Patient, SmsConsent, User
+from patients.contact import (
+    ProofLimitError,
+    caregiver_clinic_ids,
+    link_invitation_create,
+    mobile_proof_start,
+)
+from patients.models import (
+    Caregiver,
+    CaregiverLink,
+    Clinic,
+    LinkInvitation,
+    MobileProof,
+    Patient,
+    SmsConsent,
+    User,
+)
 from pumps.models import Pump
 from pumps.services import refill_record
 
@@ -25,6 +41,17 @@ def patient_register(*, clinic: Clinic, by: User, patient: dict, pump: dict, fil
 
 class CaregiverError(ValueError):
     """A caregiver change that cannot be made, in plain words."""
+
+
+def _proof_start(**kwargs) -> MobileProof:
+    """Start a number check for a nurse: the day's cap on codes reads as a nurse's message."""
+    try:
+        return mobile_proof_start(**kwargs)
+    except ProofLimitError as error:
+        raise CaregiverError(
+            "No more codes can be texted for this parent or this number today (a daily limit that "
+            "stops guessing). Nothing was changed. Try again tomorrow."
+        ) from error
 
 
 def _invite_url(user: User) -> str:
@@ -66,7 +93,7 @@ def caregiver_invite(
     )
     if mobile:
         # The number is used only once the code texted to it comes back (read out, or typed in).
-        mobile_proof_start(caregiver=caregiver, mobile=mobile, consent=False, source="nurse", by=by)
+        _proof_start(caregiver=caregiver, mobile=mobile, consent=False, source="nurse", by=by)
     caregiver_link(
         caregiver=caregiver, patient=patient, relationship=relationship, primary_contact=primary_contact
     )
@@ -93,19 +120,38 @@ def caregiver_invite(
 def caregiver_link_existing(
     *, patient: Patient, by: User, email: str, relationship: str, primary_contact: bool = False
 ):
-    """Ask an existing parent account to be linked: nothing is linked until the parent accepts."""
-    caregiver = Caregiver.objects.filter(user__email__iexact=email.strip()).first()
-    if caregiver is None:
-        raise CaregiverError("No parent account has this e-mail. Use 'Invite a parent' instead.")
-    if caregiver.links.filter(patient=patient, active=True).exists():
-        raise CaregiverError("This parent is already linked to this child.")
-    return link_invitation_create(
+    """Ask an existing parent account to be linked: nothing is linked until the parent accepts.
+
+    The nurse's answer, and what she sees after it (the waiting invitation, by the e-mail she
+    typed), are the same whether or not the e-mail is a parent account (a nurse of any clinic must
+    not learn which e-mails are parents): only a parent account is e-mailed, and only it can ever
+    accept. Re-asking the same e-mail for the same child adds nothing."""
+    email = email.strip().lower()
+    if patient.link_invitations.filter(email__iexact=email, accepted_at__isnull=True).exists():
+        return None
+    caregiver = Caregiver.objects.filter(user__email__iexact=email, user__is_active=True).first()
+    if caregiver is None or caregiver.links.filter(patient=patient, active=True).exists():
+        # No one to ask (or already linked): the same row and answer, with no e-mail and no token.
+        return LinkInvitation.objects.create(
+            caregiver=None,
+            email=email,
+            patient=patient,
+            relationship=relationship,
+            primary_contact=primary_contact,
+            token_hash=f"none:{secrets.token_hex(27)}",
+            invited_by=by,
+            created_at=timezone.now(),
+        )
+    invitation = link_invitation_create(
         patient=patient,
         by=by,
         caregiver=caregiver,
         relationship=relationship,
         primary_contact=primary_contact,
     )
+    invitation.email = email
+    invitation.save(update_fields=["email"])
+    return invitation
 
 
 def caregiver_shared_elsewhere(*, caregiver: Caregiver, clinic: Clinic) -> bool:
@@ -133,9 +179,7 @@ def caregiver_contact_record(
     if mobile and str(mobile) != str(caregiver.mobile or ""):
         if not consent_given and caregiver.sms_consent:
             sms_consent_record(caregiver=caregiver, given=False, source="nurse", by=by)
-        return mobile_proof_start(
-            caregiver=caregiver, mobile=mobile, consent=consent_given, source="nurse", by=by
-        )
+        return _proof_start(caregiver=caregiver, mobile=mobile, consent=consent_given, source="nurse", by=by)
     if not mobile and caregiver.mobile:
         caregiver.mobile = ""
         caregiver.save(update_fields=["mobile"])

@@ -13,12 +13,31 @@ from tests.factories import (
 )
 from tests.helpers import login_as
 
+ERASER_GRANT = """
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'itbportal_audit_eraser') THEN
+        CREATE ROLE itbportal_audit_eraser NOLOGIN;
+    END IF;
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_auth_members m
+        JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+        WHERE g.rolname = 'itbportal_audit_eraser' AND u.rolname = current_user
+    ) THEN
+        GRANT itbportal_audit_eraser TO CURRENT_USER;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation OR object_not_in_prerequisite_state THEN NULL;
+END $$
+"""
+
 
 def _allow_flushing_the_audit_table(sender, connection, **kwargs):
     """Django's test flush truncates every table; the audit table refuses TRUNCATE unless the
-    connection says so (patients migration 0007). Only the test suite says so."""
+    connection says so and its role is a member of itbportal_audit_eraser (patients migrations
+    0008 and 0011). Only the test suite and the bench grant their own role that membership."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            cursor.execute(ERASER_GRANT)
             cursor.execute("SET itbportal.audit_truncate_allowed = 'on'")
 
 

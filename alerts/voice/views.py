@@ -21,7 +21,11 @@ def _step_id(request: HttpRequest) -> int | None:
 def gather(request: HttpRequest) -> HttpResponse:
     if not request_is_signed(request):
         return HttpResponseForbidden("Invalid signature")
-    twiml = ladder_call_answered(step_id=_step_id(request), digits=request.POST.get("Digits", ""))
+    twiml = ladder_call_answered(
+        step_id=_step_id(request),
+        digits=request.POST.get("Digits", ""),
+        call_sid=request.POST.get("CallSid", ""),
+    )
     return HttpResponse(twiml, content_type="text/xml")
 
 

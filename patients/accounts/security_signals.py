@@ -11,6 +11,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from patients import audit
+from patients.accounts.lockout import account_failure_noted
 from patients.accounts.security_middleware import session_stamp_login
 
 
@@ -26,6 +27,7 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
     # credentials are already cleansed by Django; keep only the typed identifier as a label.
     typed = str(credentials.get("username") or credentials.get("email") or "")[:254]
     audit.audit_record(request=request, action=audit.SIGN_IN_FAILED, outcome="failed", actor_label=typed)
+    account_failure_noted(request=request, username=typed)  # the owner is told of a pause, once
 
 
 @receiver(user_logged_out, dispatch_uid="security_user_logged_out")

@@ -45,6 +45,7 @@ def seed_history(*, patient, visits: list, nurse, now: datetime) -> None:
             SmsMessage.objects.create(
                 direction=SmsMessage.Direction.OUTBOUND,
                 caregiver=caregiver,
+                patient=patient,
                 to_number=str(caregiver.mobile),
                 body=body,
                 backend="twilio",
@@ -99,6 +100,7 @@ def _close_call(patient, before, visit, textable, nurse, i: int) -> None:
             message = SmsMessage.objects.create(
                 direction=SmsMessage.Direction.OUTBOUND,
                 caregiver=caregiver,
+                patient=patient,
                 to_number=str(caregiver.mobile),
                 body=ladder_text(
                     danger=kind,

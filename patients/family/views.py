@@ -6,7 +6,7 @@ import secrets
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +20,13 @@ from appointments.services import AppointmentError, appointment_confirm
 from patients import audit
 from patients.accounts.permissions import caregiver_required
 from patients.common.forms import ProofCodeForm
-from patients.contact import ProofError, mobile_proof_check, mobile_proof_open, mobile_proof_start
+from patients.contact import (
+    ProofError,
+    ProofLimitError,
+    mobile_proof_check,
+    mobile_proof_open,
+    mobile_proof_start,
+)
 from patients.family import calendar as family_calendar
 from patients.family.cards import child_cards, past_visits, upcoming_appointments
 from patients.family.forms import LanguageForm, TextSettingsForm
@@ -104,8 +110,12 @@ def texts(request):
         before = (caregiver.mobile, caregiver.sms_consent, caregiver.preferred_language)
         form = TextSettingsForm(request.POST, instance=caregiver)
         if form.is_valid():
-            with transaction.atomic():
-                code_sent = _save_text_settings(request, caregiver, form, before)
+            try:
+                with transaction.atomic():
+                    code_sent = _save_text_settings(request, caregiver, form, before)
+            except ProofLimitError as error:
+                messages.error(request, str(error))  # nothing was saved
+                return redirect("family:texts")
             if code_sent:
                 return redirect("family:mobile_verify")
             messages.success(request, _("Your text message settings are saved."))
@@ -130,14 +140,18 @@ def mobile_verify(request):
     caregiver = request.user.caregiver
     proof = mobile_proof_open(caregiver=caregiver)
     if request.method == "POST" and "resend" in request.POST and proof is not None:
-        proof = mobile_proof_start(
-            caregiver=caregiver,
-            mobile=str(proof.mobile),
-            consent=proof.consent,
-            source="portal",
-            by=request.user,
-        )
-        messages.info(request, _("We sent a new code."))
+        try:
+            mobile_proof_start(
+                caregiver=caregiver,
+                mobile=str(proof.mobile),
+                consent=proof.consent,
+                source="portal",
+                by=request.user,
+            )
+        except ProofLimitError as error:
+            messages.error(request, str(error))
+        else:
+            messages.info(request, _("We sent a new code."))
         return redirect("family:mobile_verify")
     if proof is None:
         messages.info(request, _("There is no code waiting. To change your number, type it here."))
@@ -163,8 +177,13 @@ def language(request):
         caregiver.preferred_language = form.cleaned_data["language"]
         caregiver.save(update_fields=["preferred_language"])
         target = form.cleaned_data["next"]
-        if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-            return redirect(target)
+        # Only a path on this site: never a URL name (redirect() would look up "Infinity").
+        if (
+            target.startswith("/")
+            and not target.startswith("//")
+            and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+        ):
+            return HttpResponseRedirect(target)
     return redirect("family:home")
 
 

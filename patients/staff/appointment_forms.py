@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+
 from django import forms
+from django.utils import timezone
 
 from appointments.models import Appointment
 
 DT_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+# How far ahead a date typed into a staff form may be: a visit (or an implant) within a year, an
+# appointment within two. Beyond, it is a typing slip (9999-12-31), refused in plain words.
+VISIT_AHEAD = timedelta(days=366)
+APPOINTMENT_AHEAD = timedelta(days=2 * 366)
+
+
+def not_too_far_ahead(value, *, ahead: timedelta, what: str, now: datetime | None = None):
+    """The form's value, or a ValidationError naming the last date allowed."""
+    if value is None:
+        return value
+    now = now or timezone.now()
+    latest = (now + ahead).date() if isinstance(value, datetime) else timezone.localdate(now) + ahead
+    day = timezone.localtime(value).date() if isinstance(value, datetime) else value
+    if isinstance(value, date) and day > latest:
+        if ahead < timedelta(days=2):
+            raise forms.ValidationError(f"{what} cannot be in the future. Check the year.")
+        years = "a year" if ahead <= VISIT_AHEAD else "two years"
+        raise forms.ValidationError(
+            f"{what} cannot be more than {years} ahead (the latest is {latest:%d %b %Y}). Check the year."
+        )
+    return value
 
 
 def hours_confirmation_field() -> forms.BooleanField:
@@ -41,17 +65,26 @@ class AppointmentForm(forms.Form):
     kind = forms.ChoiceField(label="Kind", choices=Appointment.Kind.choices, initial=Appointment.Kind.REFILL)
     start = forms.DateTimeField(label="Date and time", widget=DT_WIDGET)
     duration_minutes = forms.IntegerField(label="Minutes", min_value=5, max_value=600, initial=30)
-    location = forms.CharField(label="Location", required=False)
-    notes = forms.CharField(label="Notes", required=False)
+    location = forms.CharField(label="Location", required=False, max_length=200)
+    notes = forms.CharField(label="Notes", required=False, max_length=2000)
     after_alarm_reason = forms.CharField(
         label="Reason, if after the alarm date",
         required=False,
+        max_length=300,
         help_text="Only needed when a refill cannot be booked before the pump's alarm date.",
     )
     outside_hours_confirmed = hours_confirmation_field()
 
+    def clean_start(self):
+        return not_too_far_ahead(self.cleaned_data["start"], ahead=APPOINTMENT_AHEAD, what="An appointment")
+
 
 class RescheduleForm(forms.Form):
     start = forms.DateTimeField(label="New date and time", widget=DT_WIDGET)
-    after_alarm_reason = forms.CharField(label="Reason, if after the alarm date", required=False)
+    after_alarm_reason = forms.CharField(
+        label="Reason, if after the alarm date", required=False, max_length=300
+    )
     outside_hours_confirmed = hours_confirmation_field()
+
+    def clean_start(self):
+        return not_too_far_ahead(self.cleaned_data["start"], ahead=APPOINTMENT_AHEAD, what="An appointment")

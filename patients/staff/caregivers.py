@@ -58,7 +58,8 @@ def caregivers(request, pk: int):
                 messages.success(request, done)
                 return redirect("staff:chart", pk=patient.pk)
     links = patient.caregiver_links.select_related("caregiver__user").order_by("-active", "-primary_contact")
-    pending = patient.link_invitations.filter(accepted_at__isnull=True).select_related("caregiver__user")
+    # Shown by the e-mail the nurse typed: the same whether or not it is a parent account.
+    pending = patient.link_invitations.filter(accepted_at__isnull=True).order_by("-created_at", "-pk")
     context = {"patient": patient, "invite": invite, "link": link, "links": links, "pending": pending}
     return render(request, "staff/caregivers.html", context)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
 from patients.models import CaregiverLink, Language, Patient
+from patients.staff.appointment_forms import VISIT_AHEAD, not_too_far_ahead
 from pumps.models import Pump, PumpModel
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -34,6 +37,12 @@ class NewPatientForm(forms.Form):
         if Patient.objects.filter(clinic=self.clinic, mrn__iexact=mrn).exists():
             raise forms.ValidationError("A child with this record number is already registered.")
         return mrn
+
+    def clean_implant_date(self):
+        return not_too_far_ahead(self.cleaned_data["implant_date"], ahead=VISIT_AHEAD, what="An implant")
+
+    def clean_date_of_birth(self):
+        return not_too_far_ahead(self.cleaned_data["date_of_birth"], ahead=timedelta(0), what="A birth date")
 
     def clean(self):
         data = super().clean()

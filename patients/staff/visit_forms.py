@@ -4,6 +4,7 @@ each problem to the field it names, so every message sits next to what the nurse
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
@@ -11,7 +12,13 @@ from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
 from django.utils import timezone
 
-from patients.staff.appointment_forms import ask_hours_confirmation, hours_confirmation_field
+from patients.staff.appointment_forms import (
+    APPOINTMENT_AHEAD,
+    VISIT_AHEAD,
+    ask_hours_confirmation,
+    hours_confirmation_field,
+    not_too_far_ahead,
+)
 from pumps.models import Program, RefillVisit
 from pumps.services import (
     NEXT_HOURS_CONFIRM_FIELD,
@@ -62,7 +69,9 @@ class VisitForm(forms.Form):
     volume_instilled_ml = _dec("Volume instilled (mL)")
     volume_after_ml = _dec("Volume entered after refill (mL)", required=True)
     concentration_mcg_ml = _dec("New concentration (mcg/mL)", required=True, places=1)
-    concentration_reason = forms.CharField(label="Reason for an unusual concentration", required=False)
+    concentration_reason = forms.CharField(
+        label="Reason for an unusual concentration", required=False, max_length=200
+    )
     mode = forms.ChoiceField(label="Mode", choices=Program.Mode.choices)
     daily_dose_mcg = _dec("Daily dose (mcg/day)", help_text="Simple mode. For flex, fill the schedule.")
     flex_steps = forms.CharField(
@@ -76,10 +85,10 @@ class VisitForm(forms.Form):
         label="Patient boluses allowed per day", required=False, min_value=0
     )
     alarm_volume_ml = _dec("Low-reservoir alarm volume (mL)", required=True, places=1, initial=Decimal("2.0"))
-    dose_change_reason = forms.CharField(label="Reason for the dose change", required=False)
+    dose_change_reason = forms.CharField(label="Reason for the dose change", required=False, max_length=300)
     dose_change_confirmed = forms.BooleanField(label="I confirm a dose change over 20%", required=False)
     bridge_bolus_ml = _dec("Bridge or other one-off bolus (mL)", places=3, initial=Decimal(0))
-    bolus_note = forms.CharField(label="Bolus note", required=False)
+    bolus_note = forms.CharField(label="Bolus note", required=False, max_length=200)
     printed_alarm_date = forms.DateField(
         label="Alarm date on the programmer printout", required=False, widget=DATE_WIDGET
     )
@@ -87,7 +96,7 @@ class VisitForm(forms.Form):
         label="Next refill appointment", required=False, widget=DT_WIDGET
     )
     after_alarm_reason = forms.CharField(
-        label="Reason the appointment is after the alarm date", required=False
+        label="Reason the appointment is after the alarm date", required=False, max_length=300
     )
     next_appointment_hours_confirmed = hours_confirmation_field()
     tone_assessment = forms.CharField(
@@ -219,6 +228,31 @@ class VisitForm(forms.Form):
 
     def clean_flex_steps(self):
         return parse_flex_steps(self.cleaned_data.get("flex_steps", ""))
+
+    def clean_visit_at(self):
+        """No visit before the pump's implant, nor more than a year ahead."""
+        value = not_too_far_ahead(self.cleaned_data["visit_at"], ahead=VISIT_AHEAD, what="A visit")
+        implant = self.pump.implant_date
+        if implant and timezone.localtime(value, self.pump.patient.clinic.tzinfo).date() < implant:
+            raise forms.ValidationError(
+                f"A visit cannot be before the pump's implant ({implant:%d %b %Y}). Check the date."
+            )
+        return value
+
+    def clean_next_appointment_at(self):
+        return not_too_far_ahead(
+            self.cleaned_data.get("next_appointment_at"), ahead=APPOINTMENT_AHEAD, what="An appointment"
+        )
+
+    def clean_printed_alarm_date(self):
+        return not_too_far_ahead(
+            self.cleaned_data.get("printed_alarm_date"), ahead=APPOINTMENT_AHEAD, what="An alarm date"
+        )
+
+    def clean_eri_reported_date(self):
+        return not_too_far_ahead(
+            self.cleaned_data.get("eri_reported_date"), ahead=timedelta(days=1), what="An ERI date"
+        )
 
     def program_input(self) -> dict:
         data = self.cleaned_data

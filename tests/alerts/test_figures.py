@@ -52,10 +52,12 @@ def concern(patient, *, tier, began, acknowledged=None, n=[0]):  # noqa: B006 - 
     )
 
 
-def text(caregiver, when, status, *, direction="out", backend="twilio"):
+def text(caregiver, when, status, *, direction="out", backend="twilio", patient=None):
+    """A logged text about `patient` (every text a clinic counts carries its child)."""
     SmsMessage.objects.create(
         direction=direction,
         caregiver=caregiver,
+        patient=patient,
         to_number="+18015550000",
         body="x",
         backend=backend,
@@ -96,11 +98,12 @@ def fixture(clinic, other_clinic):
         (at(2026, 1, 9), "undelivered"),
         (at(2026, 1, 30), "sent"),
     ]:
-        text(caregiver, when, status)
-    text(caregiver, at(2026, 2, 2), "delivered")
-    text(caregiver, at(2026, 2, 3), "failed")
-    text(caregiver, at(2026, 2, 4), "received", direction="in")  # a reply from the family: not counted
-    text(caregiver, at(2026, 2, 4), "reply", backend="twiml")  # our answer to it: not counted
+        text(caregiver, when, status, patient=child)
+    text(caregiver, at(2026, 2, 2), "delivered", patient=child)
+    text(caregiver, at(2026, 2, 3), "failed", patient=child)
+    text(caregiver, at(2026, 2, 4), "received", direction="in", patient=child)  # a reply: not counted
+    text(caregiver, at(2026, 2, 4), "reply", backend="twiml", patient=child)  # our answer: not counted
+    text(caregiver, at(2026, 2, 5), "delivered")  # a number-check code, about no child: not counted
 
     concern(child, tier="critical", began=at(2026, 1, 5), acknowledged=at(2026, 1, 5, 12))  # 2 h
     concern(child, tier="critical", began=at(2026, 1, 10, 0), acknowledged=at(2026, 1, 10, 5))  # 5 h

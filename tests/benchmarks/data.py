@@ -62,9 +62,11 @@ def data_truncate() -> None:
 
     keep = {"django_migrations", "django_content_type", "auth_permission"}
     tables = [t for t in connection.introspection.django_table_names(only_existing=True) if t not in keep]
-    # The audit log refuses TRUNCATE (patients migration 0008) unless the session allows it,
-    # as the test suite's does: this is the bench's own throwaway database.
+    # The audit log refuses TRUNCATE (patients migrations 0008, 0011) unless the session allows it
+    # and its role is a member of itbportal_audit_eraser, as the test suite's is: this is the bench's
+    # own throwaway database, and the bench's role grants itself the membership (README).
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("GRANT itbportal_audit_eraser TO CURRENT_USER")
         cursor.execute("SET LOCAL itbportal.audit_truncate_allowed = 'on'")
         cursor.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
 

@@ -55,13 +55,20 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
             status="sent",
         )
         SmsMessage.objects.create(
-            direction="out", reminder=reminder, caregiver=parent.caregiver, to_number="+18015550001",
-            body=f"{marker} refill due", status="delivered", created_at=timezone.now(),
+            direction="out", reminder=reminder, patient=patient, caregiver=parent.caregiver,
+            to_number="+18015550001", body=f"{marker} refill due", status="delivered",
+            created_at=timezone.now(),
         )  # fmt: skip
     SmsMessage.objects.create(
         direction="in", caregiver=parent.caregiver, to_number="+18015550100", from_number="+18015550001",
         body="TXTMARK-REPLY is the visit still on?", status="received", created_at=timezone.now(),
     )  # fmt: skip
+    # Parent A, linked at both clinics, gets a real ladder text about child A (clinic A's danger):
+    # it counts in clinic A's figures and outbox only (tests/security/test_ladder_and_codes.py).
+    ladder_concern_a = Concern.objects.create(
+        kind="alarm_near", key=f"walk-alarm-{child.pk}", nurse_words="Alarm near.", **fields
+    )
+    ladder_step_a = _ladder_text(ladder_concern_a, parent.caregiver, now)
     # A child of clinic A that a nurse asks to add to parent A's account (not linked until accepted).
     child_a3 = PatientFactory(clinic=child.clinic, first_name="Nico")
     invitation_a = LinkInvitation.objects.create(
@@ -78,6 +85,8 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
         invitation_a=invitation_a,
         invitation_token="walk-invitation-token",
         call_step_a=call_step_a,
+        ladder_concern_a=ladder_concern_a,
+        ladder_step_a=ladder_step_a,
         concern_a=concern_a,
         printed_a=printed_a,
         appointment_a=appointment_a,
@@ -101,6 +110,23 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
             (("TXTMARK-REPLY",), set()),
         ],
     )
+
+
+def _ladder_text(concern, caregiver, now):
+    """The ladder's own first rung (alerts.ladder), as the beat takes it: a text asking for an answer."""
+    from alerts.ladder import _text
+    from alerts.words import sender_of
+
+    clinic = concern.patient.clinic
+    words = {
+        "danger": "alarm_near",
+        "language": caregiver.preferred_language,
+        "initial": concern.patient.initial,
+        "day": timezone.localdate(now, clinic.tzinfo),
+        "phone": clinic.phone_nurse_line,
+        "sender": sender_of(clinic),
+    }
+    return _text(concern, LadderStep.Rung.TEXT, caregiver, words, now)
 
 
 @pytest.fixture

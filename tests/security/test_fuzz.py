@@ -9,6 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alerts.models import LadderStep
 from tests.helpers import login_as
 from tests.security.url_registry import OK, PERSONAS, REGISTRY
 
@@ -23,12 +24,28 @@ values = st.one_of(
     st.text(alphabet="0123456789-+.: /", max_size=40),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
     st.sampled_from(
-        ["", "\x00", "null", "NaN", "1e309", "-1", "2026-02-30", "25:99", "' OR 1=1 --", "<script>"]
+        [
+            "",
+            "\x00",
+            "null",
+            "NaN",
+            "Infinity",
+            "1e309",
+            "-1",
+            "2026-02-30",
+            "25:99",
+            "' OR 1=1 --",
+            "<script>",
+            "9999-12-31",
+            "9999-12-31T23:59",
+            "0001-01-01T00:00",
+        ]  # fmt: skip
     ),
     st.lists(st.text(max_size=20), max_size=3),
 )
 COMMON_FIELDS = ["username", "password", "email", "token", "next", "patient", "clinic", "pk", "id", "mobile",
-                 "new_password1", "new_password2", "old_password", "date", "notes", "language"]  # fmt: skip
+                 "new_password1", "new_password2", "old_password", "date", "notes", "language",
+                 "visit_at", "next_appointment_at", "start", "implant_date", "code", "resend"]  # fmt: skip
 
 POST_ENDPOINTS = sorted(name for name, entry in REGISTRY.items() if "post" in entry.methods)
 
@@ -126,6 +143,9 @@ HOSTILE = [
     "x" * 20_000,
     "0001-01-01",
     "9999-12-31",
+    "9999-12-31T23:59",
+    "Infinity",
+    "NaN",
     str(10**30),
     "//evil.example/",
     "javascript:alert(1)",
@@ -179,7 +199,66 @@ def test_hostile_shapes_in_paths_queries_and_forms_never_make_a_500(name, world,
             for method in entry.methods:
                 data = {key: bad for key in (QUERY_KEYS if method == "get" else fields)}
                 _send(client, method, url, data, failures, f"{persona} {method} {url} {bad[:20]!r}")
+        if "post" in entry.methods and entry.expect[persona] == OK:
+            # One hostile field at a time in an otherwise valid form: the shape reaches the
+            # view's deepest parsing (the forecast, the calendar), as a typing slip would.
+            valid = entry.post_data(world)
+            for key in valid:
+                for bad in HOSTILE:
+                    data = {**valid, key: bad}
+                    _send(client, "post", url, data, failures, f"{persona} post {url} {key}={bad[:20]!r}")
     assert not failures, "\n".join(failures[:40])
+
+
+WEBHOOKS = {
+    "alerts:voice_gather": ["CallSid", "Digits"],
+    "alerts:voice_status": ["CallSid", "CallStatus"],
+    "alerts:twilio_inbound": ["From", "To", "Body", "MessageSid"],
+    "alerts:twilio_status": ["MessageSid", "MessageStatus", "ErrorCode"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(WEBHOOKS))
+def test_signed_webhooks_with_hostile_shapes_never_make_a_500(name, world, settings):
+    """The voice and text webhooks, signed as Twilio signs (so the hostile shapes reach the
+    answer code): a step id, CallSid, digits, numbers and statuses of every shape."""
+    from twilio.request_validator import RequestValidator
+
+    settings.TWILIO_AUTH_TOKEN = token = "walk-auth-token-0123456789abcdef"
+    settings.PUBLIC_BASE_URL = "https://portal.example.org"
+    validator = RequestValidator(token)
+    step_a = world.ladder_step_a
+    call = LadderStep.objects.create(
+        concern=world.ladder_concern_a,
+        rung="call",
+        at=step_a.at,
+        caregiver=step_a.caregiver,
+        call_sid="CAwalk0001",
+    )
+    failures: list[str] = []
+    client = Client()
+    for step in (str(call.pk), str(world.ladder_step_a.pk), "0", str(10**30), "x" * 300, ""):
+        path = reverse(name) + (f"?step={step}" if "voice" in name else f"?reminder={step}")
+        for key in WEBHOOKS[name]:
+            for bad in [*HOSTILE, "1", "2", "CAwalk0001", str(world.parent_a.caregiver.mobile)]:
+                data = {k: "1" for k in WEBHOOKS[name]} | {key: bad}
+                signature = validator.compute_signature("https://portal.example.org" + path, data)
+                _send_signed(client, path, data, signature, failures)
+    assert not failures, "\n".join(failures[:40])
+
+
+def _send_signed(client, path, data, signature, failures):
+    FIGURES["requests"] += 1
+    FIGURES["inputs"] += len(data)
+    try:
+        response = client.post(path, data, HTTP_X_TWILIO_SIGNATURE=signature)
+    except Exception as error:  # noqa: BLE001 - a crash is what we are counting
+        failures.append(f"{path[:60]}: raised {error!r}"[:300])
+        FIGURES["500s"] += 1
+        return
+    if response.status_code >= 500 or response.status_code == 403:
+        failures.append(f"{path[:60]} {sorted(data.items())!r:.120}: {response.status_code}")
+        FIGURES["500s"] += response.status_code >= 500
 
 
 def test_a_20000_character_user_name_is_a_form_error(db):

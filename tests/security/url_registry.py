@@ -109,6 +109,40 @@ def _reset_kwargs(world) -> dict:
     }
 
 
+def _local(days: int = 0, fmt: str = "%Y-%m-%dT%H:%M") -> str:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return (timezone.localtime() + timedelta(days=days)).replace(second=0, microsecond=0).strftime(fmt)
+
+
+def _visit_post(world) -> dict:
+    """A valid refill or programming form: the hostile walk replaces one field at a time."""
+    return {
+        "visit_at": _local(), "pre_concentration_mcg_ml": "1000", "pre_mode": "simple",
+        "pre_daily_dose_mcg": "300", "expected_residual_ml": "4.0", "actual_residual_ml": "4.2",
+        "volume_instilled_ml": "15", "volume_after_ml": "19", "concentration_mcg_ml": "1000",
+        "mode": "simple", "daily_dose_mcg": "300", "bolus_mcg": "0", "bolus_max_per_day": "0",
+        "alarm_volume_ml": "2.0", "bridge_bolus_ml": "0", "next_appointment_at": _local(60),
+        "printed_alarm_date": _local(90, "%Y-%m-%d"), "eri_reported_date": "",
+    }  # fmt: skip
+
+
+def _new_patient_post(world) -> dict:
+    return {
+        "first_name": "Walk", "last_name": "Newchild", "date_of_birth": "2018-04-02", "mrn": "WALK-NEW-1",
+        "model": "sm2_40", "serial_number": "NGPWALK", "implant_date": _local(0, "%Y-%m-%d"),
+        "fill-visit_at": _local(), "fill-volume_after_ml": "38", "fill-concentration_mcg_ml": "500",
+        "fill-mode": "simple", "fill-daily_dose_mcg": "100", "fill-alarm_volume_ml": "2.0",
+        "fill-bridge_bolus_ml": "0", "fill-bolus_mcg": "0", "fill-bolus_max_per_day": "0",
+    }  # fmt: skip
+
+
+def _appointment_post(world) -> dict:
+    return {"kind": "refill", "start": _local(30), "duration_minutes": "30", "after_alarm_reason": ""}
+
+
 REGISTRY: dict[str, Entry] = {
     "home": signed_in_page(),
     "emergency": public_page(),
@@ -153,21 +187,34 @@ REGISTRY: dict[str, Entry] = {
     "staff:figures": staff_page(),
     "staff:figures_csv": staff_page(),
     "staff:clinic_calendar": staff_page(),
-    "staff:patient_new": staff_page(methods=("get", "post")),
-    "staff:patient_new_preview": staff_page(methods=("post",)),
+    "staff:patient_new": staff_page(methods=("get", "post"), post_data=_new_patient_post),
+    "staff:patient_new_preview": staff_page(methods=("post",), post_data=_new_patient_post),
     "staff:chart": staff_child_page(lambda w: {"pk": w.child_a.pk}),
-    "staff:visit": staff_child_page(_refill_kwargs, methods=("get", "post")),
-    "staff:visit_preview": staff_child_page(_refill_kwargs, methods=("post",)),
-    "staff:appointment_book": staff_child_page(lambda w: {"pk": w.child_a.pk}, methods=("get", "post")),
-    "staff:caregivers": staff_child_page(lambda w: {"pk": w.child_a.pk}, methods=("get", "post")),
+    "staff:visit": staff_child_page(_refill_kwargs, methods=("get", "post"), post_data=_visit_post),
+    "staff:visit_preview": staff_child_page(_refill_kwargs, methods=("post",), post_data=_visit_post),
+    "staff:appointment_book": staff_child_page(
+        lambda w: {"pk": w.child_a.pk}, methods=("get", "post"), post_data=_appointment_post
+    ),
+    # Link an existing account (the number check and invitations): the same answer for any e-mail.
+    "staff:caregivers": staff_child_page(
+        lambda w: {"pk": w.child_a.pk},
+        methods=("get", "post"),
+        post_data=lambda w: {
+            "link": "1",
+            "link-email": "walk-nobody@example.test",
+            "link-relationship": "father",
+        },
+    ),
     "staff:caregiver_contact": staff_child_page(
-        lambda w: {"pk": w.child_a.pk, "link_pk": w.link_a.pk}, methods=("get", "post")
+        lambda w: {"pk": w.child_a.pk, "link_pk": w.link_a.pk},
+        methods=("get", "post"),
+        post_data=lambda w: {"mobile": "+18015559876", "consent": "given", "code": "123456"},
     ),
     "staff:caregiver_deactivate": staff_child_page(
         lambda w: {"pk": w.child_a.pk, "link_pk": w.link_a.pk}, methods=("post",)
     ),
     "staff:appointment_reschedule": staff_child_page(
-        lambda w: {"pk": w.appointment_a.pk}, methods=("get", "post")
+        lambda w: {"pk": w.appointment_a.pk}, methods=("get", "post"), post_data=_appointment_post
     ),
     "staff:appointment_act": staff_child_page(
         lambda w: {"pk": w.appointment_a.pk, "action": "complete"}, methods=("post",)
@@ -176,10 +223,19 @@ REGISTRY: dict[str, Entry] = {
     "family:home": family_page(),
     "family:child": family_child_page(lambda w: {"pk": w.child_a.pk}),
     "family:appointment_confirm": family_child_page(lambda w: {"pk": w.appointment_a.pk}, methods=("post",)),
-    "family:texts": family_page(methods=("get", "post")),
+    "family:texts": family_page(
+        methods=("get", "post"),
+        post_data=lambda w: {
+            "mobile": "+18015559875",
+            "sms_consent": "on",
+            "preferred_language": "en",
+            "quiet_hours_start": "21:00",
+            "quiet_hours_end": "08:00",
+        },  # fmt: skip
+    ),
     # With no code waiting it sends the parent back to the texts page (OK).
-    "family:mobile_verify": family_page(methods=("get", "post")),
-    "family:language": family_page(methods=("post",)),
+    "family:mobile_verify": family_page(methods=("get", "post"), post_data=lambda w: {"code": "123456"}),
+    "family:language": family_page(methods=("post",), post_data=lambda w: {"language": "es", "next": "/"}),
     "family:calendar_page": family_page(),
     "family:calendar_reset": family_page(methods=("post",)),
     # A capability URL: whoever holds parent A's secret token gets parent A's feed (first names only).

@@ -30,7 +30,8 @@ HOW = {
     "have passed with no visit yet, by the month of the alarm; divided by the pump-months of the month "
     "(each pump in service counts the days of the month it was implanted and not explanted, over the "
     "days of the month; the current month counts up to today) and multiplied by 100.",
-    "texts": "Texts sent to families (replies excluded) whose final status from Twilio is "
+    "texts": "Texts about the clinic's children sent to families (reminders and ladder texts; replies "
+    "and number-check codes excluded) whose final status from Twilio is "
     "undelivered or failed, out of all texts sent that month.",
     "ack": "For critical concerns that began in the month and that a nurse acknowledged: the median "
     "time from the concern's start to the acknowledgement, in hours to one decimal. Concerns not "

@@ -34,8 +34,11 @@ def clinic_figures(*, clinic, now: datetime, count: int = 12) -> list[compute.Mo
         )
     ]
     texts = list(
-        SmsMessage.objects.for_clinic(clinic)
-        .filter(direction=SmsMessage.Direction.OUTBOUND, created_at__gte=_start(months[0], tz))
+        SmsMessage.objects.filter(
+            patient__clinic=clinic,
+            direction=SmsMessage.Direction.OUTBOUND,
+            created_at__gte=_start(months[0], tz),
+        )
         .exclude(backend="twiml")
         .values_list("created_at", "status")
     )
