@@ -22,7 +22,7 @@ def backfill_child(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0006_ladder_steps'),
+        ('alerts', '0008_concern_kind_texts_held'),
         ('patients', '0009_clinic_ladder_answer_hours'),
     ]
 

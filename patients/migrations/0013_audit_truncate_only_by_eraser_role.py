@@ -69,6 +69,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("patients", "0010_link_invitation_by_email")]
+    dependencies = [("patients", "0012_link_invitation_by_email")]
 
     operations = [migrations.RunPython(forwards, backwards)]

@@ -13,7 +13,7 @@ def backfill_email(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0009_clinic_ladder_answer_hours'),
+        ('patients', '0011_clinic_texts_held_tell_nurses_minutes'),
     ]
 
     operations = [
