@@ -200,3 +200,32 @@ def observed_forecast(program: fc.Program, fill: fc.Fill, found: Delivery | None
         return None
     result = fc.forecast(at_ratio(program, found.forecast_ratio), fill)
     return ObservedDates(alarm_at=result.alarm_at_worst, empty_at=result.empty_at_worst)
+
+
+def nurse_words(
+    *,
+    ratio: Decimal | None,
+    spread: Decimal | None,
+    fills: int,
+    observed_day=None,
+    programmed_day=None,
+    observed_empty_day=None,
+) -> str:
+    """The observed delivery in a nurse's words, with both dates when the pump over-delivers
+    (days are clinic-local dates)."""
+    if ratio is None or not fills:
+        return "No residual reading yet since the last pump or catheter change: the programmed date stands."
+    percent = int((ratio * 100).to_integral_value())
+    plus = f" (± {int(((spread or 0) * 100).to_integral_value())} %)"
+    over = f"the last {fills} fills" if fills > 1 else "the last fill"
+    said = f"Delivered {percent} % of programmed{plus} over {over}"
+    if observed_day is None or programmed_day is None:
+        return f"{said}: the programmed date stands."
+    days = (programmed_day - observed_day).days
+    if days <= 0:
+        return f"{said}: reservoir at the alarm volume on the programmed date ({programmed_day:%a %d %b %Y})."
+    empty = f", empty about {observed_empty_day:%a %d %b %Y}" if observed_empty_day else ""
+    return (
+        f"{said}: reservoir at the alarm volume about {days} day{'s' if days != 1 else ''} before the "
+        f"programmed date ({observed_day:%a %d %b %Y}, not {programmed_day:%a %d %b %Y}){empty}."
+    )

@@ -17,7 +17,7 @@ from patients.models import Patient
 from patients.staff.charts import dose_chart_svg, residual_chart_svg
 from patients.staff.worklist import TIERS, page_rows, worklist, worklist_filter
 from patients.staff.worklist_rows import worklist_rows_html
-from pumps import safety
+from pumps import delivery, safety
 from pumps.models import Pump
 
 PAGE_SIZE = 50
@@ -80,6 +80,28 @@ def _chart_pump_data(pump: Pump) -> dict:
         "residual_svg": mark_safe(residual_chart_svg(residual_points)),  # noqa: S308
         "residual_trend": residual_trend(trend),
         "residual_flagged": len(flagged),
+        **_delivery(visits[0] if visits else None, pump.patient.clinic.tzinfo),
+    }
+
+
+def _delivery(latest, tz) -> dict:
+    """The observed delivery stored with the latest visit (pumps/delivery.py), in words, and the
+    dates at the observed rate."""
+    if latest is None:
+        return {}
+
+    def day(instant):
+        return timezone.localtime(instant, tz).date() if instant else None
+
+    return {
+        "delivery_words": delivery.nurse_words(
+            ratio=latest.delivery_ratio,
+            spread=latest.delivery_spread,
+            fills=latest.delivery_fills,
+            observed_day=day(latest.observed_alarm_at),
+            programmed_day=day(latest.alarm_at_worst),
+            observed_empty_day=day(latest.observed_empty_at),
+        ),
     }
 
 
@@ -122,9 +144,8 @@ def _chart_safety(patient) -> dict:
         "safety": state,
         "concerns": concerns,
         "alarm_passed": safety.Kind.ALARM_PASSED in kinds,
-        "printed_governs": bool(
-            state and state.computed_alarm_at and state.alarm_at != state.computed_alarm_at
-        ),
+        "printed_governs": bool(state and state.alarm_source == safety.Source.PRINTED),
+        "observed_governs": bool(state and state.alarm_source == safety.Source.OBSERVED),
     }
 
 
