@@ -14,7 +14,7 @@ from django.utils import timezone
 from patients.clinic_hours import clinic_calendar
 from patients.staff.appointment_forms import ask_hours_confirmation, hours_confirmation_field
 from pumps import delivery, safety
-from pumps.models import Program, RefillVisit
+from pumps.models import Program
 from pumps.services import (
     NEXT_HOURS_CONFIRM_FIELD,
     PROGRAM_FIELDS,
@@ -23,6 +23,7 @@ from pumps.services import (
     dose_change_percent,
     dose_warning,
     program_draft,
+    pump_fills,
     refill_forecast,
     visit_problems,
 )
@@ -332,18 +333,25 @@ class VisitForm(forms.Form):
         }
 
     def _residual_warning(self) -> None:
-        probe = RefillVisit(
-            expected_residual_ml=self.cleaned_data.get("expected_residual_ml"),
-            actual_residual_ml=self.cleaned_data.get("actual_residual_ml"),
-        )
-        if probe.residual_discrepancy:
-            diff = probe.residual_difference_ml
-            meaning = (
-                "more than expected: the pump may be under-delivering (withdrawal risk)"
-                if diff > 0
-                else "less than expected: over-delivery or an earlier mis-fill"
-            )
-            self.warnings.append(f"Residual discrepancy: {abs(diff)} mL {meaning}.")
+        """The residual judged as the assessment judges it (pumps/safety.residual_judgement): on
+        the delivery ratio since the fill before, when there is one."""
+        expected = self.cleaned_data.get("expected_residual_ml")
+        actual = self.cleaned_data.get("actual_residual_ml")
+        visit_at = self.cleaned_data.get("visit_at")
+        before = pump_fills(self.pump, before=visit_at)[:1] if self.pump.pk and visit_at else []
+        start = before[0].volume_after_ml - before[0].one_off_bolus_ml if before else None
+        judged = safety.residual_judgement(start_ml=start, expected=expected, actual=actual)
+        if judged is None:
+            return
+        kind, tier, ratio = judged
+        diff = actual - expected
+        percent = int((ratio * 100).to_integral_value()) if ratio is not None else None
+        words = safety.nurse_words(
+            kind,
+            {"percent": percent, "visit_day": f"{timezone.localtime(visit_at, self.pump.patient.clinic.tzinfo):%Y-%m-%d}", "expected_ml": expected, "actual_ml": actual,
+             "difference_ml": f"{diff:+}"},
+        )  # fmt: skip
+        self.warnings.append(f"{tier.value.capitalize()}: {words}")
 
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)
