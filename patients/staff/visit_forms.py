@@ -346,11 +346,9 @@ class VisitForm(forms.Form):
         kind, tier, ratio = judged
         diff = actual - expected
         percent = int((ratio * 100).to_integral_value()) if ratio is not None else None
-        words = safety.nurse_words(
-            kind,
-            {"percent": percent, "visit_day": f"{timezone.localtime(visit_at, self.pump.patient.clinic.tzinfo):%Y-%m-%d}", "expected_ml": expected, "actual_ml": actual,
-             "difference_ml": f"{diff:+}"},
-        )  # fmt: skip
+        day = timezone.localtime(visit_at, self.pump.patient.clinic.tzinfo).date().isoformat()
+        details = {"percent": percent, "visit_day": day, "expected_ml": expected, "actual_ml": actual}
+        words = safety.nurse_words(kind, {**details, "difference_ml": f"{diff:+}"})
         self.warnings.append(f"{tier.value.capitalize()}: {words}")
 
     def service_kwargs(self) -> dict:
