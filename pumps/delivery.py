@@ -62,7 +62,7 @@ class FillRecord:
 class Reading:
     """One interval between two fills: what was programmed to leave, and what did."""
 
-    at: datetime  # the refill that read it
+    at: datetime | None  # the refill that read it
     programmed_ml: Decimal
     delivered_ml: Decimal
 
@@ -90,7 +90,7 @@ class Delivery:
         return int((self.spread * 100).to_integral_value())
 
 
-def reading(*, at: datetime, start_ml, expected_ml, actual_ml) -> Reading | None:
+def reading(*, at: datetime | None, start_ml, expected_ml, actual_ml) -> Reading | None:
     """The reading of one refill, or None when it cannot be read (a missing residual, or less
     than MIN_PROGRAMMED_ML programmed). The delivered volume is held within 0 and twice the
     programmed volume."""

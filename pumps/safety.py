@@ -487,9 +487,7 @@ def residual_judgement(
     speaks, at urgent: the ratio cannot be read."""
     if expected is None or actual is None:
         return None
-    found = dl.reading(
-        at=datetime.min.replace(tzinfo=UTC), start_ml=start_ml, expected_ml=expected, actual_ml=actual
-    )
+    found = dl.reading(at=None, start_ml=start_ml, expected_ml=expected, actual_ml=actual)
     if found is None:
         if not residual_discrepancy(expected, actual):
             return None

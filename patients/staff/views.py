@@ -68,7 +68,17 @@ def _chart_pump_data(pump: Pump) -> dict:
         for v in reversed(visits)
         if v.residual_difference_ml is not None
     ]
-    flagged = [v for v in visits if v.residual_discrepancy]
+    # Each refill's residual judged as the assessment judges it: on the delivery since the fill
+    # before (pumps/safety.residual_judgement).
+    fills = [v for v in visits if v.kind in ("refill", "implant")]
+    for v, before in zip(fills, [*fills[1:], None], strict=True):
+        start = before.volume_after_ml - before.bridge_bolus_ml if before is not None else None
+        judged = safety.residual_judgement(
+            start_ml=start, expected=v.expected_residual_ml, actual=v.actual_residual_ml
+        )
+        v.residual_tier = judged[1].value if judged else ""
+        v.delivered_percent = int((judged[2] * 100).to_integral_value()) if judged and judged[2] else None
+    flagged = [v for v in fills if v.residual_tier]
     # The trend reads the last refills, as the assessment does (pumps/safety.py).
     refills = [v for v in visits if v.kind in ("refill", "implant")][: safety.TREND_REFILLS]
     trend = [v.residual_difference_ml for v in reversed(refills) if v.residual_difference_ml is not None]
