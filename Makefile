@@ -17,7 +17,7 @@ TEST_ENV := DEBUG=false SECRET_KEY=test-secret-key-not-for-production DATABASE_U
 WEB_PORT ?= 8000
 RUN_ENV := DEBUG=true WEB_PORT=$(WEB_PORT) SWEEP_AT_WORKER_START=true
 
-.PHONY: install system-deps run test test-at lint bench clean messages demo-code
+.PHONY: install system-deps run test test-at lint bench clean messages demo-code simulate
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -81,3 +81,11 @@ clean:
 
 demo-code: install
 	@$(RUN_ENV) $(BIN)/python manage.py demo_code
+
+# A simulated clinic year (docs/simulation.md), not part of `make test`. It runs on the test
+# database settings (TEST_DATABASE_URL), inside one transaction that is rolled back.
+# SIMULATE_ARGS, e.g. "--children 300 --days 365 --spread 0.15 --seed 1 --observed both".
+SIMULATE_ARGS ?= --observed both
+simulate: install messages
+	$(TEST_ENV) $(BIN)/python manage.py migrate --noinput
+	$(TEST_ENV) $(BIN)/python manage.py simulate $(SIMULATE_ARGS)

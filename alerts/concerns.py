@@ -44,6 +44,7 @@ RESOLVED_REASONS = {
     Concern.Kind.RESIDUAL_HIGH: "a later refill",
     Concern.Kind.RESIDUAL_LOW: "a later refill",
     Concern.Kind.RESIDUAL_TREND: "a later refill",
+    Concern.Kind.OBSERVED_EARLIER: "a later visit",
     Concern.Kind.PRINTED_DIFFERS: "resolved by a nurse or a new visit",
     Concern.Kind.ERI: "replacement booked or pump replaced",
     Concern.Kind.BATTERY: "replacement booked or pump replaced",
@@ -81,7 +82,8 @@ def _pumps(ids: list[int]) -> dict[int, object]:
 
 
 def _visits(pump_ids: list[int]) -> tuple[dict, dict]:
-    """The latest visit of each pump (any kind) and its last three refills, in two queries."""
+    """The latest visit of each pump (any kind) and its last refills (three for the trend, and the
+    one before them for the start volume of the oldest), in two queries."""
     from pumps.models import RefillVisit
 
     order = [F("visit_at").desc(), F("pk").desc()]
@@ -89,15 +91,23 @@ def _visits(pump_ids: list[int]) -> tuple[dict, dict]:
     base = RefillVisit.objects.filter(pump_id__in=pump_ids)
     latest = {v.pump_id: v for v in base.select_related("program").annotate(row=row).filter(row=1)}
     refills = defaultdict(list)
-    for v in base.refills().annotate(row=row).filter(row__lte=3).order_by("pump_id", "-visit_at", "-pk"):
-        refills[v.pump_id].append(
+    rows = defaultdict(list)
+    window = base.refills().annotate(row=row).filter(row__lte=safety.TREND_REFILLS + 1)
+    for v in window.order_by("pump_id", "-visit_at", "-pk"):
+        rows[v.pump_id].append(v)
+    refills = {
+        pump_id: [
             safety.Refill(
                 visit_id=v.pk,
                 at=v.visit_at,
                 expected_residual_ml=v.expected_residual_ml,
                 actual_residual_ml=v.actual_residual_ml,
+                start_ml=before.volume_after_ml - before.bridge_bolus_ml if before is not None else None,
             )
-        )
+            for v, before in zip(visits, [*visits[1:], None], strict=True)
+        ][: safety.TREND_REFILLS]
+        for pump_id, visits in rows.items()
+    }
     return latest, refills
 
 
@@ -405,8 +415,8 @@ def _battery_notice_from(patient, open_rows: dict, assessment: safety.Assessment
 
 
 _STATE_FIELDS = ("clinic_id", "pump_id", "active", "tier_rank", "act_by", "family_rank", "alarm_at",
-                 "alarm_day", "computed_alarm_at", "refill_due", "next_refill_at", "next_refill_id",
-                 "battery_notice_from")  # fmt: skip
+                 "alarm_day", "computed_alarm_at", "alarm_source", "refill_due", "next_refill_at",
+                 "next_refill_id", "battery_notice_from")  # fmt: skip
 
 
 def _state(patient, facts: safety.Facts, assessment: safety.Assessment, notice: date | None) -> dict:
@@ -421,6 +431,7 @@ def _state(patient, facts: safety.Facts, assessment: safety.Assessment, notice: 
         "alarm_at": dates.alarm_at,
         "alarm_day": dates.alarm_day,
         "computed_alarm_at": dates.computed_alarm_at,
+        "alarm_source": dates.source,
         "refill_due": dates.refill_due,
         "next_refill_at": dates.next_refill.start if dates.next_refill else None,
         "next_refill_id": dates.next_refill.appointment_id if dates.next_refill else None,

@@ -115,9 +115,10 @@ KIND_LABELS = {
     safety.Kind.BOOKED_AFTER_DUE: _("Refill booked after the refill-due date"),
     safety.Kind.DUE_PASSED: _("Refill-due date passed, nothing booked"),
     safety.Kind.DUE_SOON: _("Refill due soon, nothing booked"),
-    safety.Kind.RESIDUAL_HIGH: _("Residual above expected (possible stall)"),
+    safety.Kind.RESIDUAL_HIGH: _("Residual above expected (under-delivery)"),
     safety.Kind.RESIDUAL_LOW: _("Residual below expected"),
     safety.Kind.RESIDUAL_TREND: _("Residual difference growing"),
+    safety.Kind.OBSERVED_EARLIER: _("Pump delivering more: alarm earlier than programmed"),
     safety.Kind.PRINTED_DIFFERS: _("Printed and computed alarm dates differ"),
     safety.Kind.ERI: _("ERI reported"),
     safety.Kind.BATTERY: _("Battery replacement window open"),
@@ -216,6 +217,8 @@ class ChildSafety(models.Model):
     alarm_at = models.DateTimeField(null=True, blank=True)  # governing instant
     alarm_day = models.DateField(null=True, blank=True)  # governing, clinic-local
     computed_alarm_at = models.DateTimeField(null=True, blank=True)
+    # Which alarm governs (pumps/safety.py: Source): programmed, printed or observed.
+    alarm_source = models.CharField(max_length=10, blank=True)
     refill_due = models.DateField(null=True, blank=True)  # governing
     next_refill_at = models.DateTimeField(null=True, blank=True)
     next_refill = models.ForeignKey(

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from alerts.models import Reminder
+from pumps import safety
 
 # Texts go out at this local time on the day of sending (clinic time, DST-aware through zoneinfo).
 SEND_AT = time(10, 0)
@@ -63,6 +64,9 @@ class ChildDates:
     appointment_days: tuple[int, ...]
     battery_repeat_days: int
     alarm_passed: bool = False  # the governing alarm instant has passed with no refill since
+    # A refill is booked in time (docs/rules.md#when-texts-are-sent): an upcoming refill
+    # appointment that starts no later than the governing alarm, on or before the refill-due date.
+    refill_booked: bool = False
 
 
 @lru_cache(maxsize=4096)
@@ -74,7 +78,8 @@ def send_time(day: date, tz: str) -> datetime:
 def _dated(child: ChildDates, today: date) -> list[tuple[str, date, int, int | None]]:
     """(kind, target date, offset, appointment id) for every text the child's dates call for."""
     out: list[tuple[str, date, int, int | None]] = []
-    if child.pump_id is not None and child.refill_due:
+    if child.pump_id is not None and child.refill_due and not child.refill_booked:
+        # Not while a refill is booked in time: the appointment's own reminders speak then.
         out += [("refill_due", child.refill_due, d, None) for d in child.refill_days]
     if child.pump_id is not None and child.alarm_date:
         out += [("alarm", child.alarm_date, d, None) for d in child.alarm_days]
@@ -201,6 +206,14 @@ def _child_dates(
     tz = ZoneInfo(rules.tz)
     pump_id = pump[0] if pump else None
     refill_due, alarm_day, alarm_at, notice = visits.get(pump_id, (None, None, None, None))
+    booked = any(
+        kind == "refill"
+        and alarm_at is not None
+        and refill_due is not None
+        and safety.booked_in_time(start, alarm_at)
+        and start.astimezone(tz).date() <= refill_due
+        for _, kind, start in appointments
+    )
     return ChildDates(
         patient_id=patient_id,
         tz=rules.tz,
@@ -216,6 +229,7 @@ def _child_dates(
         appointment_days=rules.appointment_days,
         battery_repeat_days=rules.battery_repeat_days,
         alarm_passed=alarm_at is not None and alarm_at <= now,
+        refill_booked=booked,
     )
 
 

@@ -77,6 +77,9 @@ dated AS (  -- _dated: (kind, target date, offset, appointment id)
            NULL::bigint AS appointment_id
     FROM kids k CROSS JOIN LATERAL jsonb_array_elements_text(k.refill_days) d
     WHERE k.pump_id IS NOT NULL AND k.refill_due IS NOT NULL
+          -- not while a refill is booked in time (ChildDates.refill_booked)
+          AND NOT EXISTS (SELECT 1 FROM upcoming u WHERE u.patient_id = k.patient_id AND u.kind = 'refill'
+                          AND u.start <= k.alarm_at AND (u.start AT TIME ZONE k.tz)::date <= k.refill_due)
   UNION ALL
     SELECT k.patient_id, 'alarm', k.alarm_day, d.value::int, NULL
     FROM kids k CROSS JOIN LATERAL jsonb_array_elements_text(k.alarm_days) d

@@ -62,8 +62,9 @@ AFTER_ALARM_MESSAGE = (
 
 
 def governing_alarm_at(patient) -> datetime | None:
-    """The alarm instant that governs this child's dates (pumps/safety.py: the earlier of the
-    printed and computed dates until a nurse resolves a difference), from its latest visit."""
+    """The alarm instant that governs this child's dates (pumps/safety.py: the earliest of the
+    computed worst case, the observed-rate date and the printed date until a nurse resolves a
+    difference), from its latest visit."""
     from pumps.models import RefillVisit
 
     visit = (
@@ -78,6 +79,7 @@ def governing_alarm_at(patient) -> datetime | None:
         printed=visit.printed_alarm_date,
         tz=patient.clinic.tzinfo,
         resolved=visit.printed_alarm_resolved_at is not None,
+        observed_at=visit.observed_alarm_at,
     )
 
 

@@ -227,6 +227,20 @@ class RefillVisit(models.Model):
     notes = models.TextField(blank=True)  # for the family: printed on the after-visit summary
     private_notes = models.TextField(blank=True)  # staff only: never printed, never shown to a parent
     eri_reported_date = models.DateField(null=True, blank=True)
+    # The catheter was revised or replaced since the last fill: observed delivery starts again
+    # (docs/rules.md#observed-delivery).
+    catheter_revised = models.BooleanField(
+        _("catheter revised or replaced since the last fill"), default=False
+    )
+    # Observed delivery at save time (pumps/delivery.py), from the pump's refills up to this visit:
+    # the ratio delivered / programmed, its spread, how many fills, and the ratio the dates use.
+    delivery_ratio = models.DecimalField(max_digits=5, decimal_places=3, null=True, blank=True)
+    delivery_spread = models.DecimalField(max_digits=5, decimal_places=3, null=True, blank=True)
+    delivery_fills = models.PositiveSmallIntegerField(default=0)
+    delivery_forecast_ratio = models.DecimalField(max_digits=5, decimal_places=3, null=True, blank=True)
+    # The alarm and empty instants (worst case) at the observed ratio, when the pump over-delivers.
+    observed_alarm_at = models.DateTimeField(null=True, blank=True)
+    observed_empty_at = models.DateTimeField(null=True, blank=True)
     # The forecast at save time (UTC instants; refill_due is a clinic-local date).
     alarm_at = models.DateTimeField()
     alarm_at_worst = models.DateTimeField(db_index=True)
@@ -290,6 +304,9 @@ class RefillVisit(models.Model):
             printed_resolved=self.printed_alarm_resolved_at is not None,
             flex_steps=program.steps() if program.mode == program.Mode.FLEX else (),
             pump_utc_offset=self.visit_at.astimezone(tz).utcoffset(),
+            observed_alarm_at=self.observed_alarm_at,
+            delivery_ratio=self.delivery_ratio,
+            delivery_fills=self.delivery_fills,
         )
 
     @property

@@ -12,9 +12,10 @@ Conventions:
   than the governing alarm instant (:func:`booked_in_time`). Refill-due and the 180-day cap are
   dates in the clinic's zone, so those compare the appointment's local date
   (docs/rules.md#booked-in-time).
-* The governing alarm: the computed worst-case instant, unless the programmer's printed date is
-  more than a day earlier and no nurse has resolved the difference; then the start of the printed
-  day (clinic time) governs, and the refill-due date moves earlier with it
+* The governing alarm: the earliest of the computed worst-case instant, the worst case at the
+  observed delivery ratio (docs/rules.md#observed-delivery) and, when the programmer's printed
+  date is more than a day earlier than the computed one and no nurse has resolved the difference,
+  the start of the printed day (clinic time); the refill-due date moves earlier with it
   (docs/rules.md#printed-and-computed-dates).
 * A concern's ``key`` names one condition (kind + the visit, appointment or pump it is about), so
   a condition that holds across refreshes is one stored row; a new refill is a new condition.
@@ -27,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 
+from pumps import delivery as dl
 from pumps import forecast as fc
 from pumps.clinic_calendar import ClinicCalendar
 
@@ -34,6 +36,11 @@ RESIDUAL_ABS_LIMIT_ML = Decimal(2)
 RESIDUAL_RATIO_RANGE = (Decimal("0.85"), Decimal("1.15"))
 NOT_DELIVERED_AFTER = timedelta(hours=1)
 TREND_REFILLS = 3  # the residual trend reads the last three refills
+# The residual judged by delivery (docs/rules.md#residual-volume-check): the ratio delivered /
+# programmed over the interval the refill closes.
+STALL_RATIO = Decimal("0.5")  # below: possible stall or large under-delivery
+TOLERANCE = (Decimal("0.85"), Decimal("1.15"))  # outside: urgent
+DRIFT = (Decimal("0.90"), Decimal("1.10"))  # outside, within tolerance: a drift
 
 
 class Tier(StrEnum):
@@ -57,6 +64,7 @@ class Kind(StrEnum):
     RESIDUAL_HIGH = "residual_high"
     RESIDUAL_LOW = "residual_low"
     RESIDUAL_TREND = "residual_trend"
+    OBSERVED_EARLIER = "observed_earlier"
     PRINTED_DIFFERS = "printed_differs"
     ERI = "eri"
     BATTERY = "battery"
@@ -120,6 +128,7 @@ class Refill:
     at: datetime
     expected_residual_ml: Decimal | None = None
     actual_residual_ml: Decimal | None = None
+    start_ml: Decimal | None = None  # what the fill before it left (volume after, less a one-off bolus)
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,9 @@ class Visit:
     printed_resolved: bool = False
     flex_steps: tuple[fc.FlexStep, ...] = ()
     pump_utc_offset: timedelta | None = None
+    observed_alarm_at: datetime | None = None  # worst case at the observed ratio (over-delivery)
+    delivery_ratio: Decimal | None = None
+    delivery_fills: int = 0
 
 
 @dataclass(frozen=True)
@@ -195,7 +207,7 @@ class Facts:
     eri_date: date | None = None
     shuts_off_at_7_years: bool = True
     latest: Visit | None = None
-    refills: tuple[Refill, ...] = ()  # newest first, at most 3
+    refills: tuple[Refill, ...] = ()  # newest first, the last few
     bookings: tuple[Booking, ...] = ()  # open, from today on, soonest first
     no_show: Booking | None = None  # the latest refill no-show since the last refill
     contacts: tuple[Contact, ...] = ()
@@ -240,6 +252,7 @@ class Dates:
     alarm_day: date | None = None  # governing, clinic-local
     computed_alarm_at: datetime | None = None
     refill_due: date | None = None  # governing
+    source: str = ""  # which alarm governs: programmed, printed or observed
     last_refill_at: datetime | None = None
     next_refill: Booking | None = None
 
@@ -327,19 +340,50 @@ def _day_start(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
-def governing_alarm(
-    *, computed_at: datetime, printed: date | None, tz: tzinfo, resolved: bool = False
-) -> datetime:
-    """The alarm instant that governs: the start of the printed day (clinic time) when it is
-    more than a day earlier than the computed date and no nurse has resolved the difference."""
+class Source(StrEnum):
+    """Which alarm governs."""
+
+    PROGRAMMED = "programmed"
+    PRINTED = "printed"
+    OBSERVED = "observed"
+
+
+def governing_alarm_source(
+    *,
+    computed_at: datetime,
+    printed: date | None,
+    tz: tzinfo,
+    resolved: bool = False,
+    observed_at: datetime | None = None,
+) -> tuple[datetime, Source]:
+    """The alarm instant that governs, and which one it is: the earliest of the computed worst
+    case, the worst case at the observed delivery ratio, and the start of the printed day (clinic
+    time) when it is more than a day earlier than the computed date and no nurse has resolved the
+    difference. On a tie the programmed date is named, then the printed one."""
+    candidates = [(computed_at, Source.PROGRAMMED)]
     computed_day = _local_day(computed_at, tz)
     if (
         not resolved
         and printed_differs(printed=printed, computed_day=computed_day)
         and printed < computed_day
     ):
-        return _day_start(printed, tz)
-    return computed_at
+        candidates.append((_day_start(printed, tz), Source.PRINTED))
+    if observed_at is not None:
+        candidates.append((observed_at, Source.OBSERVED))
+    return min(candidates, key=lambda c: c[0])
+
+
+def governing_alarm(
+    *,
+    computed_at: datetime,
+    printed: date | None,
+    tz: tzinfo,
+    resolved: bool = False,
+    observed_at: datetime | None = None,
+) -> datetime:
+    """The alarm instant that governs (:func:`governing_alarm_source`)."""
+    args = {"computed_at": computed_at, "printed": printed, "tz": tz, "resolved": resolved}
+    return governing_alarm_source(**args, observed_at=observed_at)[0]
 
 
 def governing_refill_due(
@@ -351,8 +395,9 @@ def governing_refill_due(
     lead_days: int,
     calendar: ClinicCalendar | None = None,
 ) -> date:
-    """The refill-due date moves earlier with a printed alarm date that governs, onto the open
-    day on or before it (the clinic calendar's one rule; without a calendar every day is open)."""
+    """The refill-due date moves earlier with a printed or observed-rate alarm date that governs,
+    onto the open day on or before it (the clinic calendar's one rule; without a calendar every
+    day is open)."""
     if alarm_at == computed_at:
         return refill_due
     due = min(refill_due, _local_day(alarm_at, tz) - timedelta(days=lead_days))
@@ -360,17 +405,19 @@ def governing_refill_due(
 
 
 def governing_dates(facts: Facts) -> Dates:
-    """The earlier of the printed and computed alarm dates governs until a nurse resolves them."""
+    """The earliest of the computed, observed-rate and (until a nurse resolves it) printed alarm
+    dates governs; the refill-due date follows it."""
     latest, tz = facts.latest, facts.tz
     refills = [b for b in facts.bookings if b.kind == "refill"]
     last_refill_at = facts.refills[0].at if facts.refills else None
     if latest is None:
         return Dates(next_refill=refills[0] if refills else None, last_refill_at=last_refill_at)
-    alarm_at = governing_alarm(
+    alarm_at, source = governing_alarm_source(
         computed_at=latest.alarm_at,
         printed=latest.printed_alarm_date,
         tz=tz,
         resolved=latest.printed_resolved,
+        observed_at=latest.observed_alarm_at,
     )
     alarm_day = _local_day(alarm_at, tz)
     due = governing_refill_due(
@@ -388,6 +435,7 @@ def governing_dates(facts: Facts) -> Dates:
         refill_due=due,
         last_refill_at=last_refill_at,
         next_refill=refills[0] if refills else None,
+        source=source.value,
     )
 
 
@@ -401,6 +449,7 @@ def assess(facts: Facts, *, now: datetime) -> Assessment:
             concerns += _refill_concerns(facts, dates, now, today)
             concerns += _residual_concerns(facts, today)
             concerns += _printed_concerns(facts, dates, today)
+            concerns += _observed_concerns(facts, today)
             concerns += _flex_clock_concerns(facts, dates, now)
             concerns += _unreachable_concerns(facts, dates, now, today)
         concerns += _battery_concerns(facts, today)
@@ -469,6 +518,35 @@ def _booking_concern(facts: Facts, dates: Dates, nxt: Booking, in_time, today: d
     return []
 
 
+def residual_judgement(
+    *, start_ml: Decimal | None, expected: Decimal | None, actual: Decimal | None
+) -> tuple[Kind, Tier, Decimal | None] | None:
+    """The residual of one refill judged by delivery (docs/rules.md#residual-volume-check): the
+    kind, tier and delivery ratio over the interval it closes, or None when it is within the
+    drift band. Without the start volume (or under 1 mL programmed) the old discrepancy test
+    speaks, at urgent: the ratio cannot be read."""
+    if expected is None or actual is None:
+        return None
+    found = dl.reading(at=None, start_ml=start_ml, expected_ml=expected, actual_ml=actual)
+    if found is None:
+        if not residual_discrepancy(expected, actual):
+            return None
+        return (Kind.RESIDUAL_HIGH if actual > expected else Kind.RESIDUAL_LOW), Tier.URGENT, None
+    ratio = found.ratio
+    under = Kind.RESIDUAL_HIGH  # more left than expected: it delivered less
+    if ratio < STALL_RATIO:
+        return under, Tier.CRITICAL, ratio
+    if ratio < TOLERANCE[0]:
+        return under, Tier.URGENT, ratio
+    if ratio > TOLERANCE[1]:
+        return Kind.RESIDUAL_LOW, Tier.URGENT, ratio
+    if ratio < DRIFT[0]:
+        return under, Tier.ATTENTION, ratio
+    if ratio > DRIFT[1]:
+        return Kind.RESIDUAL_LOW, Tier.ATTENTION, ratio
+    return None
+
+
 def _residual_concerns(facts: Facts, today: date) -> list[Concern]:
     """The latest *refill* (a programming-only visit never hides it), and the trend of the last three."""
     if not facts.refills:
@@ -477,16 +555,16 @@ def _residual_concerns(facts: Facts, today: date) -> list[Concern]:
     out = []
     expected, actual = last.expected_residual_ml, last.actual_residual_ml
     day = _local_day(last.at, facts.tz)
-    if residual_discrepancy(expected, actual):
+    judged = residual_judgement(start_ml=last.start_ml, expected=expected, actual=actual)
+    if judged is not None:
+        kind, tier, ratio = judged
         details = {
             "visit_day": day.isoformat(),
             "expected_ml": str(expected),
             "actual_ml": str(actual),
             "difference_ml": str(actual - expected),
+            "percent": int((ratio * 100).to_integral_value()) if ratio is not None else None,
         }
-        kind, tier = (
-            (Kind.RESIDUAL_HIGH, Tier.CRITICAL) if actual > expected else (Kind.RESIDUAL_LOW, Tier.URGENT)
-        )
         out.append(_c(kind, tier, f"{last.visit_id}", today, last.at, None, details))
     diffs = [
         r.actual_residual_ml - r.expected_residual_ml
@@ -497,6 +575,29 @@ def _residual_concerns(facts: Facts, today: date) -> list[Concern]:
         details = {"differences_ml": [str(d) for d in reversed(diffs)], "visit_day": day.isoformat()}
         out.append(_c(Kind.RESIDUAL_TREND, Tier.ATTENTION, f"{last.visit_id}", day, last.at, None, details))
     return out
+
+
+def observed_days_earlier(latest: Visit, tz: tzinfo) -> int:
+    """How many days before the programmed worst-case alarm date the observed-rate one falls."""
+    if latest.observed_alarm_at is None:
+        return 0
+    return (_local_day(latest.alarm_at, tz) - _local_day(latest.observed_alarm_at, tz)).days
+
+
+def _observed_concerns(facts: Facts, today: date) -> list[Concern]:
+    """The observed-rate alarm is earlier than the programmed one by more than the lead days."""
+    latest = facts.latest
+    days = observed_days_earlier(latest, facts.tz)
+    if days <= facts.rules.lead_days:
+        return []
+    details = {
+        "percent": int((latest.delivery_ratio * 100).to_integral_value()) if latest.delivery_ratio else None,
+        "fills": latest.delivery_fills,
+        "observed_day": _local_day(latest.observed_alarm_at, facts.tz).isoformat(),
+        "programmed_day": _local_day(latest.alarm_at, facts.tz).isoformat(),
+        "days": days,
+    }
+    return [_c(Kind.OBSERVED_EARLIER, Tier.URGENT, f"{latest.visit_id}", today, latest.at, None, details)]
 
 
 def residual_growing(diffs: list[Decimal]) -> bool:
@@ -735,11 +836,16 @@ _NURSE = {
     Kind.DUE_SOON: "Refill due {refill_due}, nothing booked yet.",
     Kind.RESIDUAL_HIGH: (
         "Residual at the {visit_day} refill: {actual_ml} mL aspirated, {expected_ml} mL expected "
-        "({difference_ml} mL): possible pump stall or under-delivery, withdrawal risk."
+        "({difference_ml} mL){delivered}: {under}."
     ),
     Kind.RESIDUAL_LOW: (
         "Residual at the {visit_day} refill: {actual_ml} mL aspirated, {expected_ml} mL expected "
-        "({difference_ml} mL): possible over-delivery or an earlier mis-fill."
+        "({difference_ml} mL){delivered}: {over}."
+    ),
+    Kind.OBSERVED_EARLIER: (
+        "Delivered {percent} % of programmed over {fills_words}: reservoir at the alarm "
+        "volume about {days} days before the programmed date ({observed_day}, not "
+        "{programmed_day}). The dates follow it: check the booking, the program and the catheter."
     ),
     Kind.RESIDUAL_TREND: "Residual difference growing over the last three refills: {trend} mL.",
     Kind.PRINTED_DIFFERS: (
@@ -766,6 +872,14 @@ _NURSE = {
 }
 
 
+def _under_words(percent: int | None) -> str:
+    if percent is not None and percent < STALL_RATIO * 100:
+        return "possible pump stall or large under-delivery, withdrawal risk"
+    if percent is None or percent < 85:
+        return "under-delivery outside tolerance, withdrawal risk"
+    return "a drift towards under-delivery, within tolerance"
+
+
 def nurse_words(kind: Kind | str, details: dict) -> str:
     """What the concern asks of the nurse, in the worklist's and the escalations' words."""
     values = dict(details)
@@ -774,6 +888,16 @@ def nurse_words(kind: Kind | str, details: dict) -> str:
     errors = details.get("errors") or []
     values["errors"] = f" ({'; '.join(errors)})" if errors else ""
     values["steps"] = ", ".join(f"{a} runs at {b} local" for a, b in details.get("steps", []))
+    percent = details.get("percent")
+    values["delivered"] = f", delivered {percent} % of programmed" if percent is not None else ""
+    values["under"] = _under_words(percent)
+    fills = details.get("fills") or 0
+    values["fills_words"] = f"the last {fills} fills" if fills > 1 else "the last fill"
+    values["over"] = (
+        "over-delivery outside tolerance, or an earlier mis-fill"
+        if percent is None or percent > 115
+        else "a drift towards over-delivery, within tolerance"
+    )
     try:
         return _NURSE[Kind(kind)].format(**values)
     except (KeyError, ValueError):

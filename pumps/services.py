@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from patients import audit, events
 from patients.clinic_hours import clinic_calendar
+from pumps import delivery as dl
 from pumps import forecast as fc
 from pumps import safety
 from pumps.models import DOSE_CHANGE_CONFIRM_PERCENT, USUAL_CONCENTRATIONS, Program, Pump, RefillVisit
@@ -28,33 +29,63 @@ def visit_forecast(
     volume_after_ml: Decimal,
     bridge_bolus_ml: Decimal = Decimal(0),
     last_refill_at: datetime | None = None,
+    reading: dl.FillRecord | None = None,
 ) -> dict:
-    """The forecast fields of a visit: alarm, empty and refill-due, nominal and worst case.
+    """The forecast fields of a visit: alarm, empty and refill-due, nominal and worst case, and
+    the observed delivery with the dates at the observed rate (docs/rules.md#observed-delivery).
 
     `last_refill_at` is the last time the reservoir was filled (the visit itself for a refill);
-    the 180-day drug-stability cap counts from it. Raises forecast.ForecastError on bad input.
+    the 180-day drug-stability cap counts from it. `reading` is this visit as a fill (a refill or
+    first fill, with its residuals): the observed delivery reads it with the pump's earlier fills.
+    Raises forecast.ForecastError on bad input.
     """
     clinic = pump.patient.clinic
     tz = clinic.tzinfo
     local_visit = timezone.localtime(visit_at, tz)
-    result = fc.forecast(
-        program.as_forecast_program(),
-        fc.Fill(
-            refill_at=local_visit,
-            volume_ml=Decimal(volume_after_ml),
-            capacity_ml=pump.capacity_ml,
-            one_off_bolus_ml=Decimal(bridge_bolus_ml or 0),
-            pump_utc_offset=local_visit.utcoffset(),
-        ),
+    plan = program.as_forecast_program()
+    fill = fc.Fill(
+        refill_at=local_visit,
+        volume_ml=Decimal(volume_after_ml),
+        capacity_ml=pump.capacity_ml,
+        one_off_bolus_ml=Decimal(bridge_bolus_ml or 0),
+        pump_utc_offset=local_visit.utcoffset(),
     )
+    result = fc.forecast(plan, fill)
     due = _refill_due(clinic, alarm_at_worst=result.alarm_at_worst, last_refill_at=last_refill_at or visit_at)
+    fills = pump_fills(pump, before=visit_at) if pump.pk else []
+    observed = dl.delivery(([reading] if reading is not None else []) + fills)
+    at_rate = dl.observed_forecast(plan, fill, observed)
     return {
         "alarm_at": result.alarm_at,
         "alarm_at_worst": result.alarm_at_worst,
         "empty_at": result.empty_at,
         "empty_at_worst": result.empty_at_worst,
         "refill_due": due,
+        "delivery_ratio": observed.ratio if observed else None,
+        "delivery_spread": observed.spread if observed else None,
+        "delivery_fills": observed.fills if observed else 0,
+        "delivery_forecast_ratio": observed.forecast_ratio if observed else None,
+        "observed_alarm_at": at_rate.alarm_at if at_rate else None,
+        "observed_empty_at": at_rate.empty_at if at_rate else None,
     }
+
+
+def fill_record(visit: RefillVisit) -> dl.FillRecord:
+    return dl.FillRecord(
+        at=visit.visit_at,
+        volume_after_ml=visit.volume_after_ml,
+        one_off_bolus_ml=visit.bridge_bolus_ml or Decimal(0),
+        expected_residual_ml=visit.expected_residual_ml,
+        actual_residual_ml=visit.actual_residual_ml,
+        catheter_revised=visit.catheter_revised,
+    )
+
+
+def pump_fills(pump: Pump, *, before: datetime) -> list[dl.FillRecord]:
+    """The pump's fills before ``before``, newest first, as many as the estimate may read (a fill
+    without a usable reading is skipped, so twice the window)."""
+    rows = pump.visits.refills().filter(visit_at__lt=before).order_by("-visit_at", "-pk")
+    return [fill_record(v) for v in rows[: 2 * (dl.WINDOW + 1)]]
 
 
 def _refill_due(clinic, *, alarm_at_worst: datetime, last_refill_at: datetime, calendar=None):
@@ -126,6 +157,7 @@ VISIT_DETAIL_FIELDS = frozenset(
         "notes",
         "private_notes",
         "eri_reported_date",
+        "catheter_revised",
     }
 )
 
@@ -172,10 +204,29 @@ def last_fill_at(pump: Pump) -> datetime | None:
 
 
 def refill_forecast(
-    *, pump: Pump, kind: str, program: Program, visit_at: datetime, volume_after_ml, bridge_bolus_ml
+    *,
+    pump: Pump,
+    kind: str,
+    program: Program,
+    visit_at: datetime,
+    volume_after_ml,
+    bridge_bolus_ml,
+    expected_residual_ml=None,
+    actual_residual_ml=None,
+    catheter_revised: bool = False,
 ) -> dict:
-    """The five forecast fields for a visit; ForecastError is re-raised as RefillError."""
+    """The forecast fields for a visit; ForecastError is re-raised as RefillError."""
     filled = None if kind != "programming" else last_fill_at(pump)
+    reading = None
+    if kind != "programming":
+        reading = dl.FillRecord(
+            at=visit_at,
+            volume_after_ml=Decimal(volume_after_ml),
+            one_off_bolus_ml=Decimal(bridge_bolus_ml or 0),
+            expected_residual_ml=expected_residual_ml,
+            actual_residual_ml=actual_residual_ml,
+            catheter_revised=catheter_revised,
+        )
     try:
         return visit_forecast(
             pump=pump,
@@ -184,6 +235,7 @@ def refill_forecast(
             volume_after_ml=volume_after_ml,
             bridge_bolus_ml=bridge_bolus_ml,
             last_refill_at=filled,
+            reading=reading,
         )
     except fc.ForecastError as error:
         raise RefillError(FORECAST_FIELD_TO_FORM.get(error.field, error.field), error.message) from error
@@ -356,6 +408,9 @@ def refill_record(
         visit_at=visit_at,
         volume_after_ml=volume_after_ml,
         bridge_bolus_ml=bridge_bolus_ml,
+        expected_residual_ml=details.get("expected_residual_ml"),
+        actual_residual_ml=details.get("actual_residual_ml"),
+        catheter_revised=details.get("catheter_revised", False),
     )
     problems = visit_problems(
         kind=kind,
@@ -367,6 +422,7 @@ def refill_record(
             computed_at=forecast["alarm_at_worst"],
             printed=details.get("printed_alarm_date"),
             tz=pump.patient.clinic.tzinfo,
+            observed_at=forecast["observed_alarm_at"],
         ),
         next_appointment_at=next_appointment_at,
         after_alarm_reason=after_alarm_reason,

@@ -103,7 +103,8 @@ CHILDREN = [
     Child(
         "Elena", "Ruiz", 7, 20, (2,), eri_days_ago=10, implant_years_ago=5.5, appointment_in_days=11
     ),  # ERI reported
-    Child("Oliver", "Brown", 14, 25, (1,), residual_off=Decimal("3.1"), appointment_in_days=15),  # residual
+    # residual: 12 mL more left than expected, about a third of the programmed volume delivered
+    Child("Oliver", "Brown", 14, 25, (1,), residual_off=Decimal("12.0"), appointment_in_days=15),
     Child(
         "Isabella", "Lee", 9, 35, (3,), dose=Decimal(360), previous_dose=Decimal(280), appointment_in_days=25
     ),  # dose change over 20%

@@ -17,7 +17,7 @@ from patients.models import Patient
 from patients.staff.charts import dose_chart_svg, residual_chart_svg
 from patients.staff.worklist import TIERS, page_rows, worklist, worklist_filter
 from patients.staff.worklist_rows import worklist_rows_html
-from pumps import safety
+from pumps import delivery, safety
 from pumps.models import Pump
 
 PAGE_SIZE = 50
@@ -68,7 +68,17 @@ def _chart_pump_data(pump: Pump) -> dict:
         for v in reversed(visits)
         if v.residual_difference_ml is not None
     ]
-    flagged = [v for v in visits if v.residual_discrepancy]
+    # Each refill's residual judged as the assessment judges it: on the delivery since the fill
+    # before (pumps/safety.residual_judgement).
+    fills = [v for v in visits if v.kind in ("refill", "implant")]
+    for v, before in zip(fills, [*fills[1:], None], strict=True):
+        start = before.volume_after_ml - before.bridge_bolus_ml if before is not None else None
+        judged = safety.residual_judgement(
+            start_ml=start, expected=v.expected_residual_ml, actual=v.actual_residual_ml
+        )
+        v.residual_tier = judged[1].value if judged else ""
+        v.delivered_percent = int((judged[2] * 100).to_integral_value()) if judged and judged[2] else None
+    flagged = [v for v in fills if v.residual_tier]
     # The trend reads the last refills, as the assessment does (pumps/safety.py).
     refills = [v for v in visits if v.kind in ("refill", "implant")][: safety.TREND_REFILLS]
     trend = [v.residual_difference_ml for v in reversed(refills) if v.residual_difference_ml is not None]
@@ -80,6 +90,28 @@ def _chart_pump_data(pump: Pump) -> dict:
         "residual_svg": mark_safe(residual_chart_svg(residual_points)),  # noqa: S308
         "residual_trend": residual_trend(trend),
         "residual_flagged": len(flagged),
+        **_delivery(visits[0] if visits else None, pump.patient.clinic.tzinfo),
+    }
+
+
+def _delivery(latest, tz) -> dict:
+    """The observed delivery stored with the latest visit (pumps/delivery.py), in words, and the
+    dates at the observed rate."""
+    if latest is None:
+        return {}
+
+    def day(instant):
+        return timezone.localtime(instant, tz).date() if instant else None
+
+    return {
+        "delivery_words": delivery.nurse_words(
+            ratio=latest.delivery_ratio,
+            spread=latest.delivery_spread,
+            fills=latest.delivery_fills,
+            observed_day=day(latest.observed_alarm_at),
+            programmed_day=day(latest.alarm_at_worst),
+            observed_empty_day=day(latest.observed_empty_at),
+        ),
     }
 
 
@@ -122,9 +154,8 @@ def _chart_safety(patient) -> dict:
         "safety": state,
         "concerns": concerns,
         "alarm_passed": safety.Kind.ALARM_PASSED in kinds,
-        "printed_governs": bool(
-            state and state.computed_alarm_at and state.alarm_at != state.computed_alarm_at
-        ),
+        "printed_governs": bool(state and state.alarm_source == safety.Source.PRINTED),
+        "observed_governs": bool(state and state.alarm_source == safety.Source.OBSERVED),
     }
 
 

@@ -12,6 +12,7 @@ from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
 from django.utils import timezone
 
+from patients.clinic_hours import clinic_calendar
 from patients.staff.appointment_forms import (
     APPOINTMENT_AHEAD,
     VISIT_AHEAD,
@@ -19,7 +20,8 @@ from patients.staff.appointment_forms import (
     hours_confirmation_field,
     not_too_far_ahead,
 )
-from pumps.models import Program, RefillVisit
+from pumps import delivery, safety
+from pumps.models import Program
 from pumps.services import (
     NEXT_HOURS_CONFIRM_FIELD,
     PROGRAM_FIELDS,
@@ -28,6 +30,7 @@ from pumps.services import (
     dose_change_percent,
     dose_warning,
     program_draft,
+    pump_fills,
     refill_forecast,
     visit_problems,
 )
@@ -120,8 +123,13 @@ class VisitForm(forms.Form):
     eri_reported_date = forms.DateField(
         label="ERI reported by the pump on", required=False, widget=DATE_WIDGET
     )
+    catheter_revised = forms.BooleanField(
+        label="Catheter revised or replaced since the last fill",
+        required=False,
+        help_text="Observed delivery starts again from this refill.",
+    )
 
-    REFILL_ONLY = ("expected_residual_ml", "actual_residual_ml", "volume_instilled_ml")
+    REFILL_ONLY = ("expected_residual_ml", "actual_residual_ml", "volume_instilled_ml", "catheter_revised")
 
     def __init__(self, *args, pump, kind="refill", **kwargs):
         self.pump, self.kind = pump, kind
@@ -193,6 +201,7 @@ class VisitForm(forms.Form):
                 "pre_daily_dose_mcg",
                 "expected_residual_ml",
                 "actual_residual_ml",
+                "catheter_revised",
             ),
             group(
                 "Fill",
@@ -278,6 +287,9 @@ class VisitForm(forms.Form):
                 visit_at=visit_at,
                 volume_after_ml=data["volume_after_ml"],
                 bridge_bolus_ml=data.get("bridge_bolus_ml") or Decimal(0),
+                expected_residual_ml=data.get("expected_residual_ml"),
+                actual_residual_ml=data.get("actual_residual_ml"),
+                catheter_revised=bool(data.get("catheter_revised")),
             )
         except RefillError as error:
             self.add_error(error.field if error.field in self.fields else None, error.message)
@@ -289,7 +301,7 @@ class VisitForm(forms.Form):
             draft=draft,
             bridge_bolus_ml=data.get("bridge_bolus_ml"),
             dose_change_confirmed=data.get("dose_change_confirmed", False),
-            alarm_at_worst=fields["alarm_at_worst"],
+            alarm_at_worst=self.preview["governing_alarm_at"],
             next_appointment_at=data.get("next_appointment_at"),
             after_alarm_reason=data.get("after_alarm_reason", ""),
             clinic=self.pump.patient.clinic,
@@ -314,25 +326,64 @@ class VisitForm(forms.Form):
                 f"The printout's alarm date ({printed:%d %b %Y}) differs from the computed one "
                 f"({ours:%d %b %Y}) by more than a day. Check the volume and the program."
             )
+        clinic = self.pump.patient.clinic
+        tz = clinic.tzinfo
+        # The governing dates by the assessment's own function (pumps/safety.py): the earliest of
+        # the programmed worst case, the observed-rate alarm and the printed date.
+        dates = safety.governing_dates(
+            safety.Facts(
+                tz=tz,
+                rules=clinic.safety_rules(),
+                calendar=clinic_calendar(clinic),
+                latest=safety.Visit(
+                    visit_id=0,
+                    at=self.cleaned_data["visit_at"],
+                    alarm_at=fields["alarm_at_worst"],
+                    refill_due=fields["refill_due"],
+                    printed_alarm_date=printed,
+                    observed_alarm_at=fields["observed_alarm_at"],
+                ),
+            )
+        )
+
+        def day(instant):
+            return timezone.localtime(instant, tz).date() if instant else None
+
         return {
             **fields,
             "daily_dose_mcg": draft.daily_dose_mcg,
             "dose_change_percent": dose_change_percent(self.current, draft),
+            "governing_alarm_at": dates.alarm_at,
+            "governing_refill_due": dates.refill_due,
+            "governing_source": dates.source,
+            "delivery_words": delivery.nurse_words(
+                ratio=fields["delivery_ratio"],
+                spread=fields["delivery_spread"],
+                fills=fields["delivery_fills"],
+                observed_day=day(fields["observed_alarm_at"]),
+                programmed_day=day(fields["alarm_at_worst"]),
+                observed_empty_day=day(fields["observed_empty_at"]),
+            ),
         }
 
     def _residual_warning(self) -> None:
-        probe = RefillVisit(
-            expected_residual_ml=self.cleaned_data.get("expected_residual_ml"),
-            actual_residual_ml=self.cleaned_data.get("actual_residual_ml"),
-        )
-        if probe.residual_discrepancy:
-            diff = probe.residual_difference_ml
-            meaning = (
-                "more than expected: the pump may be under-delivering (withdrawal risk)"
-                if diff > 0
-                else "less than expected: over-delivery or an earlier mis-fill"
-            )
-            self.warnings.append(f"Residual discrepancy: {abs(diff)} mL {meaning}.")
+        """The residual judged as the assessment judges it (pumps/safety.residual_judgement): on
+        the delivery ratio since the fill before, when there is one."""
+        expected = self.cleaned_data.get("expected_residual_ml")
+        actual = self.cleaned_data.get("actual_residual_ml")
+        visit_at = self.cleaned_data.get("visit_at")
+        before = pump_fills(self.pump, before=visit_at)[:1] if self.pump.pk and visit_at else []
+        start = before[0].volume_after_ml - before[0].one_off_bolus_ml if before else None
+        judged = safety.residual_judgement(start_ml=start, expected=expected, actual=actual)
+        if judged is None:
+            return
+        kind, tier, ratio = judged
+        diff = actual - expected
+        percent = int((ratio * 100).to_integral_value()) if ratio is not None else None
+        day = timezone.localtime(visit_at, self.pump.patient.clinic.tzinfo).date().isoformat()
+        details = {"percent": percent, "visit_day": day, "expected_ml": expected, "actual_ml": actual}
+        words = safety.nurse_words(kind, {**details, "difference_ml": f"{diff:+}"})
+        self.warnings.append(f"{tier.value.capitalize()}: {words}")
 
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)

@@ -113,8 +113,10 @@ def _alarm(row: dict) -> str:
     else:
         when = f"<small>in {days} day{'' if days == 1 else 's'}</small>"
     printed = ""
-    if state.computed_alarm_at and state.alarm_at != state.computed_alarm_at:
+    if state.alarm_source == "printed":
         printed = '<br><small class="text-danger">printed date governs</small>'
+    elif state.alarm_source == "observed":
+        printed = '<br><small class="text-danger">observed delivery governs</small>'
     return f"{_day(state.alarm_day)}<br>{when}{printed}"
 
 

@@ -60,10 +60,15 @@ def build(kind, child, pump, nurse):
         fill(pump, nurse, days_ago=52)
     elif kind == "due_soon":
         fill(pump, nurse, days_ago=40)
-    elif kind == "residual_high":
-        fill(pump, nurse, days_ago=5, expected_residual_ml=Decimal("3.0"), actual_residual_ml=Decimal("6.0"))
-    elif kind == "residual_low":
+    elif kind == "residual_high":  # 16 mL programmed since the fill before, 2 mL delivered
+        fill(pump, nurse, days_ago=58)
+        fill(pump, nurse, days_ago=5, expected_residual_ml=Decimal("3.0"), actual_residual_ml=Decimal("17.0"))
+    elif kind == "residual_low":  # 13 mL programmed, 16 mL delivered: 123 %
+        fill(pump, nurse, days_ago=48)
         fill(pump, nurse, days_ago=5, expected_residual_ml=Decimal("6.0"), actual_residual_ml=Decimal("3.0"))
+    elif kind == "observed_earlier":  # 12 mL programmed, 14 mL delivered: 117 %, alarm 8 days earlier
+        fill(pump, nurse, days_ago=45)
+        fill(pump, nurse, days_ago=5, expected_residual_ml=Decimal("7.0"), actual_residual_ml=Decimal("5.0"))
     elif kind == "printed_differs":
         fill(pump, nurse, days_ago=5, printed_alarm_date=date(2026, 7, 10))
     elif kind == "eri":
@@ -92,7 +97,9 @@ ROWS = [
     ("due_passed", "urgent", "has passed", True, "Book the refill now", "Haga la cita de recarga ahora"),
     ("due_soon", "attention", "nothing booked yet", False, "Book the refill now", "Haga la cita de recarga ahora"),  # noqa: E501
     ("residual_high", "critical", "possible pump stall", True, None, None),
-    ("residual_low", "urgent", "possible over-delivery", True, None, None),
+    ("residual_low", "urgent", "over-delivery outside tolerance", True, None, None),
+    ("observed_earlier", "urgent", "Delivered 117 % of programmed over the last fill: reservoir at the alarm "
+     "volume about 9 days before", True, None, None),
     ("printed_differs", "urgent", "differ by", True, None, None),
     ("eri", "critical", "ERI reported 2026-06-09", True, "Call the clinic about the pump battery",
      "Llame a la clínica por la batería de la bomba"),

@@ -237,11 +237,23 @@ def _child(**fields) -> dict:
 @pytest.mark.parametrize(
     "spec, created",
     [
-        (_child(), 2 * (1 + 2 + 1)),  # refill: 1 (14 and 7 passed); alarm: 3 and 0; appointment
-        (_child(notice=-31), 2 * (1 + 2 + 1 + 1)),  # and the battery's second repeat
-        (_child(notice=30), 2 * (1 + 2 + 1 + 1)),  # the window opens in exactly one repeat
-        (_child(notice=31), 2 * (1 + 2 + 1)),  # ... and one day later: not yet
+        # A refill booked in time (day 4: before the refill-due day 5 and the alarm): no "refill
+        # due" text, the appointment's own speaks. Alarm: 3 and 0; appointment.
+        (_child(), 2 * (2 + 1)),
+        (_child(notice=-31), 2 * (2 + 1 + 1)),  # and the battery's second repeat
+        (_child(notice=30), 2 * (2 + 1 + 1)),  # the window opens in exactly one repeat
+        (_child(notice=31), 2 * (2 + 1)),  # ... and one day later: not yet
+        # Nothing booked for the refill: refill 1 (14 and 7 passed), alarm 3 and 0, appointment.
         (_child(notice=0, appointments=[("battery", "confirmed", 9, 13)]), 2 * (1 + 2 + 1)),
+        # Booked after the refill-due date (day 7 > day 5): the refill-due text still goes.
+        (_child(appointments=[("refill", "scheduled", 7, 8)]), 2 * (1 + 2 + 1)),
+        # Booked on the refill-due day itself, in time.
+        (_child(appointments=[("refill", "scheduled", 5, 8)]), 2 * (2 + 1)),
+        # Booked after the alarm instant (day 12 at 16:00, the alarm at 15:00): not in time.
+        # Refill due day 12: 7 and 1 before it still to come.
+        (_child(appointments=[("refill", "scheduled", 12, 16)], due=12), 2 * (2 + 2 + 1)),
+        # A cancelled booking is no booking.
+        (_child(appointments=[("refill", "cancelled", 4, 8)]), 2 * (1 + 2)),
         (_child(due=-3, alarm=-1, alarm_hour=0), 2 * (1 + 1)),  # alarm passed: overdue, appointment
         (_child(caregivers=[(True, False, True, True), (False, True, True, True)]), 0),
     ],

@@ -67,7 +67,7 @@ def test_flags_are_the_concerns_in_the_nurses_words(demo):
     client, _ = demo
     html = client.get(reverse("staff:worklist")).content.decode()
     assert "passed, no refill recorded: the pump may be beeping" in html
-    assert "possible pump stall or under-delivery" in html
+    assert "possible pump stall or large under-delivery" in html
     assert "after the alarm date" in html
 
 

@@ -55,10 +55,11 @@ def facts(
         s.Refill(
             visit_id=100 - i,
             at=visit_at - timedelta(days=90 * i),
-            expected_residual_ml=e,
-            actual_residual_ml=a,
+            expected_residual_ml=row[0],
+            actual_residual_ml=row[1],
+            start_ml=row[2] if len(row) > 2 else None,
         )
-        for i, (e, a) in enumerate(residuals)
+        for i, row in enumerate(residuals)
     ) or (s.Refill(visit_id=100, at=visit_at),)
     return s.Facts(
         tz=TZ,
@@ -149,10 +150,49 @@ def test_alarm_passed_holds_from_the_alarm_instant():
         (Decimal("10.0"), Decimal("8.4"), "residual_low"),
     ],
 )
-def test_residual_discrepancy_at_the_latest_refill(expected, actual, kind):
+def test_residual_discrepancy_without_the_start_volume(expected, actual, kind):
+    """Without the volume the fill before left, the ratio cannot be read: the old discrepancy test
+    speaks, at urgent both ways (docs/rules.md#residual-volume-check)."""
     found = kinds(facts(residuals=[(expected, actual)]))
     residual = {k: v for k, v in found.items() if k.startswith("residual")}
-    assert residual == ({kind: "critical" if kind == "residual_high" else "urgent"} if kind else {})
+    assert residual == ({kind: "urgent"} if kind else {})
+
+
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    ("start", "expected", "actual", "judged"),
+    [
+        # 20 mL left by the fill before, 4 mL expected: 16 mL programmed.
+        (D(20), D(4), D("19.0"), ("residual_high", "critical")),  # 1 mL delivered: 6 %, a stall
+        (D(20), D(4), D("12.1"), ("residual_high", "critical")),  # 7.9 mL: 49 %
+        (D(20), D(4), D("12.0"), ("residual_high", "urgent")),  # 8 mL: 50 %
+        (D(20), D(4), D("6.5"), ("residual_high", "urgent")),  # 13.5 mL: 84 %
+        (D(20), D(4), D("6.4"), ("residual_high", "attention")),  # 13.6 mL: 85 %, a drift
+        (D(20), D(4), D("5.7"), ("residual_high", "attention")),  # 14.3 mL: 89 %
+        (D(20), D(4), D("5.6"), None),  # 14.4 mL: 90 %
+        (D(20), D(4), D("2.4"), None),  # 17.6 mL: 110 %
+        (D(20), D(4), D("2.3"), ("residual_low", "attention")),  # 17.7 mL: 111 %
+        (D(20), D(4), D("1.6"), ("residual_low", "attention")),  # 18.4 mL: 115 %
+        (D(20), D(4), D("1.5"), ("residual_low", "urgent")),  # 18.5 mL: 116 %
+        # A small expected residual no longer overreacts: 0.5 mL expected, 1.1 mL aspirated is a
+        # ratio of 2.2 (critical before), but 96 % of the 19.5 mL programmed was delivered.
+        (D(20), D("0.5"), D("1.1"), None),
+        (D(20), D("0.5"), D("0"), None),  # 102.6 %
+    ],
+)
+def test_residual_judged_by_delivery(start, expected, actual, judged):
+    found = kinds(facts(residuals=[(expected, actual, start)]))
+    residual = {k: v for k, v in found.items() if k.startswith("residual")}
+    assert residual == (dict([judged]) if judged else {})
+
+
+def test_the_critical_residual_says_stall_and_the_ratio():
+    f = facts(residuals=[(D(4), D(19), D(20))])
+    [concern] = [c for c in s.assess(f, now=NOW).concerns if c.kind == "residual_high"]
+    assert "delivered 6 % of programmed" in concern.nurse_words()
+    assert "possible pump stall" in concern.nurse_words()
 
 
 def test_residual_trend_over_three_refills():

@@ -1,0 +1,563 @@
+"""A simulated clinic year (issue 21): how the portal's dates fare against pumps that do not deliver
+exactly what they are programmed to. `make simulate` runs it (`manage.py simulate --help`); it is
+not part of `make test`, but its pieces are (tests/patients/test_simulation.py).
+
+What is real and what is modelled (docs/simulation.md):
+
+* The clinic's people and pumps are created as rows (clinic, nurse, children, caregivers, pumps).
+  Everything that happens after goes through the services, with the clock moved by time-machine:
+  refills (`pumps.services.refill_record`), bookings, no-shows and cancellations
+  (`appointments.services`), the beat's work at its cadence (the daily re-plan
+  `alerts.planning.reminders_replan_all` at 02:00, the safety check `concerns_refresh_due` at
+  02:00 and 09:00, the sending sweep `reminders_claim_due` + `reminders_send` at 10:00 and 16:00
+  through the locmem SMS backend, which reports each text delivered).
+* The truth is modelled here: each pump delivers ``ratio`` times its program, drawn uniformly
+  within ±``spread``; the true reservoir after a refill is the volume entered; the residual
+  aspirated at a refill is the true remainder (never below 0) plus a reading error.
+* Families book after a text with a delay, some miss the appointment, some never get texts
+  (no caregiver who can receive them). The nurse, each clinic day, works the worklist's critical
+  and urgent rows: a child with no refill booked in time is called and booked. The escalation
+  ladder and the e-mails to the nurse inbox are not played.
+* The whole year runs in one transaction that is rolled back: the database is left as it was.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections import defaultdict
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+DENVER = "America/Denver"
+CAPACITY = Decimal(20)
+ALARM_ML = Decimal(2)
+# The worklist rows a nurse answers by booking a refill (the call list included).
+BOOKING_KINDS = {"alarm_passed", "alarm_near", "booked_after_alarm", "booked_past_cap", "booked_after_due",
+                 "due_passed", "no_show", "observed_earlier"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Params:
+    children: int = 300
+    days: int = 365
+    spread: float = 0.15  # true delivery within ±spread of the program
+    no_show: float = 0.10
+    unreachable: float = 0.05
+    max_delay: int = 3  # a family books 0 to max_delay days after a text
+    reading_error_ml: float = 0.1  # one standard deviation
+    observed: bool = True  # the observed-delivery forecast on
+    seed: int = 1
+    start: date = date(2027, 1, 4)
+
+
+# --- The truth ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Truth:
+    """One pump as it really delivers."""
+
+    ratio: float
+    ml_per_day: float  # programmed
+    filled_at: datetime | None = None
+    volume: float = 20.0
+    fills: int = 0  # recorded fills of this pump so far
+
+    def remaining(self, at: datetime) -> float:
+        days = (at - self.filled_at).total_seconds() / 86400
+        return max(0.0, self.volume - self.ratio * self.ml_per_day * days)
+
+    def expected(self, at: datetime) -> float:
+        """What the programmer expects to be left (programmed delivery, no boluses)."""
+        days = (at - self.filled_at).total_seconds() / 86400
+        return max(0.0, self.volume - self.ml_per_day * days)
+
+    def alarm_at(self) -> datetime:
+        days = (self.volume - float(ALARM_ML)) / (self.ratio * self.ml_per_day)
+        return self.filled_at + timedelta(days=days)
+
+    def empty_at(self) -> datetime:
+        return self.filled_at + timedelta(days=self.volume / (self.ratio * self.ml_per_day))
+
+
+def residual_reading(
+    truth: Truth, at: datetime, rng: random.Random, error_ml: float
+) -> tuple[Decimal, Decimal]:
+    """(expected, actual) as the nurse records them, to 0.1 mL."""
+    actual = max(0.0, truth.remaining(at) + rng.gauss(0, error_ml))
+    return Decimal(f"{truth.expected(at):.1f}"), Decimal(f"{actual:.1f}")
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-quantile by linear interpolation (q in 0..1)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+# --- The record of the year -------------------------------------------------------------------------
+
+
+@dataclass
+class Interval:
+    child: int
+    start: datetime
+    alarm: datetime
+    empty: datetime
+    earlier_fills: int  # fills of this pump recorded at or before the start
+    first_listed: datetime | None = None  # first day on the nurse's list as urgent or critical
+    texts: int = 0
+    near: bool = False  # came within 7 days of the true alarm without a refill booked in time
+    near_listed_days: float | None = None
+    near_told: bool = False
+    refilled_at: datetime | None = None
+
+
+@dataclass
+class Year:
+    intervals: list[Interval] = field(default_factory=list)
+    texts: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    texts_after_booked: int = 0
+    critical_days: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+    def figures(self, children: int, end: datetime) -> dict:
+        done = [i for i in self.intervals if i.refilled_at is not None]
+        margins = [(i.alarm - i.refilled_at).total_seconds() / 86400 for i in done]
+        crossed = [i for i in self.intervals if i.alarm < (i.refilled_at or end)]
+        emptied = [i for i in self.intervals if i.empty < (i.refilled_at or end)]
+        near = [i for i in self.intervals if i.near]
+        no_danger = [c for c, days in self.critical_days.items() if all(d > 14 for d in days)]
+        total_texts = sum(self.texts.values())
+        return {
+            "children": children,
+            "refills": len(done),
+            "alarm_crossed": len(crossed),
+            "alarm_crossed_2_earlier": sum(1 for i in crossed if i.earlier_fills >= 2),
+            "alarm_crossed_fewer": sum(1 for i in crossed if i.earlier_fills < 2),
+            "empty": len(emptied),
+            "margin_median": statistics.median(margins) if margins else None,
+            "margin_p10": percentile(margins, 0.10),
+            "margin_min": min(margins) if margins else None,
+            "near": len(near),
+            "near_listed_7_days": sum(
+                1 for i in near if i.near_listed_days is not None and i.near_listed_days >= 7
+            ),
+            "near_told": sum(1 for i in near if i.near_told),
+            "near_rows": [
+                (i.child, i.alarm.date().isoformat(), i.near_listed_days, i.near_told) for i in near
+            ],
+            "texts": total_texts,
+            "texts_per_child": total_texts / children if children else 0,
+            "texts_after_booked": self.texts_after_booked,
+            "critical_children": len(self.critical_days),
+            "critical_no_danger": len(no_danger),
+        }
+
+
+# --- Playing it ---------------------------------------------------------------------------------------
+
+
+class Rollback(Exception):
+    pass
+
+
+@contextmanager
+def clock(moment: datetime):
+    import time_machine
+
+    with time_machine.travel(moment, tick=False):
+        yield
+
+
+class Clinic:
+    """The simulated clinic: rows set up once, then days played through the services."""
+
+    def __init__(self, params: Params, log=print):
+        self.p = params
+        self.rng = random.Random(params.seed)
+        self.log = log
+        self.tz = ZoneInfo(DENVER)
+        self.year = Year()
+        self.truth: dict[int, Truth] = {}
+        self.open: dict[int, Interval] = {}
+        self.family_books: dict[int, date] = {}  # child -> the day the family will book
+
+    def at(self, day: date, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(day, time(hour, minute), tzinfo=self.tz)
+
+    # Setup ---------------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        from patients.models import Caregiver, CaregiverLink, Clinic, Patient, StaffProfile, User
+        from pumps.models import Pump
+
+        start = self.p.start
+        run = f"{self.p.seed}-{'on' if self.p.observed else 'off'}-{self.rng.randrange(10**6)}"
+        with clock(self.at(start - timedelta(days=400), 9)):
+            self.clinic = Clinic.objects.create(
+                name="Simulated clinic",
+                time_zone=DENVER,
+                open_weekdays=[0, 1, 2, 3, 4],
+                opens_at=time(8),
+                closes_at=time(17),
+                default_location="Rehabilitation Clinic",
+            )
+            user = User.objects.create(
+                email=f"sim-nurse-{run}@example.test", first_name="Sim", last_name="Nurse"
+            )
+            StaffProfile.objects.create(user=user, clinic=self.clinic, role=StaffProfile.Role.NURSE)
+            self.nurse = user
+            self.children = []
+            for n in range(self.p.children):
+                child = Patient.objects.create(
+                    clinic=self.clinic, first_name=f"Sim{n}", last_name="Child",
+                    date_of_birth=date(2015, 1, 1), mrn=f"SIM{n:05d}",
+                )  # fmt: skip
+                parent = User.objects.create(
+                    email=f"sim-parent{n}-{run}@example.test", first_name="Pat", last_name=f"P{n}"
+                )
+                reachable = self.rng.random() >= self.p.unreachable
+                caregiver = Caregiver.objects.create(
+                    user=parent, mobile=f"+1801555{n:04d}", sms_consent=reachable,
+                    sms_consent_at=self.at(start - timedelta(days=400), 9) if reachable else None,
+                )  # fmt: skip
+                CaregiverLink.objects.create(
+                    caregiver=caregiver, patient=child, relationship="mother", primary_contact=True
+                )
+                pump = Pump.objects.create(
+                    patient=child, model="sm2_20", serial_number=f"SIM{n:06d}", implant_date=date(2024, 1, 10)
+                )
+                self.children.append((child, pump))
+        for child, pump in self.children:
+            self._history(child, pump)
+
+    def _program(self) -> dict:
+        """A program whose programmed interval to the alarm is 50 to 160 days."""
+        conc = self.rng.choice([Decimal(500), Decimal(1000), Decimal(2000)])
+        interval = self.rng.uniform(50, 160)
+        dose = (Decimal(18) / Decimal(interval) * conc).quantize(Decimal("1"))
+        return {"concentration_mcg_ml": conc, "mode": "simple", "daily_dose_mcg": max(dose, Decimal(25)),
+                "alarm_volume_ml": ALARM_ML}  # fmt: skip
+
+    def _history(self, child, pump) -> None:
+        """Two to four past refills, the newest before the year starts, each about a week before
+        the programmed alarm, the residual recorded truthfully."""
+        program = self._program()
+        ml_per_day = float(program["daily_dose_mcg"] / program["concentration_mcg_ml"])
+        truth = Truth(ratio=self.rng.uniform(1 - self.p.spread, 1 + self.p.spread), ml_per_day=ml_per_day)
+        self.truth[child.pk] = truth
+        truth.program = program
+        count = self.rng.randint(2, 4)
+        interval = (18 / ml_per_day) * 0.85
+        last = self.at(self.p.start, 9) - timedelta(days=self.rng.uniform(1, interval * 0.8))
+        times = [last - timedelta(days=interval * k) for k in reversed(range(count))]
+        for at in times:
+            at = self._open_time(at)
+            self._refill(child, pump, at, record=False)
+        self.open[child.pk] = self._interval(child.pk)
+
+    def _open_time(self, at: datetime) -> datetime:
+        local = at.astimezone(self.tz)
+        day = local.date()
+        while day.weekday() >= 5:
+            day -= timedelta(days=1)
+        return self.at(day, 9 + self.rng.randint(0, 6), 30)
+
+    def _interval(self, pk: int) -> Interval:
+        truth = self.truth[pk]
+        return Interval(child=pk, start=truth.filled_at, alarm=truth.alarm_at(), empty=truth.empty_at(),
+                        earlier_fills=truth.fills)  # fmt: skip
+
+    def _refill(self, child, pump, at: datetime, *, record: bool = True) -> None:
+        from pumps.services import refill_record
+
+        truth = self.truth[child.pk]
+        details = {}
+        if truth.filled_at is not None:
+            expected, actual = residual_reading(truth, at, self.rng, self.p.reading_error_ml)
+            details = {"expected_residual_ml": expected, "actual_residual_ml": actual}
+        with clock(at):
+            refill_record(
+                pump=pump,
+                by=self.nurse,
+                visit_at=at,
+                volume_after_ml=CAPACITY,
+                program=truth.program,
+                **details,
+            )
+        if record:
+            interval = self.open[child.pk]
+            interval.refilled_at = at
+            self.year.intervals.append(interval)
+        truth.filled_at, truth.volume = at, float(CAPACITY)
+        truth.fills += 1
+        if record:
+            self.open[child.pk] = self._interval(child.pk)
+
+    # A day -----------------------------------------------------------------------------------
+
+    def play(self) -> dict:
+        from alerts.concerns import concerns_refresh_due
+        from alerts.planning import reminders_replan_all
+
+        patch = (
+            nullcontext()
+            if self.p.observed
+            else mock.patch("pumps.delivery.observed_forecast", lambda *a, **k: None)
+        )
+        with patch:
+            self.setup()
+            for n in range(self.p.days):
+                day = self.p.start + timedelta(days=n)
+                with clock(self.at(day, 2)):
+                    concerns_refresh_due(now=self.at(day, 2))
+                    reminders_replan_all(now=self.at(day, 2))
+                if day.weekday() < 5:
+                    self._nurse(day)  # 07:30, before the clinic opens
+                with clock(self.at(day, 9)):
+                    concerns_refresh_due(now=self.at(day, 9))
+                self._sweep(self.at(day, 10))
+                if day.weekday() < 5:
+                    self._clinic_day(day)
+                self._sweep(self.at(day, 17, 30))
+                self._families_book(day)  # 19:00
+                self._watch(day)
+                if n % 30 == 29:
+                    self.log(f"  day {n + 1}: {len(self.year.intervals)} refills")
+        return self.year.figures(self.p.children, self.at(self.p.start + timedelta(days=self.p.days), 0))
+
+    def _booked_in_time(self, pk: int, now: datetime) -> bool:
+        from alerts.models import ChildSafety
+        from appointments.models import Appointment
+        from pumps import safety
+
+        state = ChildSafety.objects.filter(patient_id=pk).first()
+        if state is None or state.alarm_at is None:
+            return False
+        starts = (
+            Appointment.objects.filter(patient_id=pk, kind="refill")
+            .upcoming(now=now)
+            .values_list("start", flat=True)
+        )
+        return any(safety.booked_in_time(s, state.alarm_at) for s in starts)
+
+    def _sweep(self, now: datetime) -> None:
+        from alerts.models import Reminder
+        from alerts.sending import reminders_claim_due, reminders_send
+
+        with clock(now):
+            ids = reminders_claim_due(now=now, limit=100_000)
+            texted = set(Reminder.objects.filter(pk__in=ids).values_list("patient_id", flat=True))
+            booked = {pk: self._booked_in_time(pk, now) for pk in texted}
+            if ids:
+                reminders_send(reminder_ids=ids, now=now)
+        sent = Reminder.objects.filter(pk__in=ids, status__in=["sent", "delivered"]).values_list(
+            "patient_id", "kind"
+        )
+        for pk, kind in sent:
+            self.year.texts[pk] += 1
+            self.open[pk].texts += 1
+            if kind != "appointment" and booked.get(pk):
+                self.year.texts_after_booked += 1
+            if (
+                kind in ("refill_due", "alarm", "overdue")
+                and pk not in self.family_books
+                and not booked.get(pk)
+            ):
+                self.family_books[pk] = now.date() + timedelta(days=self.rng.randint(0, self.p.max_delay))
+
+    def _families_book(self, day: date) -> None:
+        from alerts.models import ChildSafety
+        from appointments.services import AppointmentError, appointment_book
+
+        for pk, when in list(self.family_books.items()):
+            if when > day:
+                continue
+            del self.family_books[pk]
+            now = self.at(day, 19)
+            if self._booked_in_time(pk, now):
+                continue
+            state = ChildSafety.objects.get(patient_id=pk)
+            target = state.refill_due - timedelta(days=self.rng.randint(0, 5))
+            target = min(target, state.alarm_day - timedelta(days=1))
+            slot = self._slot(max(target, day + timedelta(days=1)), earliest=day + timedelta(days=1))
+            child = next(c for c, _ in self.children if c.pk == pk)
+            with clock(now):
+                try:
+                    appointment_book(patient=child, by=None, kind="refill", start=slot)
+                except AppointmentError:
+                    appointment_book(patient=child, by=None, kind="refill", start=slot,
+                                     after_alarm_reason="The family's earliest day")  # fmt: skip
+
+    def _slot(self, day: date, *, earliest: date) -> datetime:
+        """An open weekday on or before ``day`` (not before ``earliest``), else after it."""
+        probe = day
+        while probe.weekday() >= 5 and probe > earliest:
+            probe -= timedelta(days=1)
+        while probe.weekday() >= 5:
+            probe += timedelta(days=1)
+        return self.at(probe, 8 + self.rng.randint(0, 7), self.rng.choice([0, 30]))
+
+    def _clinic_day(self, day: date) -> None:
+        from appointments.models import Appointment
+        from appointments.services import appointment_no_show
+
+        start, end = self.at(day, 0), self.at(day + timedelta(days=1), 0)
+        todays = Appointment.objects.open().filter(
+            patient__clinic=self.clinic, kind="refill", start__gte=start, start__lt=end
+        )
+        todays = todays.order_by("start")
+        pumps = {c.pk: p for c, p in self.children}
+        children = {c.pk: c for c, _ in self.children}
+        for appointment in list(todays):
+            if self.rng.random() < self.p.no_show:
+                with clock(self.at(day, 17, 30)):
+                    appointment_no_show(appointment=appointment, by=self.nurse)
+                continue
+            pk = appointment.patient_id
+            self._refill(children[pk], pumps[pk], appointment.start)
+
+    def _nurse(self, day: date) -> None:
+        """The worklist's critical and urgent rows: a child with no refill booked in time is
+        called (the call list for a family texts do not reach) and booked."""
+        from alerts.models import ChildSafety, Concern
+        from appointments.models import Appointment
+        from appointments.services import appointment_book, appointment_cancel
+
+        now = self.at(day, 7, 30)
+        children = {c.pk: c for c, _ in self.children}
+        rows = ChildSafety.objects.filter(
+            clinic=self.clinic, active=True, tier_rank__lte=1, alarm_at__isnull=False
+        )
+        kinds = defaultdict(set)
+        for pk, kind in Concern.objects.open().filter(clinic=self.clinic).values_list("patient_id", "kind"):
+            kinds[pk].add(kind)
+        for state in rows:
+            soon = state.refill_due is not None and state.refill_due <= day + timedelta(days=14)
+            if not (
+                kinds[state.patient_id] & BOOKING_KINDS or ("unreachable" in kinds[state.patient_id] and soon)
+            ):
+                continue  # a residual or a battery row: not the booking the simulation plays
+            booked = list(
+                Appointment.objects.filter(patient_id=state.patient_id, kind="refill").upcoming(now=now)
+            )
+            good = [
+                a
+                for a in booked
+                if a.start <= state.alarm_at
+                and a.start.astimezone(self.tz).date() <= max(state.refill_due, day + timedelta(days=1))
+            ]
+            if good:
+                continue
+            with clock(now):
+                for a in booked:
+                    appointment_cancel(appointment=a, by=self.nurse)
+                tomorrow = day + timedelta(days=1)
+                if state.alarm_day <= tomorrow:
+                    slot = self.at(day, 16)
+                else:  # on or before the refill-due date (and the day before the alarm)
+                    target = max(min(state.refill_due, state.alarm_day - timedelta(days=1)), tomorrow)
+                    slot = self._slot(target, earliest=tomorrow)
+                child = children[state.patient_id]
+                reason = "Earliest slot"
+                appointment_book(
+                    patient=child, by=self.nurse, kind="refill", start=slot, after_alarm_reason=reason,
+                    outside_hours_confirmed=True,
+                )  # fmt: skip
+            self.family_books.pop(state.patient_id, None)
+
+    def _next_open(self, day: date) -> date:
+        probe = day + timedelta(days=1)
+        while probe.weekday() >= 5:
+            probe += timedelta(days=1)
+        return probe
+
+    def _watch(self, day: date) -> None:
+        """The end of each day: the nurse's list, the critical tier against the truth, and the
+        children within 7 days of a true alarm with no refill booked before it."""
+        from alerts.models import ChildSafety
+        from appointments.models import Appointment
+
+        now = self.at(day, 20)
+        states = dict(ChildSafety.objects.filter(clinic=self.clinic).values_list("patient_id", "tier_rank"))
+        for pk, interval in self.open.items():
+            rank = states.get(pk)
+            if rank is not None and rank <= 1 and interval.first_listed is None:
+                interval.first_listed = now
+            if rank == 0:
+                self.year.critical_days[pk].append((interval.alarm - now).total_seconds() / 86400)
+            if interval.near or now < interval.alarm - timedelta(days=7):
+                continue
+            starts = (
+                Appointment.objects.filter(patient_id=pk, kind="refill")
+                .upcoming(now=now)
+                .values_list("start", flat=True)
+            )
+            if any(s <= interval.alarm for s in starts):
+                continue
+            interval.near = True
+            if interval.first_listed is not None:
+                interval.near_listed_days = (interval.alarm - interval.first_listed).total_seconds() / 86400
+            interval.near_told = interval.texts > 0
+
+
+def run(params: Params, log=print) -> dict:
+    """Play the year inside one transaction and roll it back; the figures of the year."""
+    from django.db import transaction
+
+    from alerts.sms import locmem
+
+    figures: dict = {}
+    try:
+        with transaction.atomic():
+            figures = Clinic(params, log=log).play()
+            raise Rollback
+    except Rollback:
+        pass
+    locmem.outbox.clear()
+    return figures
+
+
+def table(params: Params, figures: dict) -> str:
+    def num(value, places=1):
+        return "—" if value is None else f"{value:.{places}f}"
+
+    rows = [
+        ("refills", figures["refills"]),
+        ("reservoir at the alarm volume before a refill (true)", figures["alarm_crossed"]),
+        ("  of which on an interval with 2+ earlier refills of the pump", figures["alarm_crossed_2_earlier"]),
+        ("  of which on an interval with fewer", figures["alarm_crossed_fewer"]),
+        ("reservoir empty (true)", figures["empty"]),
+        ("margin at refill, days: median", num(figures["margin_median"])),
+        ("margin at refill, days: 10th percentile", num(figures["margin_p10"])),
+        ("margin at refill, days: smallest", num(figures["margin_min"])),
+        ("came within 7 days of a true alarm, no refill booked before it", figures["near"]),
+        ("  of which on the nurse's list (urgent/critical) 7+ days before", figures["near_listed_7_days"]),
+        ("  of which the family was texted in that interval", figures["near_told"]),
+        ("texts", figures["texts"]),
+        ("texts per child", num(figures["texts_per_child"])),
+        (
+            "texts sent while a refill was booked in time (not appointment reminders)",
+            figures["texts_after_booked"],
+        ),
+        ("children put in the critical tier", figures["critical_children"]),
+        ("  never within 14 days of a true alarm while critical", figures["critical_no_danger"]),
+    ]
+    head = (
+        f"children={params.children} days={params.days} spread=±{params.spread:.0%} "
+        f"no-show={params.no_show:.0%} "
+        f"unreachable={params.unreachable:.0%} delay=0-{params.max_delay}d seed={params.seed} "
+        f"observed-delivery forecast={'on' if params.observed else 'off'}"
+    )
+    width = max(len(r[0]) for r in rows)
+    lines = [head, ""] + [f"{label.ljust(width)}  {value}" for label, value in rows]
+    return "\n".join(lines)
