@@ -22,7 +22,7 @@ from patients.accounts.permissions import caregiver_required
 from patients.common.forms import ProofCodeForm
 from patients.contact import ProofError, mobile_proof_check, mobile_proof_open, mobile_proof_start
 from patients.family import calendar as family_calendar
-from patients.family.cards import child_cards, past_visits, upcoming_appointments
+from patients.family.cards import appointments_to_move, child_cards, past_visits, upcoming_appointments
 from patients.family.forms import LanguageForm, TextSettingsForm
 from patients.models import Caregiver, Patient
 from patients.services import SMS_CONSENT_WORDING, sms_consent_record
@@ -49,6 +49,7 @@ def child(request, pk: int):
         "card": card,
         "patient": patient,
         "appointments": upcoming_appointments(patient, now=now),
+        "to_move": appointments_to_move(patient),
         "visits": past_visits(patient),
     }
     audit.audit_record(request=request, action=audit.CHILD_PAGE_VIEWED, obj=patient, patient_id=patient.pk)
