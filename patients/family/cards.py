@@ -64,6 +64,12 @@ class ChildCard:
         return self.concern is not None or self.reason == safety.FamilyReason.NO_REFILL.value
 
     @property
+    def book_only(self) -> bool:
+        """The card asks the family to book or move a visit or to ask for a date, nothing that
+        cannot wait for the clinic to open (the stored family level is not "call today")."""
+        return self.level != safety.FamilyLevel.CALL_TODAY.value
+
+    @property
     def battery_is_headline(self) -> bool:
         """The card is about the battery itself: its words already name the replace-by date, so
         the battery section below does not say it again."""
