@@ -27,7 +27,8 @@ from patients.family.forms import LanguageForm, TextSettingsForm
 from patients.models import Caregiver, Patient
 from patients.services import SMS_CONSENT_WORDING, sms_consent_record
 
-RECENT_MESSAGES = 10
+RECENT_MESSAGES = 3  # shown first; the rest, up to OLDER_MESSAGES, under "older texts"
+OLDER_MESSAGES = 20
 
 
 def _children(request):
@@ -115,12 +116,14 @@ def texts(request):
     else:
         form = TextSettingsForm(instance=caregiver)
     sent = SmsMessage.objects.filter(caregiver=caregiver, direction=SmsMessage.Direction.OUTBOUND)
+    latest = list(sent[: RECENT_MESSAGES + OLDER_MESSAGES])
     context = {
         "form": form,
         "caregiver": caregiver,
         "proof": mobile_proof_open(caregiver=caregiver),
         "consent_wording": SMS_CONSENT_WORDING.get(caregiver.preferred_language, SMS_CONSENT_WORDING["en"]),
-        "sent": sent[:RECENT_MESSAGES],
+        "sent": latest[:RECENT_MESSAGES],
+        "older": latest[RECENT_MESSAGES:],
     }
     return render(request, "family/texts.html", context)
 
