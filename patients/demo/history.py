@@ -72,7 +72,7 @@ def _close_call(patient, before, visit, textable, nurse, i: int) -> None:
         key=f"{before.pk}",
         began_at=began,
         act_by=alarm_day,
-        nurse_words=f"Alarm on {alarm_day:%Y-%m-%d} and no refill booked before it.",
+        nurse_words=f"Alarm on {alarm_day.day} {alarm_day:%b %Y} and no refill booked before it.",
         family_level="call_today",
         needs_nurse=True,
         opened_at=began,
