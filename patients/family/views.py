@@ -181,7 +181,9 @@ def calendar_page(request):
     caregiver = request.user.caregiver
     url = _feed_url(request, caregiver)
     webcal = "webcal://" + url.split("://", 1)[1]
-    return render(request, "family/calendar.html", {"feed_url": url, "webcal_url": webcal})
+    # The dates the feed carries, named on the page: the same cards (stored assessment) the feed reads.
+    cards = child_cards(_children(request), now=timezone.now())
+    return render(request, "family/calendar.html", {"feed_url": url, "webcal_url": webcal, "cards": cards})
 
 
 @require_POST
