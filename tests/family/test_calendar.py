@@ -122,8 +122,8 @@ def test_the_calendar_page_names_the_feeds_dates_and_the_steps_for_android_and_i
     alarm = days["Sofia: pump alarm date"]
     due = days["Sofia: pump refill due"]
     dates = html[html.index('id="feed-dates"') : html.index("</section>", html.index('id="feed-dates"'))]
-    assert f"Pump alarm date {longdate(alarm)}" in " ".join(dates.split())
-    assert f"Refill due by {longdate(due)}" in " ".join(dates.split())
+    assert f"Pump alarm date: {longdate(alarm)}" in " ".join(dates.split())
+    assert f"Refill due by: {longdate(due)}" in " ".join(dates.split())
     parent.caregiver.preferred_language = "es"
     parent.caregiver.save(update_fields=["preferred_language"])
     html = parent_client.get(reverse("family:calendar_page")).content.decode()
