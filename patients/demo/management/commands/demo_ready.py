@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from patients.management.commands.seed_demo import write_logins
+from patients.demo.management.commands.seed_demo import write_logins
 
 POLL_SECONDS = 1.0
 
