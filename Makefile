@@ -33,12 +33,17 @@ system-deps:
 messages: install
 	DEBUG=true $(BIN)/python manage.py compile_catalogues
 
-run: install system-deps messages
+# `make run` installs only what the portal needs (not the test tools: faketime, poppler-utils).
+# One clock on the console: honcho stamps its lines in the clinic's time zone, as Django and Celery
+# do. Ctrl-C stops web, worker and beat; honcho then exits 130, which is the normal way out here.
+run: install messages
+	bash scripts/system-deps.sh runtime
 	mkdir -p var/celery/queue var/celery/processed var/celery/control
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	@echo "ITB Portal: starting on http://127.0.0.1:$(WEB_PORT)/ ; the URL and logins are printed again once web, worker and beat are up."
-	$(RUN_ENV) $(BIN)/honcho start -f Procfile
+	@TZ="$$($(RUN_ENV) $(BIN)/python manage.py clock_zone)" $(RUN_ENV) $(BIN)/honcho start -f Procfile \
+		|| test $$? -eq 130
 
 test: install messages
 	bash scripts/system-deps.sh with-browser

@@ -112,6 +112,12 @@ TEMPLATES = [
 # --- Database: PostgreSQL when DATABASE_URL is set, else an embedded SQLite file ---------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'itbportal.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+if _SQLITE:
+    # `make run`: web, worker and beat share one file. A transaction takes the write lock when it
+    # begins (IMMEDIATE), so two writers queue instead of one failing at once with "database is
+    # locked" on upgrading a read lock; a writer waits up to 20 s for the other.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 # Persistent connections (issue 16). Opening a PostgreSQL connection (fork of a backend, TLS,
 # authentication, session set-up) cost more than a whole page of the portal: reusing it gave the
 # baseline page 1.9-2.6x the throughput. Every process that talks to the database holds one
@@ -213,8 +219,10 @@ PHONENUMBER_DEFAULT_REGION = "US"
 
 # --- Celery: Redis when CELERY_BROKER_URL / REDIS_URL is set, else the filesystem transport -
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
+# The filesystem transport names a host ("localhost") so kombu does not warn "No hostname was
+# supplied" on every connection (issue 24, item 14); it reads and writes only the folders below.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
+if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
@@ -264,7 +272,7 @@ TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=15.0)
 # waits ~150 ms on the provider, so one process sending one by one manages ~6 texts/s. Each
 # thread holds its own database connection while it sends (see DATABASES above). On SQLite
 # (`make run`) the worker sends on one thread whatever this says (alerts/send_pool.py).
-SMS_SEND_THREADS = env.int("SMS_SEND_THREADS", default=20)
+SMS_SEND_THREADS = env.int("SMS_SEND_THREADS", default=1 if _SQLITE else 20)
 # Links in texts and e-mails. Without it, the port `make run` serves on (WEB_PORT, as the Procfile).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('WEB_PORT', default=8000)}")
 if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):

@@ -826,13 +826,13 @@ _NURSE = {
     Kind.ALARM_PASSED: (
         "Alarm date {alarm_day} passed, no refill recorded: the pump may be beeping. Call now."
     ),
-    Kind.ALARM_NEAR: "Alarm on {alarm_day} (in {days} day(s)) and no refill booked before it.",
+    Kind.ALARM_NEAR: "Alarm on {alarm_day} (in {days_words}) and no refill booked before it.",
     Kind.BOOKED_AFTER_ALARM: (
         "Refill booked {appointment_day}, after the alarm date {alarm_day}. Move it earlier."
     ),
     Kind.BOOKED_PAST_CAP: "Refill booked {appointment_day}, past the {cap_days}-day limit ({cap_day}).",
     Kind.BOOKED_AFTER_DUE: "Refill booked {appointment_day}, after the refill-due date {refill_due}.",
-    Kind.DUE_PASSED: "Refill due {refill_due} has passed ({days_over} day(s)) and nothing is booked.",
+    Kind.DUE_PASSED: "Refill due {refill_due} has passed ({days_over_words} ago) and nothing is booked.",
     Kind.DUE_SOON: "Refill due {refill_due}, nothing booked yet.",
     Kind.RESIDUAL_HIGH: (
         "Residual at the {visit_day} refill: {actual_ml} mL aspirated, {expected_ml} mL expected "
@@ -880,9 +880,28 @@ def _under_words(percent: int | None) -> str:
     return "a drift towards under-delivery, within tolerance"
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _staff_day(value):
+    """The console's one date style, "4 Dec 2026", for a detail stored as an ISO day."""
+    try:
+        day = date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        day = None
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}" if day else value
+
+
+def _day_count(n) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def nurse_words(kind: Kind | str, details: dict) -> str:
-    """What the concern asks of the nurse, in the worklist's and the escalations' words."""
-    values = dict(details)
+    """What the concern asks of the nurse, in the worklist's and the escalations' words: dates
+    as "4 Dec 2026", counts with real plurals ("1 day", "9 days")."""
+    values = {name: _staff_day(value) for name, value in details.items()}
+    values["days_words"] = _day_count(details.get("days"))
+    values["days_over_words"] = _day_count(details.get("days_over"))
     values["trend"] = ", ".join(details.get("differences_ml", []))
     values["why"] = "; ".join(UNREACHABLE_WORDS.get(r, r) for r in details.get("reasons", []))
     errors = details.get("errors") or []

@@ -3,13 +3,16 @@
 # WeasyPrint's Pango, DejaVu fonts (PDFs look the same on every machine), poppler-utils
 # (tests read PDFs as text), faketime (CI runs the suite again at a night hour), Chromium and npx
 # for the browser tests and the Twilio API check ("with-browser"), and the wrk HTTP load generator
-# for `make bench` ("with-bench"). Arguments may be combined. With "with-browser" it also installs
+# for `make bench` ("with-bench"); "runtime" installs only what the portal itself needs (`make run`:
+# WeasyPrint's libraries and the fonts, not the test tools). Arguments may be combined. With "with-browser" it also installs
 # the journeys' axe-core (package.json, npm ci) into node_modules/ when missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-want=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils faketime)
+runtime=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+want=("${runtime[@]}" poppler-utils faketime)
 for arg in "$@"; do
   case "$arg" in
+    runtime) want=("${runtime[@]}") ;;
     with-browser)
       want+=(chromium)
       # npx runs Stoplight Prism (Twilio's API check). Node may come from another package than
@@ -17,7 +20,7 @@ for arg in "$@"; do
       command -v npx >/dev/null 2>&1 || want+=(npm)
       ;;
     with-bench) want+=(wrk) ;;
-    *) echo "system-deps.sh: unknown option $arg (with-browser, with-bench)" >&2; exit 2 ;;
+    *) echo "system-deps.sh: unknown option $arg (runtime, with-browser, with-bench)" >&2; exit 2 ;;
   esac
 done
 missing=()

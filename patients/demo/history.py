@@ -73,7 +73,7 @@ def _close_call(patient, before, visit, textable, nurse, i: int) -> None:
         key=f"{before.pk}",
         began_at=began,
         act_by=alarm_day,
-        nurse_words=f"Alarm on {alarm_day:%Y-%m-%d} and no refill booked before it.",
+        nurse_words=f"Alarm on {alarm_day.day} {alarm_day:%b %Y} and no refill booked before it.",
         family_level="call_today",
         needs_nurse=True,
         opened_at=began,
@@ -123,4 +123,66 @@ def _close_call(patient, before, visit, textable, nurse, i: int) -> None:
         )
     LadderStep.objects.create(
         concern=concern, rung="stopped", at=visit.visit_at, note="Concern resolved: refill recorded."
+    )
+
+
+def seed_call_list(*, clinic, now: datetime) -> LadderStep | None:
+    """A ladder that has reached the nurses' call list today, so a newcomer sees the feature: the
+    open "alarm passed" concern that began first, its family texted and called without an answer
+    (the texts delivered, the call not answered), then put on today's call list. The live ladder
+    (alerts/ladder.py) leaves a child listed today alone until tomorrow, when it lists it again."""
+    concern = (
+        Concern.objects.filter(
+            clinic=clinic,
+            kind=Concern.Kind.ALARM_PASSED,
+            resolved_at__isnull=True,
+            patient__mrn__startswith="DEMO-",
+        )
+        .select_related("patient__clinic")
+        .order_by("began_at", "pk")
+        .first()
+    )
+    if concern is None or concern.ladder_steps.exists():
+        return None
+    patient = concern.patient
+    tz = patient.clinic.tzinfo
+    links = patient.caregiver_links.filter(active=True).select_related("caregiver").order_by("pk")
+    caregivers = [link.caregiver for link in links if link.caregiver.mobile]
+    if not caregivers:
+        return None
+    first = max(concern.began_at, now - timedelta(hours=30))
+    alarm_day = concern.details.get("alarm_day")
+    day = datetime.fromisoformat(alarm_day).date() if alarm_day else now.astimezone(tz).date()
+    rungs = [("text", first, caregivers[0])]
+    if len(caregivers) > 1:
+        rungs.append(("text_next", first + timedelta(hours=6), caregivers[1]))
+    rungs.append(("call", first + timedelta(hours=12), caregivers[0]))
+    for rung, at, caregiver in rungs:
+        message = None
+        if rung != "call":
+            message = SmsMessage.objects.create(
+                direction=SmsMessage.Direction.OUTBOUND,
+                caregiver=caregiver,
+                to_number=str(caregiver.mobile),
+                body=ladder_text(
+                    danger="alarm_passed",
+                    language=caregiver.preferred_language,
+                    initial=patient.initial,
+                    day=day,
+                    phone=patient.clinic.phone_nurse_line,
+                ),
+                backend="twilio",
+                status="delivered",
+                created_at=at,
+            )
+        LadderStep.objects.create(
+            concern=concern,
+            rung=rung,
+            at=at,
+            caregiver=caregiver,
+            sms_message=message,
+            call_status="no-answer" if rung == "call" else "",
+        )
+    return LadderStep.objects.create(
+        concern=concern, rung="call_list", at=now, list_day=now.astimezone(tz).date()
     )

@@ -340,6 +340,7 @@ def seed(now: datetime | None = None, *, summaries: bool = True) -> bool:
     concerns_refresh_many(
         patient_ids=list(Patient.objects.filter(clinic=clinic).values_list("pk", flat=True)), now=now
     )
+    demo_history.seed_call_list(clinic=clinic, now=now)
     return True
 
 

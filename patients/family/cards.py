@@ -57,6 +57,25 @@ class ChildCard:
         return self.level != safety.FamilyLevel.PLENTY.value
 
     @property
+    def asks_to_call(self) -> bool:
+        """The card's words ask the family to call (a family-facing concern, or no alarm date
+        known yet): only then does it carry the big call button; otherwise the numbers live on
+        the emergency page and in the footer."""
+        return self.concern is not None or self.reason == safety.FamilyReason.NO_REFILL.value
+
+    @property
+    def book_only(self) -> bool:
+        """The card asks the family to book or move a visit or to ask for a date, nothing that
+        cannot wait for the clinic to open (the stored family level is not "call today")."""
+        return self.level != safety.FamilyLevel.CALL_TODAY.value
+
+    @property
+    def battery_is_headline(self) -> bool:
+        """The card is about the battery itself: its words already name the replace-by date, so
+        the battery section below does not say it again."""
+        return self.reason in BATTERY_REASONS
+
+    @property
     def headline(self) -> str:
         """The words of the coloured band (the template shows them, never re-derives them)."""
         return family_words(self)[0]
@@ -65,6 +84,17 @@ class ChildCard:
     def words(self) -> str:
         return family_words(self)[1]
 
+
+BATTERY_REASONS = frozenset({safety.Kind.ERI.value, safety.Kind.BATTERY.value})
+# The concerns that say the next refill appointment is too late: the family is asked to move it,
+# so that appointment is not offered "Confirm I will come".
+MOVE_EARLIER_KINDS = frozenset(
+    {
+        safety.Kind.BOOKED_AFTER_ALARM.value,
+        safety.Kind.BOOKED_PAST_CAP.value,
+        safety.Kind.BOOKED_AFTER_DUE.value,
+    }
+)
 
 _NO_DATE = 10**6  # a child with no alarm date yet sorts after every dated one of the same key
 
@@ -248,6 +278,18 @@ def _state_of(patient: Patient) -> ChildSafety | None:
         return patient.safety
     except ChildSafety.DoesNotExist:
         return None
+
+
+def appointments_to_move(patient: Patient) -> set[int]:
+    """The appointments an open concern says are too late: the stored assessment keys a booking
+    concern by "<kind>:<appointment id>". Never a date comparison here."""
+    keys = (
+        Concern.objects.open()
+        .filter(patient=patient, kind__in=MOVE_EARLIER_KINDS)
+        .values_list("key", flat=True)
+    )
+    ids = (key.rsplit(":", 1)[-1] for key in keys)
+    return {int(pk) for pk in ids if pk.isdigit()}
 
 
 def upcoming_appointments(patient: Patient, *, now: datetime) -> list[Appointment]:

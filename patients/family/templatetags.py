@@ -57,6 +57,12 @@ def sms_status(value) -> str:
     return label() if label else _("Status unknown")
 
 
+@register.filter
+def sms_not_delivered(value) -> bool:
+    """The text did not reach the phone: the page then says what to do next."""
+    return (value or "").lower() in ("failed", "undelivered")
+
+
 @register.simple_tag
 def url_or_empty(name: str, *args) -> str:
     """The URL, or "" when that page does not exist (yet) in this build."""

@@ -28,12 +28,13 @@ from patients.contact import (
     mobile_proof_start,
 )
 from patients.family import calendar as family_calendar
-from patients.family.cards import child_cards, past_visits, upcoming_appointments
+from patients.family.cards import appointments_to_move, child_cards, past_visits, upcoming_appointments
 from patients.family.forms import LanguageForm, TextSettingsForm
 from patients.models import Caregiver, Patient
 from patients.services import SMS_CONSENT_WORDING, sms_consent_record
 
-RECENT_MESSAGES = 10
+RECENT_MESSAGES = 3  # shown first; the rest, up to OLDER_MESSAGES, under "older texts"
+OLDER_MESSAGES = 20
 
 
 def _children(request):
@@ -55,6 +56,7 @@ def child(request, pk: int):
         "card": card,
         "patient": patient,
         "appointments": upcoming_appointments(patient, now=now),
+        "to_move": appointments_to_move(patient),
         "visits": past_visits(patient),
     }
     audit.audit_record(request=request, action=audit.CHILD_PAGE_VIEWED, obj=patient, patient_id=patient.pk)
@@ -124,12 +126,14 @@ def texts(request):
     else:
         form = TextSettingsForm(instance=caregiver)
     sent = SmsMessage.objects.filter(caregiver=caregiver, direction=SmsMessage.Direction.OUTBOUND)
+    latest = list(sent[: RECENT_MESSAGES + OLDER_MESSAGES])
     context = {
         "form": form,
         "caregiver": caregiver,
         "proof": mobile_proof_open(caregiver=caregiver),
         "consent_wording": SMS_CONSENT_WORDING.get(caregiver.preferred_language, SMS_CONSENT_WORDING["en"]),
-        "sent": sent[:RECENT_MESSAGES],
+        "sent": latest[:RECENT_MESSAGES],
+        "older": latest[RECENT_MESSAGES:],
     }
     return render(request, "family/texts.html", context)
 
@@ -196,7 +200,9 @@ def calendar_page(request):
     caregiver = request.user.caregiver
     url = _feed_url(request, caregiver)
     webcal = "webcal://" + url.split("://", 1)[1]
-    return render(request, "family/calendar.html", {"feed_url": url, "webcal_url": webcal})
+    # The dates the feed carries, named on the page: the same cards (stored assessment) the feed reads.
+    cards = child_cards(_children(request), now=timezone.now())
+    return render(request, "family/calendar.html", {"feed_url": url, "webcal_url": webcal, "cards": cards})
 
 
 @require_POST

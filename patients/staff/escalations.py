@@ -15,6 +15,7 @@ from alerts.holds import holds_open
 from alerts.models import Concern, SmsMessage
 from alerts.sending import sweep_health
 from patients.accounts.permissions import clinic_of, staff_required
+from patients.staff.worklist import worklist
 
 PAGE_SIZE = 100
 
@@ -31,22 +32,48 @@ def outbox(request: HttpRequest) -> HttpResponse:
     return render(request, "alerts/outbox.html", {"sms_messages": rows, **_health(clinic)})
 
 
+# Why a battery concern is critical on this page: the rules' words (docs/rules.md, "Battery";
+# the tiers are pumps/safety.py's), shown beside the concern so a nurse sees which rule speaks.
+RULE_NOTES = {
+    Concern.Kind.ERI: "Critical by the ERI rule: the pump reported its replacement indicator; "
+    "it stops about 90 days after it.",
+    Concern.Kind.BATTERY: "Critical by the battery rule: the replace-by date is 90 days away or less.",
+}
+
+
+def children_in_danger(*, user, clinic) -> list[dict]:
+    """One card per child with its open concerns that need a nurse, the children in the
+    worklist's order (tier, date to act, alarm: patients/staff/worklist.py), each child's
+    concerns most dangerous first."""
+    rows = Concern.objects.for_clinic(clinic).filter(needs_nurse=True).open().select_related("patient")
+    by_child: dict[int, list[Concern]] = {}
+    for concern in rows.order_by("tier_rank", F("act_by").asc(nulls_first=True), "-began_at", "-pk"):
+        concern.rule_note = RULE_NOTES.get(concern.kind, "") if concern.tier == Concern.Tier.CRITICAL else ""
+        by_child.setdefault(concern.patient_id, []).append(concern)
+    order = list(
+        worklist(user=user).filter(patient_id__in=list(by_child)).values_list("patient_id", flat=True)
+    )
+    order += [pk for pk in by_child if pk not in order]  # a child without a stored state: last
+    return [
+        {"patient": by_child[pk][0].patient, "tier": by_child[pk][0].tier, "concerns": by_child[pk]}
+        for pk in order
+    ]
+
+
 @staff_required
 def escalations(request: HttpRequest) -> HttpResponse:
-    """Open concerns that need a nurse, critical first and newest danger first; with
+    """Open concerns that need a nurse: one card per child, in the worklist's order; with
     ?resolved=1, the history of resolved ones too, each with the reason and time."""
     show_resolved = request.GET.get("resolved") == "1"
     clinic = clinic_of(request.user)
-    rows = Concern.objects.for_clinic(clinic).filter(needs_nurse=True)
+    context = {"show_resolved": show_resolved, **_health(clinic)}
     if show_resolved:
+        rows = Concern.objects.for_clinic(clinic).filter(needs_nurse=True)
         rows = rows.order_by(F("resolved_at").desc(nulls_first=True), "tier_rank", "-began_at", "-pk")
+        context["concerns"] = rows[:PAGE_SIZE]
     else:
-        rows = rows.open().danger_first()
-    return render(
-        request,
-        "alerts/escalations.html",
-        {"concerns": rows[:PAGE_SIZE], "show_resolved": show_resolved, **_health(clinic)},
-    )
+        context["children"] = children_in_danger(user=request.user, clinic=clinic)[:PAGE_SIZE]
+    return render(request, "alerts/escalations.html", context)
 
 
 @staff_required

@@ -37,6 +37,11 @@ def _day(value: date) -> str:  # "j M Y"
     return f"{value.day} {_MONTHS[value.month]} {value.year}"
 
 
+def _days(n: int) -> str:
+    """A real plural: "1 day", "9 days"."""
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def _weekday(value: datetime) -> str:  # "D j M"
     return f"{_DAYS[value.weekday()]} {value.day} {_MONTHS[value.month]}"
 
@@ -97,7 +102,7 @@ def _program(row: dict) -> str:
         return "No program"
     extra = (" · flex" if program.mode == "flex" else "") + (" · bolus" if program.has_patient_bolus else "")
     return (
-        f'<span class="text-nowrap">{_number(program.daily_dose_mcg, 2)} mcg/day</span><br>'
+        f'<span class="text-nowrap">{_number(program.daily_dose_mcg, 2)} mcg/day</span> · '
         f'<span class="text-nowrap">{_number(program.concentration_mcg_ml, 1)} mcg/mL</span>{extra}'
     )
 
@@ -111,27 +116,27 @@ def _alarm(row: dict) -> str:
     elif days == 0:
         when = '<span class="badge text-bg-danger">today</span>'
     else:
-        when = f"<small>in {days} day{'' if days == 1 else 's'}</small>"
+        when = f"<small>in {_days(days)}</small>"
     printed = ""
     if state.alarm_source == "printed":
         printed = '<br><small class="text-danger">printed date governs</small>'
     elif state.alarm_source == "observed":
         printed = '<br><small class="text-danger">observed delivery governs</small>'
-    return f"{_day(state.alarm_day)}<br>{when}{printed}"
+    return f"{_day(state.alarm_day)} {when}{printed}"
 
 
 def _refill_due(state, today: date) -> str:
     if not state.refill_due:
         return "—"
-    overdue = '<br><span class="badge text-bg-danger">overdue</span>' if state.refill_due < today else ""
+    overdue = ' <span class="badge text-bg-danger">overdue</span>' if state.refill_due < today else ""
     return f"{_day(state.refill_due)}{overdue}"
 
 
 def _next_refill(state) -> str:
     if not state.next_refill_at:
-        return '<span class="text-danger fw-semibold">None<br>booked</span>'
+        return '<span class="text-danger fw-semibold">None booked</span>'
     at = timezone.localtime(state.next_refill_at)
-    return f"{_weekday(at)}<br><small>{at:%H:%M}</small>"
+    return f"{_weekday(at)} <small>{at:%H:%M}</small>"
 
 
 def _concerns(row: dict, page: _Page) -> str:
@@ -155,14 +160,16 @@ def worklist_rows_html(rows: list[dict], *, today: date, next_path: str) -> Safe
         model = page.models.get(row["pump"].model, escape(str(row["pump"].model)))
         out.append(
             f'<tr class="{tone}"><td><a href="{page.url("chart", patient.pk)}" class="fw-semibold">'
-            f"{escape(patient.last_name)}, {escape(patient.first_name)}</a><br>"
-            f'<small class="text-body-secondary text-nowrap">MRN {escape(patient.mrn)}</small>'
+            f"{escape(patient.last_name)}, {escape(patient.first_name)}</a> "
+            f'<small class="text-body-secondary text-nowrap"><span class="visually-hidden">MRN </span>'
+            f"{escape(patient.mrn)}</small>"
             f'<div class="d-xl-none mt-1">{actions}</div></td>'
-            f'<td><small><span class="d-none d-xl-inline">{model}<br></span>{_program(row)}</small></td>'
+            f'<td class="program"><small><span class="d-none d-xxl-inline">{model} · </span>{_program(row)}'
+            f"</small></td>"
             f'<td class="text-nowrap">{_alarm(row)}</td>'
             f'<td class="text-nowrap">{_refill_due(state, page.today)}</td>'
             f'<td class="text-nowrap">{_next_refill(state)}</td>'
-            f'<td><ul class="list-unstyled mb-0 flags">{_concerns(row, page)}</ul></td>'
+            f'<td class="concerns"><ul class="list-unstyled mb-0 flags">{_concerns(row, page)}</ul></td>'
             f'<td class="d-none d-xl-table-cell">{actions}</td></tr>\n'
         )
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped

@@ -101,7 +101,7 @@ ROWS = [
     ("observed_earlier", "urgent", "Delivered 117 % of programmed over the last fill: reservoir at the alarm "
      "volume about 9 days before", True, None, None),
     ("printed_differs", "urgent", "differ by", True, None, None),
-    ("eri", "critical", "ERI reported 2026-06-09", True, "Call the clinic about the pump battery",
+    ("eri", "critical", "ERI reported 9 Jun 2026", True, "Call the clinic about the pump battery",
      "Llame a la clínica por la batería de la bomba"),
     ("battery", "critical", "Battery replacement window open", True, "Time to plan a new pump",
      "Es hora de planear una bomba nueva"),

@@ -175,8 +175,28 @@ def test_the_figures_page_shows_charts_and_how_each_figure_is_computed(fixture, 
         login_as(client, nurse)
         page = client.get(reverse("staff:figures")).content.decode()
     assert page.count("<svg") >= 5
-    assert "nearest-rank" in page and "pump-months" in page and "acknowledg" in page
-    assert "Jan 26" in page and "Refills after the refill-due date" in page
+    assert "1 in 10 refills" in page and "pump-months" in page and "acknowledg" in page
+    assert "nearest-rank" not in page and "percentile" not in page and "median" not in page.lower()
+    assert "Jan 2026" in page and "Refills after the refill-due date" in page
+
+
+def test_the_current_month_is_marked_so_far_and_left_out_of_the_charts(fixture, client, nurse):
+    """Issue 24, item 12: a month six days old is not drawn beside whole months; every chart
+    labels both axes."""
+    import re
+
+    with time_machine.travel(NOW, tick=False):
+        login_as(client, nurse)
+        page = client.get(reverse("staff:figures")).content.decode()
+    current = NOW.strftime("%b %Y")
+    charts = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    assert len(charts) == 6
+    for svg in charts:
+        desc = re.search(r"<desc>(.*?)</desc>", svg).group(1)
+        assert current not in desc, desc
+        assert "Month (complete months only)" in svg or "No data yet." in svg
+    header = page[page.index("<thead>") : page.index("</thead>")]
+    assert f"{current}<br><span" in header and "so far" in header
 
 
 def test_the_csv_has_one_row_per_month_with_the_hand_worked_numbers(fixture, client, nurse):

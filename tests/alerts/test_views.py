@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from html import escape
 
 import pytest
 from django.urls import reverse
@@ -10,6 +12,7 @@ from django.utils import timezone
 
 from alerts.models import Concern, Heartbeat, SmsMessage
 from tests.factories import CaregiverLinkFactory
+from tests.helpers import login_as
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +50,7 @@ def test_the_outbox_shows_texts_of_this_clinics_families_only(
             status="delivered",
             created_at=timezone.now(),
         )
-    with django_assert_max_num_queries(9):  # 8 + the held-texts banner
+    with django_assert_max_num_queries(10):  # 8 + the held-texts banner + the worklist order
         response = nurse_client.get(reverse("alerts:outbox"))
     html = response.content.decode()
     assert html.count("for my clinic") == 5 and "for the other clinic" not in html
@@ -61,7 +64,7 @@ def test_the_escalations_page_lists_open_concerns_needing_a_nurse_of_this_clinic
     concern(child, "crit", tier="critical", nurse_words="Critical one for Sofia")
     concern(child, "calm", tier="attention", nurse_words="Attention only")
     concern(child_in_other_clinic, "other")
-    with django_assert_max_num_queries(9):  # 8 + the held-texts banner
+    with django_assert_max_num_queries(10):  # 8 + the held-texts banner + the worklist order
         html = nurse_client.get(reverse("alerts:escalations")).content.decode()
     assert html.count("Texts for Sofia not delivered") == 4 and "Texts for Ava" not in html
     assert "Attention only" not in html
@@ -109,3 +112,40 @@ def test_staff_see_when_the_sweep_last_ran_and_a_warning_when_it_stalled(nurse_c
     Heartbeat.objects.filter(name="sweep").update(last_run_at=timezone.now())
     html = nurse_client.get(reverse("alerts:outbox")).content.decode()
     assert "Reminder sender last ran" in html and "not being sent" not in html
+
+
+def test_the_escalations_page_has_one_card_per_child_in_the_worklists_order(demo_nurse_client):
+    """Issue 24, item 10: the demo's children in danger, each once, in the worklist's order, each
+    child's concerns on its card; a critical battery concern names the rule that makes it so."""
+    from alerts.models import ChildSafety
+    from patients.staff.worklist import worklist
+
+    client, nurse = demo_nurse_client
+    html = client.get(reverse("alerts:escalations")).content.decode()
+    names = re.findall(r'<h2 class="h5 mb-0" id="child-(\d+)">', html)
+    assert len(names) == len(set(names)), "one card per child"
+    in_danger = set(
+        Concern.objects.open()
+        .filter(needs_nurse=True, patient__clinic=nurse.staff_profile.clinic)
+        .values_list("patient_id", flat=True)
+    )
+    assert {int(pk) for pk in names} == in_danger
+    order = [pk for pk in worklist(user=nurse).values_list("patient_id", flat=True) if pk in in_danger]
+    assert [int(pk) for pk in names] == order
+    assert ChildSafety.objects.filter(patient_id=order[0]).get().tier_rank == 0
+    # Liam's two concerns are on his one card.
+    liam = Concern.objects.filter(patient__first_name="Liam", needs_nurse=True).open()
+    card = html[html.index(f'id="child-{liam[0].patient_id}"') :].split("</section>")[0]
+    assert all(escape(c.nurse_words) in card for c in liam) and len(liam) == 2
+    assert "Critical by the ERI rule" in html
+
+
+@pytest.fixture
+def demo_nurse_client(client, db):
+    from django.core.management import call_command
+
+    from patients.models import User
+
+    call_command("seed_demo", "--no-summaries", verbosity=0)
+    nurse = User.objects.get(email="nurse.rosa@demo.itbportal.test")
+    return login_as(client, nurse), nurse

@@ -223,3 +223,36 @@ def test_the_rows_rendered_in_python_escape_names_and_link_each_child(demo):
     # Twice: under the name on narrow screens, in the last column on wide ones.
     assert html.count(f'href="{reverse("staff:visit", args=[child.pk, "refill"])}"') == 2
     assert "next=/staff/%3Fq%3DBold" in html
+
+
+def test_the_worklist_and_escalations_write_one_date_style_and_real_plurals(demo):
+    """Issue 24, item 9: "4 Dec 2026", never "2026-12-04"; "1 day" / "9 days", never "day(s)";
+    a calm row is one line of cells (no line breaks inside them)."""
+    import re
+
+    client, _ = demo
+    for name in ("staff:worklist", "alerts:escalations"):
+        html = client.get(reverse(name)).content.decode()
+        body = html[html.index("<main") : html.index("</main>")]
+        text = re.sub(r'(href|value|action|id)="[^"]*"', "", body)
+        assert not re.search(r"\b20\d\d-\d\d-\d\d\b", text), (
+            name,
+            re.findall(r".{40}\b20\d\d-\d\d-\d\d", text),
+        )
+        assert "day(s)" not in text, name
+        assert not re.search(r"\b1 days\b", text), name
+    html = client.get(reverse("staff:worklist")).content.decode()
+    rows = html.split('<tr class="')[1:]
+    calm = [row for row in rows if row.startswith('">')]
+    assert calm and all("<br>" not in row.split('<td class="concerns">')[0] for row in calm)
+
+
+def test_a_count_of_days_is_a_real_plural(clinic):
+    from pumps import safety
+
+    assert "(in 1 day)" in safety.nurse_words("alarm_near", {"alarm_day": "2026-12-04", "days": 1})
+    assert "Alarm on 4 Dec 2026 (in 9 days)" in safety.nurse_words(
+        "alarm_near", {"alarm_day": "2026-12-04", "days": 9}
+    )
+    words = safety.nurse_words("due_passed", {"refill_due": "2026-11-27", "days_over": 1})
+    assert words == "Refill due 27 Nov 2026 has passed (1 day ago) and nothing is booked."

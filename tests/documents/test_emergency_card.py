@@ -4,7 +4,7 @@ from decimal import Decimal
 from io import BytesIO
 
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from pypdf import PdfReader
 
 from patients.models import AuditEvent
@@ -88,3 +88,31 @@ def test_child_without_a_pump_gets_a_plain_message(nurse_client, clinic):
     response = nurse_client.get(reverse("documents:card_pdf", args=[patient.pk]))
     assert response.status_code == 302
     assert emergency_card_store(patient=patient) == []
+
+
+def test_the_card_page_keeps_the_staff_part_in_english_beside_the_familys_language(
+    parent_client, child, parent
+):
+    """Issue 24, item 4: the emergency-room staff read English; the family reads its own language
+    beside it; every number and 911 is a tap-to-call link."""
+    parent.caregiver.preferred_language = "es"
+    parent.caregiver.save()
+    html = parent_client.get(reverse("documents:card", args=[child.pk])).content.decode()
+    translation.deactivate()
+    staff_part = html[html.index('lang="en"', html.index("<main")) : html.index('id="card-own-language"')]
+    assert "This child has an implanted intrathecal baclofen pump." in staff_part
+    assert "Do not stop baclofen suddenly." in staff_part
+    own = html[html.index('id="card-own-language"') :]
+    assert "La misma tarjeta en su idioma" in own
+    assert "No suspenda el baclofeno de golpe." in own
+    assert 'href="tel:911"' in html and "Llamar al 911" in html
+    clinic = child.clinic
+    for number in (clinic.phone_business_hours, clinic.phone_after_hours, clinic.phone_nurse_line):
+        assert f'href="tel:{number}"' in staff_part and f'href="tel:{number}"' in own
+
+
+def test_an_english_card_page_shows_the_card_once(parent_client, child):
+    html = parent_client.get(reverse("documents:card", args=[child.pk])).content.decode()
+    assert "card-own-language" not in html
+    assert html.count("This child has an implanted intrathecal baclofen pump.") == 1
+    assert 'href="tel:911"' in html

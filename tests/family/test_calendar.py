@@ -102,3 +102,31 @@ def test_resetting_the_token_stops_the_old_link(parent_client, parent):
     assert new in response.content.decode()
     assert parent_client.get(reverse("family:calendar", args=[old])).status_code == 404
     assert parent_client.get(reverse("family:calendar", args=[new])).status_code == 200
+
+
+def test_the_calendar_page_names_the_feeds_dates_and_the_steps_for_android_and_iphone(
+    parent_client, parent, child
+):
+    """Issue 24, item 5: the https address to copy, the steps for Google Calendar and iPhone,
+    and the dates the feed carries, each the same as in the feed itself."""
+    from django.utils import translation
+
+    from patients.family.templatetags import longdate
+
+    html = parent_client.get(reverse("family:calendar_page"), secure=True).content.decode()
+    assert f'value="https://testserver/family/calendar/{parent.caregiver.calendar_token}.ics"' in html
+    assert "calendar.google.com" in html and "From URL" in html
+    assert "Add Subscribed Calendar" in html and 'href="webcal://' in html
+    cal = Calendar.from_ical(feed(parent_client, parent.caregiver))
+    days = {str(e["summary"]): e.decoded("dtstart") for e in cal.walk("VEVENT")}
+    alarm = days["Sofia: pump alarm date"]
+    due = days["Sofia: pump refill due"]
+    dates = html[html.index('id="feed-dates"') : html.index("</section>", html.index('id="feed-dates"'))]
+    assert f"Pump alarm date: {longdate(alarm)}" in " ".join(dates.split())
+    assert f"Refill due by: {longdate(due)}" in " ".join(dates.split())
+    parent.caregiver.preferred_language = "es"
+    parent.caregiver.save(update_fields=["preferred_language"])
+    html = parent_client.get(reverse("family:calendar_page")).content.decode()
+    translation.deactivate()
+    assert "Teléfono Android (Google Calendar)" in html and "Añadir calendario suscrito" in html
+    assert "Las fechas en el calendario" in html

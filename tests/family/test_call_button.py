@@ -95,3 +95,29 @@ def test_a_day_after_the_holiday_the_clinic_number_is_back(family_client):
         html = family_client.get(reverse("family:home")).content.decode()
 
     assert first_call_href(html) == BUSINESS
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_book_now_card_at_night_gives_the_clinic_number_never_the_operator(client, clinic, language):
+    """Issue 24, item 3: booking a refill can wait for the clinic to open; the operator (who
+    pages the doctor on call) is for a card that says "call today"."""
+    clinic.open_weekdays = [0, 1, 2, 3, 4]
+    clinic.opens_at, clinic.closes_at = time(8), time(17)
+    clinic.save()
+    night = datetime(2026, 11, 17, 3, 0, tzinfo=DENVER)
+    with time_machine.travel(night, tick=False):
+        patient = PatientFactory(clinic=clinic, first_name="Zoe")
+        # 19 mL at 300 mcg/day: the alarm ~57 days after the refill; 40 days on, book now.
+        refill(PumpFactory(patient=patient), visit_at=night - timedelta(days=40))
+        caregiver = CaregiverLinkFactory(patient=patient).caregiver
+        caregiver.preferred_language = language
+        caregiver.save()
+        html = login_as(client, caregiver.user).get(reverse("family:home")).content.decode()
+
+    assert "urgency-book_now" in html
+    assert first_call_href(html) == BUSINESS
+    assert f"tel:{AFTER_HOURS}" not in html[: html.index("<footer")]
+    if language == "en":
+        assert "The clinic is closed now: call this number when it opens." in html
+    else:
+        assert "La clínica está cerrada ahora: llame a este número cuando abra." in html

@@ -120,3 +120,15 @@ def test_staff_keep_the_browsers_language(client, nurse):
     assert "Señales de abstinencia de baclofeno" in html
     html = client.get(reverse("emergency"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Signs of baclofen withdrawal" in html
+
+
+def test_the_emergency_page_says_who_to_call_first_and_each_number_once(client, db):
+    """Issue 24, item 4: who to call comes before the long lists; the operator number once
+    (no footer repeating it); 911 is a tap-to-call link."""
+    clinic = Clinic.objects.order_by("pk").first()
+    html = client.get(reverse("emergency")).content.decode()
+    main = html[html.index("<main") :]
+    assert main.index('id="who-to-call"') < main.index('id="withdrawal"') < main.index('id="too-much"')
+    assert html.count(f'href="tel:{clinic.phone_after_hours}"') == 1
+    assert html.count(f'href="tel:{clinic.phone_business_hours}"') == 1
+    assert 'href="tel:911"' in html

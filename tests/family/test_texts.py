@@ -1,9 +1,12 @@
 """Text-message settings: number, consent with its exact wording, language, quiet hours, log."""
 
-from datetime import time
+import re
+from datetime import time, timedelta
 
+import pytest
+from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from alerts.models import SmsMessage
 from patients.models import SmsConsent
@@ -133,3 +136,44 @@ def test_the_last_texts_sent_show_with_their_delivery_status(parent_client, pare
     assert "Refill due soon for S." in html and "Delivered" in html
     assert "Call the clinic for S." in html and "Not delivered" in html
     assert "YES" not in html and "Someone else" not in html
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_latest_three_texts_then_older_and_not_delivered_says_what_to_do(parent_client, parent, language):
+    """Issue 24, item 7: 14 texts make a short page (three, then the older ones folded away);
+    a text that did not arrive says what to do next, in the parent's language."""
+    parent.caregiver.preferred_language = language
+    parent.caregiver.save(update_fields=["preferred_language"])
+    start = timezone.now() - timedelta(days=30)
+    for n in range(14):
+        SmsMessage.objects.create(
+            direction="out",
+            caregiver=parent.caregiver,
+            to_number="+18015550100",
+            body=f"Text number {n:02d}",
+            status="undelivered" if n == 13 else "delivered",
+            created_at=start + timedelta(days=n),
+        )
+    html = parent_client.get(reverse(URL)).content.decode()
+    translation.deactivate()
+    folded = html.index('<details class="mt-2 older-texts">')
+    shown_first = [f"Text number {n:02d}" for n in (13, 12, 11)]
+    assert all(0 < html.index(text) < folded for text in shown_first)
+    assert all(html.index(f"Text number {n:02d}") > folded for n in range(11))
+    if language == "en":
+        assert "11 older texts" in html
+        assert "This text did not reach your phone. Check that your number above is right" in html
+    else:
+        assert "11 mensajes anteriores" in html
+        assert "Este mensaje no llegó a su teléfono." in html
+    assert html.count("not-delivered-next") == 1
+
+
+def test_the_consent_checkbox_sits_inside_its_big_label(parent_client):
+    html = parent_client.get(reverse(URL)).content.decode()
+    label = html[
+        html.index('<label class="consent-toggle"') : html.index("</label>", html.index("consent-toggle"))
+    ]
+    assert 'type="checkbox"' in label and 'name="sms_consent"' in label
+    css = (settings.BASE_DIR / "static" / "css" / "portal.css").read_text()
+    assert re.search(r"\.consent-toggle \{[^}]*min-height: 48px", css)

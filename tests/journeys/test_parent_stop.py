@@ -60,10 +60,10 @@ def test_a_parent_who_replies_stop_shows_up_for_the_nurse(
 
     page.get_by_role("link", name="Escalations").click()
     page.wait_for_url("**/sms/escalations/")
-    # Mia's item (another child of the scene may have no textable caregiver).
-    item = page.locator("li.list-group-item", has_text="Family cannot be reached by text").filter(
-        has_text="Mia Rivera"
-    )
+    # Mia's card, one per child (another child of the scene may have no textable caregiver).
+    card = page.locator("section.escalation-child", has_text="Mia Rivera")
+    assert card.count() == 1
+    item = card.locator("li.escalation", has_text="Family cannot be reached by text")
     assert item.count() == 1
     assert "a caregiver stopped texts" in item.inner_text()
     shots(page, "escalations")

@@ -79,3 +79,33 @@ def test_links_in_e_mails_use_the_port_the_portal_runs_on():
     }
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.stdout.strip() == "http://127.0.0.1:8123", result.stderr
+
+
+def test_make_run_keeps_one_clock_installs_no_test_tools_and_stops_quietly():
+    """Issue 24, item 14: honcho stamps its lines in the portal's time zone (as Django and Celery
+    do); `make run` asks only for the runtime system packages; Ctrl-C (honcho's 130) ends make
+    with 0; the worker has no forked children to report killed; the demo_ready process imports."""
+    import importlib
+
+    recipe = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "system-deps" not in recipe.splitlines()[0], "run must not depend on the test tools"
+    assert "system-deps.sh runtime" in recipe
+    assert 'TZ="$$($(RUN_ENV) $(BIN)/python manage.py clock_zone)"' in recipe
+    assert "|| test $$? -eq 130" in recipe
+    deps = (ROOT / "scripts" / "system-deps.sh").read_text()
+    runtime = deps.split("runtime=(", 1)[1].split(")", 1)[0]
+    assert "faketime" not in runtime and "poppler-utils" not in runtime
+    assert "--pool=threads" in (ROOT / "Procfile").read_text()
+    out = StringIO()
+    call_command("clock_zone", stdout=out)
+    assert out.getvalue().strip() == settings.TIME_ZONE
+    importlib.import_module("patients.demo.management.commands.demo_ready")
+
+
+def test_the_filesystem_broker_names_its_host():
+    """kombu warns "No hostname was supplied" on every connection to a URL without one."""
+    from kombu import Connection
+
+    text = (ROOT / "itbportal" / "settings.py").read_text()
+    url = re.search(r'default=REDIS_URL or "([^"]+)"', text).group(1)
+    assert Connection(url).hostname == "localhost" and url.startswith("filesystem://")

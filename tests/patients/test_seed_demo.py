@@ -67,3 +67,26 @@ def test_the_demo_has_a_year_of_history_for_the_safety_figures():
     assert sum(m.ladder["text"] for m in months) > 0
     margins = [v for m in months for v in m.margins]
     assert min(margins) < 0 < max(margins), "a refill after its alarm date, and refills in time"
+
+
+def test_the_demo_call_list_shows_a_family_the_ladder_could_not_reach(client):
+    """Issue 24, item 13: a newcomer sees the call list at work: a child whose family was
+    texted and called without an answer is on today's list; the live ladder leaves it there."""
+    from django.urls import reverse
+
+    from alerts.ladder import ladders_advance
+    from alerts.models import LadderStep
+    from patients.models import User
+    from tests.helpers import login_as
+
+    call_command("seed_demo", "--no-summaries")
+    listed = LadderStep.objects.get(rung="call_list")
+    clinic = listed.concern.patient.clinic
+    assert listed.list_day == timezone.localdate(timezone.now(), clinic.tzinfo)
+    rungs = list(listed.concern.ladder_steps.order_by("at", "pk").values_list("rung", flat=True))
+    assert rungs[0] == "text" and "call" in rungs and rungs[-1] == "call_list"
+    ladders_advance(now=timezone.now())
+    assert LadderStep.objects.filter(rung="call_list").count() == 1  # nothing more today
+    nurse = User.objects.get(email="nurse.rosa@demo.itbportal.test")
+    html = login_as(client, nurse).get(reverse("staff:call_list")).content.decode()
+    assert listed.concern.patient.last_name in html

@@ -281,7 +281,7 @@ def test_flex_child_whose_interval_crosses_a_clock_change_says_which_steps_run_o
     assert concern.details["from_day"] == "2026-11-01"
     assert concern.details["shift_hours"] == -1
     assert concern.details["steps"] == [["07:00", "06:00"], ["19:00", "18:00"]]
-    assert "from 2026-11-01" in concern.nurse_words()
+    assert "from 1 Nov 2026" in concern.nurse_words()
     simple = facts(visit_at=visit_at, alarm_at=datetime(2026, 12, 20, 12, tzinfo=TZ))
     assert "flex_clock" not in kinds(simple, now=datetime(2026, 10, 2, 16, tzinfo=UTC))
 

@@ -21,10 +21,10 @@ DAY = Decimal(86400)
 HOW = {
     "refills": "Refill visits recorded (first fills after implant and dose changes without a refill "
     "are not counted), by the month of the visit.",
-    "margin": "For each refill: the alarm date in force just before it (the worst-case alarm of the "
-    "pump's previous visit) minus the moment of the refill, in days to one decimal; negative when the "
-    "refill came after the alarm. Median; 10th percentile by the nearest-rank method (the value at "
-    "rank ⌈0.1 × n⌉ in increasing order); and the smallest.",
+    "margin": "Days to spare: for each refill, the alarm date in force just before it minus the "
+    "moment of the refill, in days (negative when the refill came after the alarm). The chart shows "
+    "the middle value: half of the month's refills had fewer days to spare. The table adds the "
+    "number of days that 1 in 10 refills had less than (the lowest tenth), and the fewest.",
     "after_due": "Refills on a clinic date later than the refill-due date of the pump's previous visit.",
     "alarms_passed": "Alarm dates (worst case) that passed before the next visit to that pump, or that "
     "have passed with no visit yet, by the month of the alarm; divided by the pump-months of the month "
@@ -33,9 +33,9 @@ HOW = {
     "texts": "Texts about the clinic's children sent to families (reminders and ladder texts; replies "
     "and number-check codes excluded) whose final status from Twilio is "
     "undelivered or failed, out of all texts sent that month.",
-    "ack": "For critical concerns that began in the month and that a nurse acknowledged: the median "
-    "time from the concern's start to the acknowledgement, in hours to one decimal. Concerns not "
-    "acknowledged are counted apart.",
+    "ack": "For critical concerns that began in the month and that a nurse acknowledged: the middle "
+    "time from the concern's start to the acknowledgement (half were acknowledged sooner), in hours. "
+    "Concerns not acknowledged are counted apart.",
     "ladder": "Ladder steps taken in the month: texts asking for an answer, texts to the next "
     "caregiver, phone calls, and children put on the nurses' call list (a child on the list two "
     "days counts twice).",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime
 from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
@@ -12,16 +11,20 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from patients.accounts.permissions import clinic_of, staff_required
-from patients.staff.charts import line_chart_svg
 from patients.staff.figures.compute import HOW, Month
 from patients.staff.figures.data import clinic_figures
+from patients.staff.figures.svg import month_bars_svg
 
 COLUMNS = [
     ("month", "Month", lambda m: f"{m.start:%Y-%m}"),
     ("refills", "Refills recorded", lambda m: m.refills),
-    ("margin_median_days", "Margin to alarm, median (days)", lambda m: m.margin_median),
-    ("margin_p10_days", "Margin to alarm, 10th percentile (days)", lambda m: m.margin_p10),
-    ("margin_min_days", "Margin to alarm, smallest (days)", lambda m: m.margin_min),
+    (
+        "margin_median_days",
+        "Days to spare before the alarm, half of refills had less",
+        lambda m: m.margin_median,
+    ),
+    ("margin_p10_days", "Days to spare before the alarm, 1 in 10 refills had less", lambda m: m.margin_p10),
+    ("margin_min_days", "Days to spare before the alarm, the fewest", lambda m: m.margin_min),
     ("refills_after_due", "Refills after the refill-due date", lambda m: m.after_due),
     ("alarms_passed", "Alarm dates passed before a refill", lambda m: m.alarms_passed),
     ("pump_months", "Pump-months", lambda m: m.pump_months.quantize(Decimal("0.01"))),
@@ -30,7 +33,7 @@ COLUMNS = [
     ("texts_undelivered", "Texts undelivered", lambda m: m.texts_undelivered),
     (
         "critical_ack_median_hours",
-        "Critical concern to acknowledgement, median (hours)",
+        "Hours from a critical concern to its acknowledgement, half were sooner",
         lambda m: m.ack_median_hours,
     ),
     ("critical_not_acknowledged", "Critical concerns not acknowledged", lambda m: m.not_acknowledged),
@@ -40,22 +43,34 @@ COLUMNS = [
     ("ladder_call_list", "Ladder: on the nurses' call list", lambda m: m.ladder["call_list"]),
 ]
 CHARTS = [
-    ("refills", "Refills recorded", "refills", lambda m: m.refills),
-    ("margin", "Days of margin to the alarm date, median", "days", lambda m: m.margin_median),
-    ("alarms_passed", "Alarm dates passed per 100 pump-months", "per 100", lambda m: m.alarms_per_100),
-    ("texts", "Texts undelivered", "texts", lambda m: m.texts_undelivered),
-    ("ack", "Critical concern to acknowledgement, median", "hours", lambda m: m.ack_median_hours),
-    ("ladder", "Ladder steps taken (texts, calls, call list)", "steps", lambda m: sum(m.ladder.values())),
+    ("refills", "Refills recorded", "Refills", lambda m: m.refills),
+    (
+        "margin",
+        "Days to spare before the alarm date: half of the refills had less",
+        "Days",
+        lambda m: m.margin_median,
+    ),
+    (
+        "alarms_passed",
+        "Alarm dates passed per 100 pump-months",
+        "Per 100 pump-months",
+        lambda m: m.alarms_per_100,
+    ),
+    ("texts", "Texts undelivered", "Texts", lambda m: m.texts_undelivered),
+    (
+        "ack",
+        "Critical concern to acknowledgement: half were acknowledged sooner",
+        "Hours",
+        lambda m: m.ack_median_hours,
+    ),
+    ("ladder", "Ladder steps taken (texts, calls, call list)", "Steps", lambda m: sum(m.ladder.values())),
 ]
 
 
-def _chart(months: list[Month], title: str, unit: str, value) -> str:
-    points = [
-        (datetime(m.start.year, m.start.month, 1, tzinfo=timezone.get_current_timezone()), Decimal(value(m)))
-        for m in months
-        if value(m) is not None
-    ]
-    return mark_safe(line_chart_svg(points, title=title, unit=unit))  # noqa: S308 - built from escaped parts
+def _chart(months: list[Month], title: str, y_label: str, value) -> str:
+    """Complete months only: the current month, still running, is in the table marked "so far"."""
+    points = [(m.start, value(m)) for m in months[:-1]]
+    return mark_safe(month_bars_svg(points, title=title, y_label=y_label))  # noqa: S308 - escaped parts
 
 
 def _blank(value) -> object:
@@ -74,6 +89,7 @@ def figures(request: HttpRequest) -> HttpResponse:
         "charts": charts,
         "how": HOW,
         "months": [m.start for m in months],
+        "today": timezone.localdate(timezone.now(), clinic.tzinfo),
         "table": table,
     }
     return render(request, "staff/figures.html", context)
