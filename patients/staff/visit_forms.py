@@ -278,6 +278,13 @@ class VisitForm(forms.Form):
             self.add_error("daily_dose_mcg", "Enter the daily dose.")
             return data
         visit_at = data["visit_at"]
+        printed = data.get("printed_alarm_date")
+        if printed and printed <= timezone.localtime(visit_at, self.pump.patient.clinic.tzinfo).date():
+            self.add_error(
+                "printed_alarm_date",
+                "The printout's alarm date must be after the visit. Check the date on the printout.",
+            )
+            return data
         draft = program_draft(pump=self.pump, program=self.program_input(), visit_at=visit_at)
         try:
             fields = refill_forecast(

@@ -37,9 +37,13 @@ def texts_per_number(fake) -> Counter:
     return Counter(r["To"] for r in fake.requests)
 
 
-def test_a_worker_killed_mid_send_loses_no_reminder_and_errs_toward_a_second_text(
+def test_a_worker_killed_mid_send_loses_no_reminder_and_resends_only_what_twilio_had_not_taken(
     redis_server, fake_twilio, workers
 ):
+    """Before any resend the provider is asked (alerts/sending.py): a text Twilio already lists is
+    recorded from the list and not sent again; the one Twilio is still holding (the fake records
+    it only when its 15 s hang ends, after the recovery) has no record yet, so it goes again
+    rather than never. Nothing is lost."""
     rows = due_reminders(4)
     fake_twilio.fail_next(("hang", 15))  # one send reaches Twilio and the worker dies waiting
     with broker(redis_server.url):
@@ -60,7 +64,7 @@ def test_a_worker_killed_mid_send_loses_no_reminder_and_errs_toward_a_second_tex
     per_number = texts_per_number(fake_twilio)
     assert set(per_number) == {str(r.caregiver.mobile) for r in rows}
     assert in_flight  # at least the one Twilio held
-    assert all(per_number[number] == 2 for number in in_flight)  # sent again rather than never
+    assert all(per_number[number] <= 2 for number in in_flight)  # again only if Twilio had no record
     assert all(count == 1 for number, count in per_number.items() if number not in in_flight)
 
 

@@ -105,9 +105,17 @@ def test_a_dose_outside_the_plausible_range_warns_but_is_accepted(child):
 
 
 def test_printed_alarm_date_far_from_the_computed_one_warns(child):
-    form = _errors(child, printed_alarm_date="2020-01-01")
-    assert form.is_valid()
+    printed = (timezone.localtime() + timedelta(days=5)).date().isoformat()
+    form = _errors(child, printed_alarm_date=printed)
+    assert form.is_valid(), form.errors
     assert any("differs from the computed one" in w for w in form.warnings)
+
+
+@pytest.mark.parametrize("printed", ["2020-01-01", "0001-01-01"])
+def test_a_printed_alarm_date_before_the_visit_is_refused_in_plain_words(child, printed):
+    form = _errors(child, printed_alarm_date=printed)
+    assert not form.is_valid()
+    assert "must be after the visit" in form.errors["printed_alarm_date"][0]
 
 
 def test_a_bad_flex_line_is_explained(child):

@@ -68,12 +68,14 @@ def test_nurse_records_a_refill_with_a_dose_change_and_books_the_next_one(
     booked = Appointment.objects.get(patient=scene.child, kind="refill")
     assert timezone.localtime(booked.start) == next_refill
     reminders = page.locator("#h-rem").locator("..")
-    new_refill_due = date_format(visit.refill_due, "j M")
-    assert new_refill_due in reminders.inner_text()
+    # The next refill is booked in time, so the appointment's own reminders speak and no
+    # "refill due" text is planned (docs/rules.md: nothing repeats what the family already did).
+    booked_day = timezone.localtime(booked.start).date()
     planned = Reminder.objects.filter(patient=scene.child, status="planned")
-    assert planned.filter(target_date=visit.refill_due).exists()
+    assert planned.filter(kind="appointment", target_date=booked_day).exists()
+    assert not planned.filter(kind="refill_due").exists()
     assert not planned.filter(target_date__in=old_targets).exists()
-    assert reminders.get_by_text(f"({new_refill_due})").count() >= 1
+    assert reminders.get_by_text(f"({date_format(booked_day, 'j M')})").count() >= 1
     old_rows = reminders.locator("tr", has_text=f"({old_alarm_day})")
     assert old_rows.count() >= 1
     assert all(row.endswith("Cancelled") for row in old_rows.all_inner_texts())
