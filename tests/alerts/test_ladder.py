@@ -34,13 +34,17 @@ def voice(fake_twilio, settings):
 @pytest.fixture
 def family(clinic):
     """Sofia, two caregivers who accept texts (the first is primary and speaks Spanish), the
-    alarm date pinned, nothing booked; the concern refresh has opened "alarm near"."""
-    patient = make_child(clinic, caregivers=2, visit_at=at(2026, 9, 15, 9))
-    links = list(patient.caregiver_links.select_related("caregiver").order_by("pk"))
-    links[1].primary_contact = False
-    links[1].save(update_fields=["primary_contact"])
-    Caregiver.objects.filter(pk=links[0].caregiver_id).update(preferred_language="es")
-    set_dates(patient, refill_due=date(2026, 12, 4), alarm=ALARM)
+    alarm date pinned, nothing booked; the concern refresh has opened "alarm near". Made at a
+    pinned instant: at the real clock (March 2027 under CI's third run) the factories' assessment
+    opened concerns after the tests' December texts, and an answer stops only the ladders that
+    were open when its text went out."""
+    with time_machine.travel(at(2026, 12, 6, 10), tick=False):
+        patient = make_child(clinic, caregivers=2, visit_at=at(2026, 9, 15, 9))
+        links = list(patient.caregiver_links.select_related("caregiver").order_by("pk"))
+        links[1].primary_contact = False
+        links[1].save(update_fields=["primary_contact"])
+        Caregiver.objects.filter(pk=links[0].caregiver_id).update(preferred_language="es")
+        set_dates(patient, refill_due=date(2026, 12, 4), alarm=ALARM)
     return patient
 
 
