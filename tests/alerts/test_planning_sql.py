@@ -192,9 +192,13 @@ def build(now: datetime, clinic_fields: dict, children: list[dict]) -> list[int]
 def test_the_sql_plan_leaves_the_same_rows_as_the_python_plan():
     seen: set[tuple[str, str]] = set()
 
+    # Derandomized: the same 80 examples at every run, so the check below that they made every
+    # kind of text cannot pass at one run and fail at the next (it failed once in four runs with
+    # fresh random examples: no new alarm text among them).
     @settings(
         max_examples=80,
         deadline=None,
+        derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     @given(state=states())
