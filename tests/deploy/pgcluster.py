@@ -46,9 +46,12 @@ def _as_postgres() -> dict:
     return {"user": "postgres", "group": "postgres", "extra_groups": []}
 
 
-def run_as_postgres(args: list[str], env: dict, timeout: float, log: Path | None = None) -> str:
-    """Runs a command as the postgres user (when root) and returns its output; fails loudly."""
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, **_as_postgres())
+def run_as_postgres(args: list[str], env: dict, timeout: float, cwd: Path, log: Path | None = None) -> str:
+    """Runs a command as the postgres user (when root) in `cwd`, a folder that user owns (the
+    checkout may sit where it cannot look), and returns its output; fails loudly."""
+    done = subprocess.run(
+        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, **_as_postgres()
+    )
     if done.returncode != 0:
         tail = log.read_text()[-3000:] if log and log.exists() else ""
         raise RuntimeError(
@@ -66,11 +69,14 @@ class Workspace:
         self.conf = self.dir / "pgbackrest.conf"
         self.cipher_pass = cipher_pass
         self.info_dir = self.dir / "info"
-        for sub in ("repo", "log", "lock", "spool", "info"):
+        for sub in ("repo", "log", "lock", "spool", "info", "bin"):
             (self.dir / sub).mkdir()
+        # The backup service's scripts, where the postgres user can read them.
+        self.itb_backup_script = self.dir / "bin" / ITB_BACKUP.name
+        shutil.copy(ITB_BACKUP, self.itb_backup_script)
         if os.geteuid() == 0:
             pw = pwd.getpwnam("postgres")
-            for path in [self.dir, *self.dir.iterdir()]:
+            for path in [self.dir, *self.dir.iterdir(), self.itb_backup_script]:
                 os.chown(path, pw.pw_uid, pw.pw_gid)
         self.env = real_clock_env()
         self.env.pop("PGDATA", None)
@@ -117,7 +123,7 @@ class Workspace:
             "BACKUP_DRILL_PORT": str(free_port()),
             "TMPDIR": str(self.dir),
         }
-        return run_as_postgres(["bash", str(ITB_BACKUP), *args], env, timeout)
+        return run_as_postgres(["bash", str(self.itb_backup_script), *args], env, timeout, self.dir)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -145,7 +151,7 @@ class Cluster:
         return f"postgres://postgres@127.0.0.1:{self.port}/itbportal"
 
     def _run(self, *args: str, timeout: float = 120) -> None:
-        run_as_postgres(list(args), self.ws.env, timeout, self.log)
+        run_as_postgres(list(args), self.ws.env, timeout, self.ws.dir, self.log)
 
     def initdb(self) -> Cluster:
         self._run(
@@ -200,10 +206,11 @@ class Cluster:
         return self
 
     def stop(self) -> None:
-        if self.started:
+        if self.started or (self.data / "postmaster.pid").exists():
             subprocess.run(
                 [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
                 env=self.ws.env,
+                cwd=self.ws.dir,
                 capture_output=True,
                 timeout=120,
                 **_as_postgres(),
