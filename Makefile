@@ -70,7 +70,7 @@ test-at: install messages
 # configuration, a full backup, refill visits, a point-in-time restore into a new cluster, and the
 # latest state restored by the backup service's `drill`; prints the backup and restore times.
 backup-drill: install messages
-	bash scripts/system-deps.sh with-browser
+	bash scripts/system-deps.sh
 	$(TEST_ENV) $(BIN)/python -m pytest tests/deploy/test_backup_restore.py -p no:cacheprovider
 
 # Benchmarks (issue 9; not part of `make test`): a throwaway database itbportal_bench on the

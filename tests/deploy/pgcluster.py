@@ -104,10 +104,10 @@ class Workspace:
 
     def pgbackrest(self, *args: str, timeout: float = 300) -> str:
         return run_as_postgres(
-            ["pgbackrest", f"--config={self.conf}", f"--stanza={STANZA}", *args], self.env, timeout
+            ["pgbackrest", f"--config={self.conf}", f"--stanza={STANZA}", *args], self.env, timeout, self.dir
         )
 
-    def itb_backup(self, cluster: Cluster, *args: str, timeout: float = 600) -> str:
+    def itb_backup(self, cluster: Cluster, *args: str, timeout: float = 600, **extra_env: str) -> str:
         """The compose file's backup service command (deploy/backup/itb-backup.sh) on `cluster`."""
         env = {
             **self.env,
@@ -122,6 +122,7 @@ class Workspace:
             "BACKUP_ONCE": "1",
             "BACKUP_DRILL_PORT": str(free_port()),
             "TMPDIR": str(self.dir),
+            **extra_env,
         }
         return run_as_postgres(["bash", str(self.itb_backup_script), *args], env, timeout, self.dir)
 

@@ -90,9 +90,13 @@ def test_a_restore_to_a_point_in_time_holds_exactly_the_visits_written_before_it
     backups.clear_cache()
     full = json.loads((ws.info_dir / "pgbackrest-info.json").read_text())[0]["backup"]
     assert [b["type"] for b in full] == ["full"]
-    # A round soon after takes none (the full is hours from due, a differential a day).
+    # A round soon after takes none (the full is a week from due, a differential a day).
     ws.itb_backup(primary, "schedule")
     assert len(json.loads(ws.pgbackrest("info", "--output=json"))[0]["backup"]) == 1
+    # Once a differential is due (here at once), the round takes one, on top of the full.
+    ws.itb_backup(primary, "schedule", BACKUP_DIFF_EVERY_HOURS="0")
+    taken = json.loads((ws.info_dir / "pgbackrest-info.json").read_text())[0]["backup"]
+    assert [b["type"] for b in taken] == ["full", "diff"] and taken[1]["reference"] == [full[0]["label"]]
 
     before = _write_visits(primary, 3)
     # The point in time, on the cluster's clock, after the first visits committed.
@@ -105,10 +109,11 @@ def test_a_restore_to_a_point_in_time_holds_exactly_the_visits_written_before_it
     # Every WAL segment up to now reaches the repository (pgBackRest switches and waits for it).
     ws.pgbackrest("check")
 
-    # /healthz reads what the schedule wrote: one good backup, judged at a minute and two days on.
-    stop = full[0]["timestamp"]["stop"]
+    # /healthz reads what the schedule wrote, judged a minute and two days after the differential.
+    stop = taken[1]["timestamp"]["stop"]
     state = backups.backup_status(now=backups.from_epoch(stop + 60))
-    assert state.ok and state.text.startswith(f"ok: last full backup {full[0]['label']}"), state.text
+    assert state.ok and state.text.startswith(f"ok: last diff backup {taken[1]['label']}"), state.text
+    assert f"last full {full[0]['label']}" in state.text
     assert backups.backup_status(now=backups.from_epoch(stop + 2 * 86400)).text.startswith("stale:")
 
     # Restore into a new, empty cluster, to that point, and let it recover and promote.
