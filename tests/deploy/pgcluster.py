@@ -39,18 +39,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _as_postgres() -> dict:
+def as_postgres() -> dict:
     """Popen arguments that drop root for the postgres user (initdb and postgres refuse root)."""
     if os.geteuid() != 0:
         return {}
     return {"user": "postgres", "group": "postgres", "extra_groups": []}
 
 
-def run_as_postgres(args: list[str], env: dict, timeout: float, cwd: Path, log: Path | None = None) -> str:
+def runas_postgres(args: list[str], env: dict, timeout: float, cwd: Path, log: Path | None = None) -> str:
     """Runs a command as the postgres user (when root) in `cwd`, a folder that user owns (the
     checkout may sit where it cannot look), and returns its output; fails loudly."""
     done = subprocess.run(
-        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, **_as_postgres()
+        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, **as_postgres()
     )
     if done.returncode != 0:
         tail = log.read_text()[-3000:] if log and log.exists() else ""
@@ -103,7 +103,7 @@ class Workspace:
         self.conf.chmod(0o600)
 
     def pgbackrest(self, *args: str, timeout: float = 300) -> str:
-        return run_as_postgres(
+        return runas_postgres(
             ["pgbackrest", f"--config={self.conf}", f"--stanza={STANZA}", *args], self.env, timeout, self.dir
         )
 
@@ -124,7 +124,7 @@ class Workspace:
             "TMPDIR": str(self.dir),
             **extra_env,
         }
-        return run_as_postgres(["bash", str(self.itb_backup_script), *args], env, timeout, self.dir)
+        return runas_postgres(["bash", str(self.itb_backup_script), *args], env, timeout, self.dir)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -152,7 +152,7 @@ class Cluster:
         return f"postgres://postgres@127.0.0.1:{self.port}/itbportal"
 
     def _run(self, *args: str, timeout: float = 120) -> None:
-        run_as_postgres(list(args), self.ws.env, timeout, self.ws.dir, self.log)
+        runas_postgres(list(args), self.ws.env, timeout, self.ws.dir, self.log)
 
     def initdb(self) -> Cluster:
         self._run(
@@ -214,7 +214,7 @@ class Cluster:
                 cwd=self.ws.dir,
                 capture_output=True,
                 timeout=120,
-                **_as_postgres(),
+                **as_postgres(),
             )
             self.started = False
 

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from itbportal import backups
-from tests.deploy.pgcluster import ROOT, Cluster, Workspace
+from tests.deploy.pgcluster import ROOT, STANZA, Cluster, Workspace, as_postgres
 
 pytestmark = pytest.mark.slow
 
@@ -97,6 +97,18 @@ def test_a_restore_to_a_point_in_time_holds_exactly_the_visits_written_before_it
     ws.itb_backup(primary, "schedule", BACKUP_DIFF_EVERY_HOURS="0")
     taken = json.loads((ws.info_dir / "pgbackrest-info.json").read_text())[0]["backup"]
     assert [b["type"] for b in taken] == ["full", "diff"] and taken[1]["reference"] == [full[0]["label"]]
+
+    # Encrypted: the repository's files are not plain text, and a wrong passphrase reads nothing.
+    assert b"[backup:current]" not in (ws.repo / "backup" / STANZA / "backup.info").read_bytes()
+    wrong = subprocess.run(
+        ["pgbackrest", f"--config={ws.conf}", f"--stanza={STANZA}", "info", "--output=json"],
+        env={**ws.env, "PGBACKREST_REPO1_CIPHER_PASS": "not-the-passphrase"},
+        cwd=ws.dir,
+        capture_output=True,
+        text=True,
+        **as_postgres(),
+    )
+    assert wrong.returncode != 0 or json.loads(wrong.stdout)[0]["status"]["code"] != 0, wrong.stdout
 
     before = _write_visits(primary, 3)
     # The point in time, on the cluster's clock, after the first visits committed.
