@@ -4,10 +4,11 @@ pgBackRest keeps the backups; its `info --output=json` says which exist. The com
 service writes that JSON to a file on a shared volume after each check (BACKUP_INFO_FILE), so the
 web process needs neither the repository nor its passphrase; elsewhere BACKUP_INFO_COMMAND runs
 pgBackRest itself (at most BACKUP_INFO_TIMEOUT seconds). Either is read at most once every
-BACKUP_INFO_CACHE_SECONDS. With neither set (development, the tests) the check says
-"not configured" and passes. The last good backup older than BACKUP_STALE_AFTER_HOURS (26: a
-daily backup and two hours' slack) fails the check, as does no good backup at all or a repository
-pgBackRest reports in error. Nothing here raises: every failure becomes the check's text.
+BACKUP_INFO_CACHE_SECONDS (a failed read, every 10 s). With neither set (development, the tests)
+the check says "not configured" and passes. The last good backup older than
+BACKUP_STALE_AFTER_HOURS (26: a daily backup and two hours' slack) fails the check, as does no good
+backup at all or a repository pgBackRest reports in error. Nothing here raises: every failure
+becomes the check's text.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.utils import timezone
 
 NOT_CONFIGURED = "not configured"
+FAILED_READ_CACHE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,13 @@ def _read_info() -> tuple[object | None, str]:
         return None, f"error: pgBackRest info unreadable ({exc.__class__.__name__})"
 
 
+def _ttl(info) -> float:
+    """How long an answer is kept: a failed read only briefly, so a first backup shows at once."""
+    if info is None:
+        return min(settings.BACKUP_INFO_CACHE_SECONDS, FAILED_READ_CACHE_SECONDS)
+    return settings.BACKUP_INFO_CACHE_SECONDS
+
+
 def backup_status(*, now: datetime | None = None) -> BackupState:
     """The check /healthz shows (cached info, judged at `now`)."""
     if not settings.BACKUP_INFO_FILE and not settings.BACKUP_INFO_COMMAND:
@@ -116,7 +125,7 @@ def backup_status(*, now: datetime | None = None) -> BackupState:
     key = (settings.BACKUP_INFO_FILE, settings.BACKUP_INFO_COMMAND)
     with _cache_lock:
         cached = _cache.get(key)
-        if cached is None or time.monotonic() - cached[0] > settings.BACKUP_INFO_CACHE_SECONDS:
+        if cached is None or time.monotonic() - cached[0] > _ttl(cached[1]):
             cached = (time.monotonic(), *_read_info())
             _cache.clear()
             _cache[key] = cached

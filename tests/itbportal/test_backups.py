@@ -156,3 +156,21 @@ def test_healthz_fails_on_a_stale_backup_and_passes_on_a_fresh_one(client, setti
         response = client.get("/healthz")
         assert response.status_code == 503
         assert response.json()["checks"]["backup"].startswith("stale: last diff backup")
+
+
+def test_a_failed_read_is_kept_only_briefly_so_the_first_backup_shows_at_once(
+    settings, tmp_path, monkeypatch
+):
+    clock = [1000.0]
+    monkeypatch.setattr(backups.time, "monotonic", lambda: clock[0])
+    path = tmp_path / "pgbackrest-info.json"
+    settings.BACKUP_INFO_FILE = str(path)
+    assert backups.backup_status(now=DIFF_STOP).text.startswith("no backup information yet")
+    path.write_text(json.dumps(INFO))
+    clock[0] += backups.FAILED_READ_CACHE_SECONDS - 1
+    assert not backups.backup_status(now=DIFF_STOP).ok
+    clock[0] += 2
+    assert backups.backup_status(now=DIFF_STOP).ok
+    path.write_text(json.dumps(NO_BACKUP))
+    clock[0] += settings.BACKUP_INFO_CACHE_SECONDS - 1
+    assert backups.backup_status(now=DIFF_STOP).ok  # a good answer is kept the whole period
