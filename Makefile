@@ -17,7 +17,7 @@ TEST_ENV := DEBUG=false SECRET_KEY=test-secret-key-not-for-production DATABASE_U
 WEB_PORT ?= 8000
 RUN_ENV := DEBUG=true WEB_PORT=$(WEB_PORT) SWEEP_AT_WORKER_START=true
 
-.PHONY: install system-deps run test test-at lint bench clean messages demo-code simulate
+.PHONY: install system-deps run test test-at lint bench clean messages demo-code simulate backup-drill
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,14 @@ test-at: install messages
 	bash scripts/system-deps.sh with-browser
 	$(TEST_ENV) $(BIN)/python scripts/check_services.py
 	$(TEST_ENV) faketime '$(CLOCK)' $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The backup drill on this machine (README "Backups"; also part of `make test`): a throw-away
+# PostgreSQL cluster archiving to an encrypted pgBackRest repository with the deployment's
+# configuration, a full backup, refill visits, a point-in-time restore into a new cluster, and the
+# latest state restored by the backup service's `drill`; prints the backup and restore times.
+backup-drill: install messages
+	bash scripts/system-deps.sh
+	$(TEST_ENV) $(BIN)/python -m pytest tests/deploy/test_backup_restore.py -p no:cacheprovider
 
 # Benchmarks (issue 9; not part of `make test`): a throwaway database itbportal_bench on the
 # local PostgreSQL, Redis db 9. See docs/benchmarks.md. BENCH_ARGS e.g. "--write-docs".

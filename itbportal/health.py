@@ -3,8 +3,10 @@
 Checks the database, the Celery broker, that the reminder sweep ran in the last 5 minutes, that
 no clinic's texts are held by a Twilio configuration error (alerts.holds), and that the database
 connection pool (DB_POOL_MAX_SIZE) is not exhausted: this process's pool has requests waiting
-with no connection free, or a worker's sending thread waited in vain for one in the last 5 minutes.
-Answers 200 with "ok" lines, or 503 naming what is wrong (no health data, nothing secret).
+with no connection free, or a worker's sending thread waited in vain for one in the last 5 minutes,
+and the age of the last good backup (itbportal/backups.py: "not configured" passes; older than
+26 hours, none, or pgBackRest unreadable fails). Answers 200 with "ok" lines, or 503 naming
+what is wrong (no health data, nothing secret).
 """
 
 from __future__ import annotations
@@ -71,6 +73,18 @@ def _db_pool() -> str:
     return "ok"
 
 
+def _backup() -> str:
+    from itbportal.backups import backup_status
+
+    return backup_status().text
+
+
+def _passes(text: str) -> bool:
+    from itbportal.backups import NOT_CONFIGURED
+
+    return text == "ok" or text.startswith("ok: ") or text == NOT_CONFIGURED
+
+
 def healthz(request):
     checks = {}
     checks_to_run = (
@@ -79,13 +93,14 @@ def healthz(request):
         ("sweep", _sweep),
         ("texting", _texting),
         ("db_pool", _db_pool),
+        ("backup", _backup),
     )
     for name, check in checks_to_run:
         try:
             checks[name] = check()
         except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
             checks[name] = f"error: {exc.__class__.__name__}"
-    healthy = all(v == "ok" for v in checks.values())
+    healthy = all(_passes(v) for v in checks.values())
     response = JsonResponse({"status": "ok" if healthy else "unhealthy", "checks": checks})
     response.status_code = 200 if healthy else 503
     response["Cache-Control"] = "no-store"

@@ -300,6 +300,17 @@ EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ITB Portal <no-reply@localhost>")
 
+# --- Backups: what /healthz reads of pgBackRest (itbportal/backups.py, README "Backups") ------
+# BACKUP_INFO_FILE: the JSON of `pgbackrest info --output=json` that the compose file's backup
+# service writes; or BACKUP_INFO_COMMAND, run (at most BACKUP_INFO_TIMEOUT s) where pgBackRest is
+# at hand. Neither set: "backup: not configured". Read at most every BACKUP_INFO_CACHE_SECONDS;
+# the last good backup older than BACKUP_STALE_AFTER_HOURS fails the check.
+BACKUP_INFO_FILE = env.str("BACKUP_INFO_FILE", default="")
+BACKUP_INFO_COMMAND = env.str("BACKUP_INFO_COMMAND", default="")
+BACKUP_INFO_TIMEOUT = env.float("BACKUP_INFO_TIMEOUT", default=10.0)
+BACKUP_INFO_CACHE_SECONDS = env.float("BACKUP_INFO_CACHE_SECONDS", default=300.0)
+BACKUP_STALE_AFTER_HOURS = env.float("BACKUP_STALE_AFTER_HOURS", default=26.0)
+
 # --- Logging: no health data in logs; messages carry ids only --------------------------------
 LOGGING = {
     "version": 1,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system libraries the portal needs when they are missing (Debian/Ubuntu):
 # WeasyPrint's Pango, DejaVu fonts (PDFs look the same on every machine), poppler-utils
-# (tests read PDFs as text), faketime (CI runs the suite again at a night hour), Chromium and npx
+# (tests read PDFs as text), faketime (CI runs the suite again at a night hour), pgbackrest and jq
+# (the restore test, tests/deploy/test_backup_restore.py, runs the backup service's scripts), Chromium and npx
 # for the browser tests and the Twilio API check ("with-browser"), and the wrk HTTP load generator
 # for `make bench` ("with-bench"); "runtime" installs only what the portal itself needs (`make run`:
 # WeasyPrint's libraries and the fonts, not the test tools). Arguments may be combined. With "with-browser" it also installs
@@ -9,7 +10,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 runtime=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
-want=("${runtime[@]}" poppler-utils faketime)
+want=("${runtime[@]}" poppler-utils faketime pgbackrest jq)
 for arg in "$@"; do
   case "$arg" in
     runtime) want=("${runtime[@]}") ;;

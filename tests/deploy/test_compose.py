@@ -47,11 +47,22 @@ def _expand(value: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\{(\w+)(:-|:\?)?([^}]*)\}", sub, value)
 
 
+# The passwords the compose file asks for (.env), here for the smoke test's own app role.
+SECRETS = {"SECRET_KEY": "x" * 50, "POSTGRES_PASSWORD": "smoke-superuser", "APP_DB_PASSWORD": "smoke-app"}
+
+
 def service_env(name: str, outer: dict[str, str]) -> dict[str, str]:
     service = COMPOSE["services"][name]
     env = {k: _expand(str(v), outer) for k, v in service["environment"].items()}
-    # The compose network's host names are this machine's services.
-    env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+    # The compose network's host names are this machine's services: the migrate service as this
+    # machine's superuser, the app services as the app role the migrate service made.
+    user = env["DATABASE_URL"].split("//", 1)[1].split(":", 1)[0]
+    if user == "itbportal":
+        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+    else:
+        env["DATABASE_URL"] = f"postgres://{user}:{outer['APP_DB_PASSWORD']}@127.0.0.1:5432/{DB_NAME}"
+    # No backup service here (tests/deploy/test_backup_restore.py tests it): nothing to read.
+    env.pop("BACKUP_INFO_FILE", None)
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/14"
     env["REDIS_URL"] = env["CELERY_BROKER_URL"] = redis_url
     return env
@@ -79,6 +90,7 @@ def compose_env(tmp_path):
         conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DB_NAME}"')
     outer = {
+        **SECRETS,
         "SECRET_KEY": "compose-smoke-" + "x" * 50,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SMS_BACKEND": "console",
@@ -168,11 +180,16 @@ def _get(url: str) -> tuple[int, dict]:
 
 
 def test_compose_services_start_and_the_portal_reports_healthy(compose_env, tmp_path):
-    assert {"proxy", "postgres", "redis", "web", "worker", "beat"} <= set(COMPOSE["services"])
-    for name in ("web", "worker", "beat", "postgres", "redis"):
+    assert {"proxy", "postgres", "redis", "migrate", "web", "worker", "beat", "backup"} <= set(
+        COMPOSE["services"]
+    )
+    for name in ("web", "worker", "beat", "postgres", "redis", "backup"):
         assert "healthcheck" in COMPOSE["services"][name], f"{name} has no health check"
     port = _free_port()
     procs = {}
+    # The migrate service first, as the compose file orders it: migrations, then the app role.
+    migrate = _start("migrate", compose_env, port, tmp_path / "migrate.log")
+    assert migrate.wait(timeout=300) == 0, (tmp_path / "migrate.log").read_text()[-3000:]
     try:
         for name in ("web", "worker", "beat"):
             procs[name] = _start(name, compose_env, port, tmp_path / f"{name}.log")
@@ -247,14 +264,48 @@ def test_forwarded_for_is_trusted_only_from_the_proxys_configured_address():
     subnet = COMPOSE["networks"]["default"]["ipam"]["config"][0]["subnet"]
     assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)
     for name in ("web", "worker", "beat"):
-        env = service_env(name, {"SECRET_KEY": "x"})
+        env = service_env(name, SECRETS)
         assert env["TRUSTED_PROXY_COUNT"] == "1"
         assert env["TRUSTED_PROXY_ADDRESSES"] == proxy_address
 
 
 def test_production_calls_families_through_twilio_and_the_web_start_assesses_every_child():
     env = COMPOSE["services"]["web"]["environment"]
-    assert service_env("web", {"SECRET_KEY": "x" * 50})["VOICE_BACKEND"] == "twilio"
+    assert service_env("web", SECRETS)["VOICE_BACKEND"] == "twilio"
     assert "TWILIO_VOICE_FROM_NUMBER" in env
     command = " ".join(COMPOSE["services"]["web"]["command"])
-    assert command.index("migrate") < command.index("safety_refresh") < command.index("gunicorn")
+    assert command.index("safety_refresh") < command.index("gunicorn")
+    migrate = " ".join(COMPOSE["services"]["migrate"]["command"])
+    assert migrate.index("migrate --noinput") < migrate.index("app_role")
+    for name in ("web", "worker", "beat"):
+        assert COMPOSE["services"][name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+
+
+def test_the_app_connects_as_its_own_role_and_the_superuser_only_migrates_and_backs_up():
+    services = COMPOSE["services"]
+    superuser = services["postgres"]["environment"]["POSTGRES_USER"]
+    for name in ("web", "worker", "beat"):
+        url = services[name]["environment"]["DATABASE_URL"]
+        assert url.startswith("postgres://itbportal_app:"), url
+    assert services["migrate"]["environment"]["DATABASE_URL"].startswith(f"postgres://{superuser}:")
+    assert services["migrate"]["environment"]["APP_DB_USER"] == "itbportal_app"
+    assert services["backup"]["environment"]["PGUSER"] == superuser
+
+
+def test_wal_is_archived_through_pgbackrest_and_backups_are_encrypted_and_scheduled():
+    services = COMPOSE["services"]
+    command = services["postgres"]["command"]
+    settings = dict(part.split("=", 1) for part in command if "=" in part)
+    assert settings["archive_mode"] == "on" and settings["archive_timeout"] == "60"
+    assert settings["archive_command"] == "pgbackrest --stanza=itbportal archive-push %p"
+    for name in ("postgres", "backup"):
+        env = services[name]["environment"]
+        assert env["BACKUP_CIPHER_PASS"].startswith("${BACKUP_CIPHER_PASS:?"), "the passphrase is required"
+        assert "pgbackrest:/var/lib/pgbackrest" in services[name]["volumes"]
+    assert services["backup"]["command"] == ["schedule"]
+    assert services["backup"]["image"] == services["postgres"]["image"]
+    # The web reads pgBackRest's info that the backup service writes, read-only.
+    assert "backupinfo:/var/lib/itb-backup-info:ro" in services["web"]["volumes"]
+    assert services["web"]["environment"]["BACKUP_INFO_FILE"].startswith("/var/lib/itb-backup-info/")

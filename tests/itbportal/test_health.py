@@ -14,7 +14,14 @@ def test_healthz_is_ok_when_database_broker_and_sweep_are_alive(client):
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
-        "checks": {"database": "ok", "broker": "ok", "sweep": "ok", "texting": "ok", "db_pool": "ok"},
+        "checks": {
+            "database": "ok",
+            "broker": "ok",
+            "sweep": "ok",
+            "texting": "ok",
+            "db_pool": "ok",
+            "backup": "not configured",
+        },
     }
     assert response["Cache-Control"] == "no-store"
 
