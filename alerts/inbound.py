@@ -231,7 +231,7 @@ def _confirm_next(caregivers, *, language: str, phone: str, now: datetime) -> st
     return reply_text(
         "confirmed",
         language=language,
-        initial=appointment.patient.initial,
+        child=appointment.patient.name_in_texts,
         date=format_date(local.date(), language),
         time=format_time(local, language),
     )

@@ -233,7 +233,7 @@ def message_for(reminder: Reminder) -> str:
     return reminder_text(
         kind=reminder.kind,
         language=reminder.caregiver.preferred_language,
-        initial=reminder.patient.initial,
+        child=reminder.patient.name_in_texts,
         target=reminder.target_date,
         phone=clinic.phone_nurse_line,
         after_hours=clinic.phone_after_hours,

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from patients import text_names
 from patients.querysets import CaregiverQuerySet, PatientQuerySet
 from pumps import forecast as fc
 from pumps import safety
@@ -226,6 +227,11 @@ class Patient(models.Model):
     active = models.BooleanField(default=True)
     goals = models.JSONField(default=list, blank=True)
     notes = models.TextField(blank=True)
+    # How texts name the child (patients/text_names.py): chosen by the family, unique in the
+    # family; never the full name. Blank only until first settled (`name_in_texts` covers it).
+    text_name = models.CharField(
+        _("name in text messages"), max_length=text_names.MAX_LENGTH, blank=True, db_default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PatientQuerySet.as_manager()
@@ -244,9 +250,9 @@ class Patient(models.Model):
         return f"{self.first_name} {self.last_name}"
 
     @property
-    def initial(self) -> str:
-        """How a text message may name the child: the first initial, nothing more."""
-        return (self.first_name[:1] or "?").upper()
+    def name_in_texts(self) -> str:
+        """How every text names the child: the family's text name, else the initial form."""
+        return self.text_name or text_names.default_text_name(self.first_name)
 
     def goal_labels(self) -> list[str]:
         labels = dict(Goal.choices)

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from patients import events
+from patients import events, text_names
 from patients.contact import (
     ProofLimitError,
     caregiver_clinic_ids,
@@ -33,7 +33,9 @@ from pumps.services import refill_record
 def patient_register(*, clinic: Clinic, by: User, patient: dict, pump: dict, fill: dict) -> Patient:
     """Create the child and the pump, and record the first program and fill (a visit of kind
     implant, through the same service as every refill). All or nothing."""
-    child = Patient.objects.create(clinic=clinic, **patient)
+    child = Patient.objects.create(
+        clinic=clinic, text_name=text_names.default_text_name(patient["first_name"]), **patient
+    )
     new_pump = Pump.objects.create(patient=child, **pump)
     refill_record(pump=new_pump, by=by, **{**fill, "kind": "implant"})
     return child

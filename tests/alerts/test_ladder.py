@@ -78,7 +78,7 @@ def test_the_ladder_climbs_text_next_text_call_then_call_list_each_at_its_time(
     primary, second = [link.caregiver for link in family.caregiver_links.order_by("-primary_contact", "pk")]
     assert first["To"] == str(primary.mobile)
     assert "Responda 1 si ya tiene cita, 2 para que le llamemos" in first["Body"]  # Spanish caregiver
-    assert first["Body"].startswith(f"{sender_of(family.clinic)}: La bomba de S ")
+    assert first["Body"].startswith(f"{sender_of(family.clinic)}: La bomba de S. ")
     assert not any(word.lower() in first["Body"].lower() for word in BANNED)
 
     # The wait is the clinic's 24 h, shortened to a quarter of the 76 h left: 19 h.
@@ -317,4 +317,4 @@ def test_a_refill_due_date_passed_with_nothing_booked_names_the_due_date(clinic,
     assert Concern.objects.filter(patient=patient, kind="due_passed", resolved_at__isnull=True).exists()
     assert advance(at(2026, 12, 7, 10)) == 1
     (text,) = voice.accepted
-    assert "S's pump refill was due by Fri Dec 4 and no visit is booked." in text["Body"]
+    assert "S.'s pump refill was due by Fri Dec 4 and no visit is booked." in text["Body"]
