@@ -53,7 +53,7 @@ from alerts.concerns import concerns_refresh, concerns_refresh_many
 from alerts.escalations import escalate_reminder
 from alerts.models import Heartbeat, Reminder, SmsMessage
 from alerts.sms import SendResult, SmsConfigurationError, SmsError, SmsPermanentError, get_backend
-from alerts.words import reminder_text
+from alerts.words import reminder_text, sender_of
 from pumps import safety
 
 logger = logging.getLogger("alerts")
@@ -239,7 +239,7 @@ def message_for(reminder: Reminder) -> str:
         after_hours=clinic.phone_after_hours,
         offset_days=reminder.offset_days,
         local_start=start,
-        sender=clinic.sms_sender_name,
+        sender=sender_of(clinic, reminder.caregiver.preferred_language),
     )
 
 

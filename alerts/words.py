@@ -79,6 +79,7 @@ REMINDER_TEXTS = {
 
 # When no one clinic can be named (a parent with children at two clinics, a stranger's number).
 DEFAULT_SENDER = "Rehab clinic"
+DEFAULT_SENDER_ES = "Clínica de rehabilitación"
 
 REPLY_TEXTS = {
     "en": {
@@ -146,7 +147,7 @@ LADDER_TEXTS = {
 
 
 def ladder_text(
-    *, danger: str, language: str, child: str, day: date | None, phone: str, sender: str = DEFAULT_SENDER
+    *, danger: str, language: str, child: str, day: date | None, phone: str, sender: str = ""
 ) -> str:
     """A ladder text: the clinic's name, what is wrong and what to do, then the question (reply 1
     or 2)."""
@@ -154,11 +155,11 @@ def ladder_text(
     body = words[danger].format(
         child=child_name(child), date=format_date(day, language) if day else "", phone=phone
     )
-    return f"{sender or DEFAULT_SENDER}: {body}{words['ask']}"
+    return f"{sender or default_sender(language)}: {body}{words['ask']}"
 
 
 def ladder_call_words(
-    *, danger: str, language: str, child: str, day: date | None, phone: str, sender: str = DEFAULT_SENDER
+    *, danger: str, language: str, child: str, day: date | None, phone: str, sender: str = ""
 ) -> dict:
     """What a ladder call says: message, prompt (press 1) and goodbye, in the caregiver's language."""
     words = LADDER_TEXTS[language_of(language)]
@@ -166,15 +167,16 @@ def ladder_call_words(
         child=child_name(child), date=format_date(day, language) if day else "", phone=phone
     )
     return {
-        "message": words["say_intro"].format(sender=sender or DEFAULT_SENDER) + body,
+        "message": words["say_intro"].format(sender=sender or default_sender(language)) + body,
         "prompt": words["say_prompt"].format(phone=phone),
         "goodbye": words["say_goodbye"],
     }
 
 
-def ladder_reply(key: str, *, language: str, phone: str = "", sender: str = DEFAULT_SENDER) -> str:
+def ladder_reply(key: str, *, language: str, phone: str = "", sender: str = "") -> str:
     """The answer to a reply 1 or 2, opened with the clinic's sender name."""
-    return f"{sender or DEFAULT_SENDER}: " + LADDER_TEXTS[language_of(language)][key].format(phone=phone)
+    opening = sender or default_sender(language)
+    return f"{opening}: " + LADDER_TEXTS[language_of(language)][key].format(phone=phone)
 
 
 def child_name(name: str) -> str:
@@ -216,7 +218,7 @@ def reminder_text(
     after_hours: str = "",
     offset_days: int = 1,
     local_start: datetime | None = None,
-    sender: str = DEFAULT_SENDER,
+    sender: str = "",
 ) -> str:
     """The text of one reminder. `local_start` is the appointment's start in clinic time."""
     language = language_of(language)
@@ -228,22 +230,34 @@ def reminder_text(
         date=format_date(target, language),
         time=format_time(local_start, language) if local_start else "",
         phone=phone,
-        sender=sender or DEFAULT_SENDER,
+        sender=sender or default_sender(language),
         after=after_hours or phone,
     )
 
 
-def reply_text(key: str, *, language: str, sender: str = DEFAULT_SENDER, **values: str) -> str:
+def reply_text(key: str, *, language: str, sender: str = "", **values: str) -> str:
     if "child" in values:
         values["child"] = child_name(values["child"])
-    return REPLY_TEXTS[language_of(language)][key].format(sender=sender or DEFAULT_SENDER, **values)
+    opening = sender or default_sender(language)
+    return REPLY_TEXTS[language_of(language)][key].format(sender=opening, **values)
 
 
-def proof_text(code: str, *, language: str, sender: str = DEFAULT_SENDER) -> str:
+def proof_text(code: str, *, language: str, sender: str = "") -> str:
     """The text that carries a code to prove a mobile number."""
     return reply_text("proof", language=language, sender=sender, code=code)
 
 
-def sender_of(clinic) -> str:
-    """The name a text opens with: the clinic's short name, or a neutral one."""
-    return (getattr(clinic, "sms_sender_name", "") or DEFAULT_SENDER).strip()[:30]
+def default_sender(language: str) -> str:
+    """The neutral name a text opens with when no clinic can be named, in the reader's language."""
+    return DEFAULT_SENDER_ES if language_of(language) == "es" else DEFAULT_SENDER
+
+
+def sender_of(clinic, language: str = "en") -> str:
+    """The name a text opens with, in the reader's language: the clinic's short name (its Spanish
+    form for a Spanish reader; a clinic that kept the neutral English name gets the neutral
+    Spanish one, and a brand name with no Spanish form stays as it is), or a neutral one."""
+    english = (getattr(clinic, "sms_sender_name", "") or DEFAULT_SENDER).strip()[:30]
+    if language_of(language) != "es":
+        return english
+    spanish = (getattr(clinic, "sms_sender_name_es", "") or "").strip()[:30]
+    return spanish or (DEFAULT_SENDER_ES if english == DEFAULT_SENDER else english)

@@ -90,6 +90,11 @@ class Clinic(models.Model):
     sms_sender_name = models.CharField(
         _("name in text messages"), max_length=30, default="Rehab clinic", db_default="Rehab clinic"
     )
+    # Its Spanish form, for caregivers who read Spanish (blank: "Clínica de rehabilitación" while
+    # the English name is the neutral default, else the English name as it is).
+    sms_sender_name_es = models.CharField(
+        _("name in text messages, in Spanish"), max_length=30, blank=True, db_default=""
+    )
     default_location = models.CharField(max_length=200, blank=True)
     # The clinic's words in Spanish (blank: the English ones are shown).
     name_es = models.CharField(max_length=200, blank=True, db_default="")
@@ -156,6 +161,11 @@ class Clinic(models.Model):
     def clean(self) -> None:
         from pumps.clinic_calendar import CalendarError, ClinicCalendar
 
+        for field in ("sms_sender_name", "sms_sender_name_es"):
+            if text_names.clinical_words_in(getattr(self, field)):
+                raise ValidationError(
+                    {field: "A text is read on a lock screen: name no medicine, pump, therapy or illness."}
+                )
         weekdays = self.open_weekdays
         if not isinstance(weekdays, list) or not all(isinstance(d, int) for d in weekdays):
             raise ValidationError({"open_weekdays": "List the open weekdays as numbers, Monday = 0."})

@@ -139,3 +139,49 @@ def test_the_clinical_word_list_covers_every_word_the_texts_tests_forbid():
     from patients.text_names import CLINICAL_WORDS
 
     assert set(FORBIDDEN) <= set(CLINICAL_WORDS)
+
+
+def test_the_sender_name_has_a_spanish_form_for_spanish_readers():
+    from types import SimpleNamespace
+
+    from alerts.words import sender_of
+
+    neutral = SimpleNamespace(sms_sender_name="Rehab clinic", sms_sender_name_es="")
+    branded = SimpleNamespace(sms_sender_name="PCH Rehab", sms_sender_name_es="")
+    both = SimpleNamespace(sms_sender_name="PCH Rehab", sms_sender_name_es="Rehab. PCH")
+    assert [sender_of(c, "en") for c in (neutral, branded, both)] == [
+        "Rehab clinic",
+        "PCH Rehab",
+        "PCH Rehab",
+    ]
+    assert [sender_of(c, "es") for c in (neutral, branded, both)] == [
+        "Clínica de rehabilitación",
+        "PCH Rehab",
+        "Rehab. PCH",
+    ]
+    assert sender_of(None, "es") == "Clínica de rehabilitación" and sender_of(None, "en") == "Rehab clinic"
+    spanish = reminder_text(kind="battery", language="es", child="S.", target=date(2026, 12, 7), phone="1")
+    assert spanish.startswith("Clínica de rehabilitación: es hora")
+
+
+@pytest.mark.parametrize(("language", "opening"), [("en", "PCH Rehab: "), ("es", "Rehab. PCH: ")])
+def test_each_caregiver_gets_the_sender_name_in_their_language(db, clinic, language, opening):
+    from alerts.planning import reminders_replan
+    from alerts.sending import message_for
+    from tests.alerts.conftest import make_child
+
+    clinic.sms_sender_name, clinic.sms_sender_name_es = "PCH Rehab", "Rehab. PCH"
+    clinic.save(update_fields=["sms_sender_name", "sms_sender_name_es"])
+    patient = make_child(clinic, language=language)
+    reminders_replan(patient=patient)
+    reminder = patient.reminders.select_related("patient__clinic", "caregiver", "appointment").first()
+    assert message_for(reminder).startswith(opening)
+
+
+def test_a_sender_name_that_names_the_therapy_is_refused_in_either_language(db, clinic):
+    from django.core.exceptions import ValidationError
+
+    clinic.sms_sender_name_es = "Bomba de baclofeno"
+    with pytest.raises(ValidationError) as refused:
+        clinic.clean()
+    assert "sms_sender_name_es" in refused.value.message_dict
