@@ -227,9 +227,9 @@ def caregiver_quiet_until(
 
 def message_for(reminder: Reminder) -> str:
     clinic = reminder.patient.clinic
-    start = (
-        reminder.appointment.start.astimezone(ZoneInfo(clinic.time_zone)) if reminder.appointment else None
-    )
+    tz = ZoneInfo(clinic.time_zone)
+    start = reminder.appointment.start.astimezone(tz) if reminder.appointment else None
+    cream = reminder.appointment.cream_at if reminder.appointment else None
     return reminder_text(
         kind=reminder.kind,
         language=reminder.caregiver.preferred_language,
@@ -239,6 +239,7 @@ def message_for(reminder: Reminder) -> str:
         after_hours=clinic.phone_after_hours,
         offset_days=reminder.offset_days,
         local_start=start,
+        local_cream=cream.astimezone(tz) if cream else None,
         sender=sender_of(clinic, reminder.caregiver.preferred_language),
     )
 

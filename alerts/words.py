@@ -40,6 +40,11 @@ REMINDER_TEXTS = {
             "{sender}: {child} has a clinic visit on {date} at {time}. Reply C to confirm. "
             "To change it, call {phone}."
         ),
+        # A refill visit: the handout's numbing cream goes on an hour before (no drug named).
+        "appointment_refill": (
+            "{sender}: {child} has a pump refill visit on {date} at {time}. Put the numbing cream "
+            "on at {cream}, an hour before. Reply C to confirm. To change it, call {phone}."
+        ),
         "overdue": (
             "{sender}: URGENT. {child}'s pump refill is overdue: the pump may be beeping and "
             "will soon be empty. Call the clinic now: {phone}. After hours: {after}."
@@ -65,6 +70,11 @@ REMINDER_TEXTS = {
         "appointment": (
             "{sender}: {child} tiene cita en la clínica el {date} a las {time}. Responda C para "
             "confirmar. Para cambiarla, llame al {phone}."
+        ),
+        "appointment_refill": (
+            "{sender}: {child} tiene cita para recargar la bomba el {date} a las {time}. Ponga la "
+            "crema para adormecer la piel a las {cream}, una hora antes. Responda C para confirmar. "
+            "Para cambiarla, llame al {phone}."
         ),
         "overdue": (
             "{sender}: URGENTE. La recarga de la bomba de {child} está atrasada: la bomba puede "
@@ -218,17 +228,22 @@ def reminder_text(
     after_hours: str = "",
     offset_days: int = 1,
     local_start: datetime | None = None,
+    local_cream: datetime | None = None,
     sender: str = "",
 ) -> str:
-    """The text of one reminder. `local_start` is the appointment's start in clinic time."""
+    """The text of one reminder. `local_start` is the appointment's start in clinic time, and
+    `local_cream` when the numbing cream goes on (a refill appointment's)."""
     language = language_of(language)
     if kind == "alarm" and offset_days == 0:
         kind = "alarm_today"
+    if kind == "appointment" and local_cream:
+        kind = "appointment_refill"
     template = REMINDER_TEXTS[language][kind]
     return template.format(
         child=child_name(child),
         date=format_date(target, language),
         time=format_time(local_start, language) if local_start else "",
+        cream=format_time(local_cream, language) if local_cream else "",
         phone=phone,
         sender=sender or default_sender(language),
         after=after_hours or phone,

@@ -242,6 +242,9 @@ class Patient(models.Model):
     text_name = models.CharField(
         _("name in text messages"), max_length=text_names.MAX_LENGTH, blank=True, db_default=""
     )
+    # What comforts the child at refills (the handout: music, books, toys), written by the family
+    # on the child page; the nurses read it on the day view and the refill form.
+    comfort_note = models.TextField(_("what comforts your child"), max_length=300, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PatientQuerySet.as_manager()

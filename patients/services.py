@@ -107,6 +107,17 @@ def text_name_settle(*, patient: Patient) -> Patient:
 
 
 @transaction.atomic
+def child_words_set(*, patient: Patient, text_name: str, comfort_note: str) -> Patient:
+    """The child page's "About" form: the text name (refused with TextNameError, and then nothing
+    is saved) and what comforts the child at refills. Only a changed name is checked."""
+    if " ".join(text_name.split()) != patient.text_name:
+        patient = text_name_set(patient=patient, name=text_name)
+    patient.comfort_note = comfort_note.strip()
+    patient.save(update_fields=["comfort_note"])
+    return patient
+
+
+@transaction.atomic
 def text_name_set(*, patient: Patient, name: str) -> Patient:
     """The family's choice of how texts name the child. Texts are worded when they go, so every
     text planned and not yet sent names the child the new way; nothing else holds the name."""

@@ -89,8 +89,9 @@ TEXT_NAME_PROBLEMS = {
 }
 
 
-class ChildTextNameForm(forms.Form):
-    """How the texts name this child: a nickname or initials, unique in the family."""
+class ChildAboutForm(forms.Form):
+    """How the texts name this child (a nickname or initials, unique in the family), and what
+    comforts the child at refills (the handout asks families to tell the nurses)."""
 
     text_name = forms.CharField(
         label=_("Name in text messages"),
@@ -101,4 +102,15 @@ class ChildTextNameForm(forms.Form):
         ),
         error_messages={"required": TEXT_NAME_PROBLEMS["empty"]},
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "words"}),
+    )
+    comfort_note = forms.CharField(
+        label=_("What comforts your child at refills"),
+        required=False,
+        max_length=300,
+        help_text=_(
+            "For example music, a book, a toy or a video. The pump nurses read it before the refill. "
+            "Up to 300 letters."
+        ),
+        error_messages={"max_length": _("Please keep it to 300 letters or fewer.")},
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
