@@ -216,7 +216,7 @@ class VisitForm(forms.Form):
         if name == "concentration_reason":
             return bool(self._value(name)) or not _is_usual(self._value("concentration_mcg_ml"))
         if name == "bolus_max_per_day":
-            return bool(self._value(name)) or not _is_zero(self._value("bolus_mcg"))
+            return not _is_zero(self._value(name)) or not _is_zero(self._value("bolus_mcg"))
         return True
 
     # The rule each hidden-when-not-applying field follows, for refill-form.js.

@@ -85,6 +85,13 @@ def test_nothing_the_nurse_typed_is_lost_when_the_form_refuses(nurse_client, chi
             ), name
 
 
+def test_a_bolus_count_of_0_stays_hidden_after_a_refusal(nurse_client, child):
+    html = nurse_client.post(
+        reverse("staff:visit", args=[child.pk, "refill"]), _data(volume_after_ml="999")
+    ).content.decode()
+    assert _hidden(html, "bolus_max_per_day") and _hidden(html, "flex_steps")
+
+
 def test_a_flex_schedule_typed_on_a_simple_pump_is_kept_while_hidden(nurse_client, child):
     typed = _data(volume_after_ml="999", flex_steps="07:00 14.5")
     html = nurse_client.post(reverse("staff:visit", args=[child.pk, "refill"]), typed).content.decode()
