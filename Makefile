@@ -42,7 +42,7 @@ run: install messages
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	@echo "ITB Portal: starting on http://127.0.0.1:$(WEB_PORT)/ ; the URL and logins are printed again once web, worker and beat are up."
-	@TZ="$$($(RUN_ENV) $(BIN)/python manage.py clock_zone)" $(RUN_ENV) $(BIN)/honcho start -f Procfile \
+	@TZ="$$($(RUN_ENV) $(BIN)/python manage.py clock_zone)" $(RUN_ENV) $(BIN)/python scripts/honcho_start.py start -f Procfile \
 		|| test $$? -eq 130
 
 test: install messages

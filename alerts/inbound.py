@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from alerts.escalations import escalate_reminder
 from alerts.models import Reminder, SmsMessage, WebhookReceipt
-from alerts.words import DEFAULT_SENDER, format_date, format_time, reply_text, sender_of
+from alerts.words import default_sender, format_date, format_time, reply_text, sender_of
 
 # Twilio's opt-out and opt-in keywords (they are matched on the whole message, case-insensitive).
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
@@ -130,12 +130,13 @@ def _clinic_of(caregivers):
     )
 
 
-def _sender_for(caregivers, clinic) -> str:
-    """The clinic's short name, unless this number's children are at more than one clinic."""
+def _sender_for(caregivers, clinic, language: str) -> str:
+    """The clinic's short name in the reader's language, unless this number's children are at
+    more than one clinic."""
     from patients.models import Clinic
 
     clinics = Clinic.objects.filter(patients__caregiver_links__caregiver__in=caregivers).distinct()
-    return DEFAULT_SENDER if caregivers and clinics.count() > 1 else sender_of(clinic)
+    return default_sender(language) if caregivers and clinics.count() > 1 else sender_of(clinic, language)
 
 
 @transaction.atomic
@@ -181,7 +182,7 @@ def _act_on(caregivers, *, message: SmsMessage, from_number: str, body: str, now
     language = caregivers[0].preferred_language if caregivers else ("es" if word in {"SI", "SÍ"} else "en")
     clinic = _clinic_of(caregivers)
     phone = clinic.phone_nurse_line if clinic else ""
-    sender = _sender_for(caregivers, clinic)
+    sender = _sender_for(caregivers, clinic, language)
     if word in OPT_OUT_WORDS or word in OPT_IN_WORDS:
         given = word in OPT_IN_WORDS
         for caregiver in caregivers:
@@ -231,7 +232,7 @@ def _confirm_next(caregivers, *, language: str, phone: str, now: datetime) -> st
     return reply_text(
         "confirmed",
         language=language,
-        initial=appointment.patient.initial,
+        child=appointment.patient.name_in_texts,
         date=format_date(local.date(), language),
         time=format_time(local, language),
     )

@@ -166,10 +166,10 @@ def _climb(concern: Concern, danger: str, steps: list[LadderStep], now: datetime
     words = {
         "danger": danger,
         "language": caregiver.preferred_language,
-        "initial": patient.initial,
+        "child": patient.name_in_texts,
         "day": _day_of(danger, alarm_at.astimezone(tz).date() if alarm_at else None, refill_due),
         "phone": patient.clinic.phone_nurse_line,
-        "sender": sender_of(patient.clinic),
+        "sender": sender_of(patient.clinic, caregiver.preferred_language),
     }
     if rung == Rung.CALL:
         return _call(concern, caregiver, words, now)

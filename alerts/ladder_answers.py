@@ -107,7 +107,7 @@ def ladder_text_answered(
         f"answer_{ANSWER_DIGITS[digit]}",
         language=caregiver.preferred_language,
         phone=clinic.phone_nurse_line,
-        sender=sender_of(clinic),
+        sender=sender_of(clinic, caregiver.preferred_language),
     )
 
 

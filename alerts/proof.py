@@ -49,4 +49,4 @@ def _sender_name(caregiver: Caregiver) -> str:
     clinics = {
         link.patient.clinic for link in caregiver.links.filter(active=True).select_related("patient__clinic")
     }
-    return sender_of(clinics.pop() if len(clinics) == 1 else None)
+    return sender_of(clinics.pop() if len(clinics) == 1 else None, caregiver.preferred_language)

@@ -53,7 +53,7 @@ from alerts.concerns import concerns_refresh, concerns_refresh_many
 from alerts.escalations import escalate_reminder
 from alerts.models import Heartbeat, Reminder, SmsMessage
 from alerts.sms import SendResult, SmsConfigurationError, SmsError, SmsPermanentError, get_backend
-from alerts.words import reminder_text
+from alerts.words import reminder_text, sender_of
 from pumps import safety
 
 logger = logging.getLogger("alerts")
@@ -227,19 +227,20 @@ def caregiver_quiet_until(
 
 def message_for(reminder: Reminder) -> str:
     clinic = reminder.patient.clinic
-    start = (
-        reminder.appointment.start.astimezone(ZoneInfo(clinic.time_zone)) if reminder.appointment else None
-    )
+    tz = ZoneInfo(clinic.time_zone)
+    start = reminder.appointment.start.astimezone(tz) if reminder.appointment else None
+    cream = reminder.appointment.cream_at if reminder.appointment else None
     return reminder_text(
         kind=reminder.kind,
         language=reminder.caregiver.preferred_language,
-        initial=reminder.patient.initial,
+        child=reminder.patient.name_in_texts,
         target=reminder.target_date,
         phone=clinic.phone_nurse_line,
         after_hours=clinic.phone_after_hours,
         offset_days=reminder.offset_days,
         local_start=start,
-        sender=clinic.sms_sender_name,
+        local_cream=cream.astimezone(tz) if cream else None,
+        sender=sender_of(clinic, reminder.caregiver.preferred_language),
     )
 
 

@@ -1,14 +1,17 @@
 """The words of every text, in English and Spanish, written here rather than in locale/.
 
 Rules (docs/rules.md#what-a-text-may-say): no diagnosis, drug, dose or therapy name (not "ITB":
-a text on a lock screen must not tell that a child has a baclofen pump); the child by first initial
-only; the date, what to do, and the clinic's phone number. Every text opens with the clinic's short
-name (the clinic's `sms_sender_name` setting, e.g. "PCH Rehab"). Pure functions, no Django import.
+a text on a lock screen must not tell that a child has a baclofen pump); the child by the text name
+the family chose, or the initial form unique in the family (`Patient.name_in_texts`); the date, what
+to do, and the clinic's phone number. Every text opens with the clinic's short name (the clinic's
+`sms_sender_name` setting, e.g. "PCH Rehab"). Pure functions, no Django import.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+
+from patients.text_names import MAX_LENGTH, clinical_words_in
 
 MONTHS = {
     "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
@@ -22,53 +25,63 @@ WEEKDAYS = {
 REMINDER_TEXTS = {
     "en": {
         "refill_due": (
-            "{sender}: {initial}'s pump refill is due by {date}. Please make sure a refill visit "
+            "{sender}: {child}'s pump refill is due by {date}. Please make sure a refill visit "
             "is booked before then. Questions: call {phone}."
         ),
         "alarm": (
-            "{sender}: {initial}'s pump will beep on {date} because it is getting low. If the refill "
+            "{sender}: {child}'s pump will beep on {date} because it is getting low. If the refill "
             "is not done before then, call the clinic today: {phone}."
         ),
         "alarm_today": (
-            "{sender}: {initial}'s pump may beep today, {date}, because it is getting low. "
+            "{sender}: {child}'s pump may beep today, {date}, because it is getting low. "
             "If the refill is not done, call the clinic now: {phone}."
         ),
         "appointment": (
-            "{sender}: {initial} has a clinic visit on {date} at {time}. Reply C to confirm. "
+            "{sender}: {child} has a clinic visit on {date} at {time}. Reply C to confirm. "
             "To change it, call {phone}."
         ),
+        # A refill visit: the handout's numbing cream goes on an hour before (no drug named).
+        "appointment_refill": (
+            "{sender}: {child} has a pump refill visit on {date} at {time}. Put the numbing cream "
+            "on at {cream}, an hour before. Reply C to confirm. To change it, call {phone}."
+        ),
         "overdue": (
-            "{sender}: URGENT. {initial}'s pump refill is overdue: the pump may be beeping and "
+            "{sender}: URGENT. {child}'s pump refill is overdue: the pump may be beeping and "
             "will soon be empty. Call the clinic now: {phone}. After hours: {after}."
         ),
         "battery": (
-            "{sender}: it is time to plan {initial}'s pump replacement (the battery is running "
+            "{sender}: it is time to plan {child}'s pump replacement (the battery is running "
             "down). Please call the clinic to book it: {phone}."
         ),
     },
     "es": {
         "refill_due": (
-            "{sender}: la recarga de la bomba de {initial} vence el {date}. Asegúrese de tener una "
+            "{sender}: la recarga de la bomba de {child} vence el {date}. Asegúrese de tener una "
             "cita para la recarga antes de esa fecha. Preguntas: llame al {phone}."
         ),
         "alarm": (
-            "{sender}: la bomba de {initial} va a sonar el {date} porque le queda poco. Si la "
+            "{sender}: la bomba de {child} va a sonar el {date} porque le queda poco. Si la "
             "recarga no se hace antes, llame hoy a la clínica: {phone}."
         ),
         "alarm_today": (
-            "{sender}: la bomba de {initial} puede sonar hoy, {date}, porque le queda poco. "
+            "{sender}: la bomba de {child} puede sonar hoy, {date}, porque le queda poco. "
             "Si la recarga no se ha hecho, llame ya a la clínica: {phone}."
         ),
         "appointment": (
-            "{sender}: {initial} tiene cita en la clínica el {date} a las {time}. Responda C para "
+            "{sender}: {child} tiene cita en la clínica el {date} a las {time}. Responda C para "
             "confirmar. Para cambiarla, llame al {phone}."
         ),
+        "appointment_refill": (
+            "{sender}: {child} tiene cita para recargar la bomba el {date} a las {time}. Ponga la "
+            "crema para adormecer la piel a las {cream}, una hora antes. Responda C para confirmar. "
+            "Para cambiarla, llame al {phone}."
+        ),
         "overdue": (
-            "{sender}: URGENTE. La recarga de la bomba de {initial} está atrasada: la bomba puede "
+            "{sender}: URGENTE. La recarga de la bomba de {child} está atrasada: la bomba puede "
             "estar sonando y pronto quedará vacía. Llame ya a la clínica: {phone}. Fuera de horario: {after}."
         ),
         "battery": (
-            "{sender}: es hora de planear el cambio de la bomba de {initial} (la batería se está "
+            "{sender}: es hora de planear el cambio de la bomba de {child} (la batería se está "
             "agotando). Llame a la clínica para pedir la cita: {phone}."
         ),
     },
@@ -76,12 +89,13 @@ REMINDER_TEXTS = {
 
 # When no one clinic can be named (a parent with children at two clinics, a stranger's number).
 DEFAULT_SENDER = "Rehab clinic"
+DEFAULT_SENDER_ES = "Clínica de rehabilitación"
 
 REPLY_TEXTS = {
     "en": {
         "help": "{sender} reminders. For help call the clinic: {phone}. After hours: {after}. "
         "Reply STOP to stop texts.",
-        "confirmed": "Thank you. {initial}'s clinic visit on {date} at {time} is confirmed.",
+        "confirmed": "Thank you. {child}'s clinic visit on {date} at {time} is confirmed.",
         "nothing_to_confirm": "We could not find a visit to confirm. Please call the clinic: {phone}.",
         "unknown": "This number cannot read messages. Please call the clinic: {phone}. "
         "In an emergency call 911.",
@@ -91,7 +105,7 @@ REPLY_TEXTS = {
     "es": {
         "help": "Recordatorios de {sender}. Para ayuda llame a la clínica: {phone}. Fuera de horario: "
         "{after}. Responda STOP para no recibir más mensajes.",
-        "confirmed": "Gracias. La cita de {initial} el {date} a las {time} está confirmada.",
+        "confirmed": "Gracias. La cita de {child} el {date} a las {time} está confirmada.",
         "nothing_to_confirm": "No encontramos una cita para confirmar. Llame a la clínica: {phone}.",
         "unknown": "Este número no puede leer mensajes. Llame a la clínica: {phone}. "
         "En una emergencia llame al 911.",
@@ -103,16 +117,16 @@ REPLY_TEXTS = {
 
 # The ladder (alerts/ladder.py): texts that ask for an answer, and what a call says. Opened with
 # the clinic's sender name (`sender_of`) as every reminder is, with its number; never a therapy
-# name; the child by first initial.
+# name; the child by its text name.
 LADDER_TEXTS = {
     "en": {
-        "alarm_near": "{initial}'s pump will beep on {date} because it is getting low, and no refill "
+        "alarm_near": "{child}'s pump will beep on {date} because it is getting low, and no refill "
         "visit is booked. Please call the clinic to book: {phone}.",
-        "alarm_passed": "{initial}'s pump alarm date ({date}) has passed and no refill is recorded. "
+        "alarm_passed": "{child}'s pump alarm date ({date}) has passed and no refill is recorded. "
         "Call the clinic now: {phone}.",
-        "refill_overdue": "{initial}'s pump refill was due by {date} and no visit is booked. Please call "
+        "refill_overdue": "{child}'s pump refill was due by {date} and no visit is booked. Please call "
         "the clinic to book: {phone}.",
-        "eri": "{initial}'s pump battery is running down and the replacement must be booked. Please call "
+        "eri": "{child}'s pump battery is running down and the replacement must be booked. Please call "
         "the clinic: {phone}.",
         "ask": " Reply 1 if you have booked, 2 to be called.",
         "say_prompt": "Press 1 if you heard this message. To speak to a nurse, call {phone}.",
@@ -123,13 +137,13 @@ LADDER_TEXTS = {
         "answer_call_me": "Thank you. A nurse will call you today. In an emergency call 911.",
     },
     "es": {
-        "alarm_near": "La bomba de {initial} va a sonar el {date} porque le queda poco, y no hay cita de "
+        "alarm_near": "La bomba de {child} va a sonar el {date} porque le queda poco, y no hay cita de "
         "recarga. Llame a la clínica para pedirla: {phone}.",
-        "alarm_passed": "La fecha de alarma de la bomba de {initial} ({date}) ya pasó y no hay recarga "
+        "alarm_passed": "La fecha de alarma de la bomba de {child} ({date}) ya pasó y no hay recarga "
         "registrada. Llame ya a la clínica: {phone}.",
-        "refill_overdue": "La recarga de la bomba de {initial} vencía el {date} y no hay cita. Llame a la "
+        "refill_overdue": "La recarga de la bomba de {child} vencía el {date} y no hay cita. Llame a la "
         "clínica para pedirla: {phone}.",
-        "eri": "La batería de la bomba de {initial} se está agotando y hay que programar el cambio. Llame "
+        "eri": "La batería de la bomba de {child} se está agotando y hay que programar el cambio. Llame "
         "a la clínica: {phone}.",
         "ask": " Responda 1 si ya tiene cita, 2 para que le llamemos.",
         "say_prompt": "Marque 1 si escuchó este mensaje. Para hablar con una enfermera, llame al {phone}.",
@@ -143,35 +157,45 @@ LADDER_TEXTS = {
 
 
 def ladder_text(
-    *, danger: str, language: str, initial: str, day: date | None, phone: str, sender: str = DEFAULT_SENDER
+    *, danger: str, language: str, child: str, day: date | None, phone: str, sender: str = ""
 ) -> str:
     """A ladder text: the clinic's name, what is wrong and what to do, then the question (reply 1
     or 2)."""
     words = LADDER_TEXTS[language_of(language)]
     body = words[danger].format(
-        initial=initial[:1], date=format_date(day, language) if day else "", phone=phone
+        child=child_name(child), date=format_date(day, language) if day else "", phone=phone
     )
-    return f"{sender or DEFAULT_SENDER}: {body}{words['ask']}"
+    return f"{sender or default_sender(language)}: {body}{words['ask']}"
 
 
 def ladder_call_words(
-    *, danger: str, language: str, initial: str, day: date | None, phone: str, sender: str = DEFAULT_SENDER
+    *, danger: str, language: str, child: str, day: date | None, phone: str, sender: str = ""
 ) -> dict:
     """What a ladder call says: message, prompt (press 1) and goodbye, in the caregiver's language."""
     words = LADDER_TEXTS[language_of(language)]
     body = words[danger].format(
-        initial=initial[:1], date=format_date(day, language) if day else "", phone=phone
+        child=child_name(child), date=format_date(day, language) if day else "", phone=phone
     )
     return {
-        "message": words["say_intro"].format(sender=sender or DEFAULT_SENDER) + body,
+        "message": words["say_intro"].format(sender=sender or default_sender(language)) + body,
         "prompt": words["say_prompt"].format(phone=phone),
         "goodbye": words["say_goodbye"],
     }
 
 
-def ladder_reply(key: str, *, language: str, phone: str = "", sender: str = DEFAULT_SENDER) -> str:
+def ladder_reply(key: str, *, language: str, phone: str = "", sender: str = "") -> str:
     """The answer to a reply 1 or 2, opened with the clinic's sender name."""
-    return f"{sender or DEFAULT_SENDER}: " + LADDER_TEXTS[language_of(language)][key].format(phone=phone)
+    opening = sender or default_sender(language)
+    return f"{opening}: " + LADDER_TEXTS[language_of(language)][key].format(phone=phone)
+
+
+def child_name(name: str) -> str:
+    """The child's text name as given (`Patient.name_in_texts`, checked when the family typed it);
+    should anything longer or clinical reach here, only its first letter goes out."""
+    name = (name or "").strip()
+    if not name or len(name) > MAX_LENGTH or clinical_words_in(name):
+        return (name[:1] or "?").upper() + "."
+    return name
 
 
 def language_of(code: str) -> str:
@@ -198,38 +222,57 @@ def reminder_text(
     *,
     kind: str,
     language: str,
-    initial: str,
+    child: str,
     target: date,
     phone: str,
     after_hours: str = "",
     offset_days: int = 1,
     local_start: datetime | None = None,
-    sender: str = DEFAULT_SENDER,
+    local_cream: datetime | None = None,
+    sender: str = "",
 ) -> str:
-    """The text of one reminder. `local_start` is the appointment's start in clinic time."""
+    """The text of one reminder. `local_start` is the appointment's start in clinic time, and
+    `local_cream` when the numbing cream goes on (a refill appointment's)."""
     language = language_of(language)
     if kind == "alarm" and offset_days == 0:
         kind = "alarm_today"
+    if kind == "appointment" and local_cream:
+        kind = "appointment_refill"
     template = REMINDER_TEXTS[language][kind]
     return template.format(
-        initial=initial[:1],
+        child=child_name(child),
         date=format_date(target, language),
         time=format_time(local_start, language) if local_start else "",
+        cream=format_time(local_cream, language) if local_cream else "",
         phone=phone,
-        sender=sender or DEFAULT_SENDER,
+        sender=sender or default_sender(language),
         after=after_hours or phone,
     )
 
 
-def reply_text(key: str, *, language: str, sender: str = DEFAULT_SENDER, **values: str) -> str:
-    return REPLY_TEXTS[language_of(language)][key].format(sender=sender or DEFAULT_SENDER, **values)
+def reply_text(key: str, *, language: str, sender: str = "", **values: str) -> str:
+    if "child" in values:
+        values["child"] = child_name(values["child"])
+    opening = sender or default_sender(language)
+    return REPLY_TEXTS[language_of(language)][key].format(sender=opening, **values)
 
 
-def proof_text(code: str, *, language: str, sender: str = DEFAULT_SENDER) -> str:
+def proof_text(code: str, *, language: str, sender: str = "") -> str:
     """The text that carries a code to prove a mobile number."""
     return reply_text("proof", language=language, sender=sender, code=code)
 
 
-def sender_of(clinic) -> str:
-    """The name a text opens with: the clinic's short name, or a neutral one."""
-    return (getattr(clinic, "sms_sender_name", "") or DEFAULT_SENDER).strip()[:30]
+def default_sender(language: str) -> str:
+    """The neutral name a text opens with when no clinic can be named, in the reader's language."""
+    return DEFAULT_SENDER_ES if language_of(language) == "es" else DEFAULT_SENDER
+
+
+def sender_of(clinic, language: str = "en") -> str:
+    """The name a text opens with, in the reader's language: the clinic's short name (its Spanish
+    form for a Spanish reader; a clinic that kept the neutral English name gets the neutral
+    Spanish one, and a brand name with no Spanish form stays as it is), or a neutral one."""
+    english = (getattr(clinic, "sms_sender_name", "") or DEFAULT_SENDER).strip()[:30]
+    if language_of(language) != "es":
+        return english
+    spanish = (getattr(clinic, "sms_sender_name_es", "") or "").strip()[:30]
+    return spanish or (DEFAULT_SENDER_ES if english == DEFAULT_SENDER else english)

@@ -10,6 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.querysets import AppointmentQuerySet
 
+# The handout: the family is given a cream to numb the child's skin, to put on "an hour before you
+# come to the refill appointment".
+CREAM_BEFORE = timedelta(hours=1)
+
 
 class Appointment(models.Model):
     class Kind(models.TextChoices):
@@ -57,6 +61,11 @@ class Appointment(models.Model):
     @property
     def end(self):
         return self.start + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def cream_at(self):
+        """When the numbing cream goes on: an hour before a refill appointment (None for others)."""
+        return self.start - CREAM_BEFORE if self.kind == self.Kind.REFILL else None
 
     @property
     def is_open(self) -> bool:

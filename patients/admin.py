@@ -54,6 +54,7 @@ WEEKDAY_CHOICES += [(5, "Saturday"), (6, "Sunday")]
 CLINIC_FIELDSETS = (
     (None, {"fields": ("name", "time_zone", "default_location", "nurse_inbox_email")}),
     ("Phone numbers", {"fields": ("phone_business_hours", "phone_after_hours", "phone_nurse_line")}),
+    ("Text messages", {"fields": ("sms_sender_name", "sms_sender_name_es")}),
     ("Opening hours", {"fields": ("open_weekdays", "opens_at", "closes_at")}),
     (
         "Refills and reminders",

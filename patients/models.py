@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from patients import text_names
 from patients.querysets import CaregiverQuerySet, PatientQuerySet
 from pumps import forecast as fc
 from pumps import safety
@@ -89,6 +90,11 @@ class Clinic(models.Model):
     sms_sender_name = models.CharField(
         _("name in text messages"), max_length=30, default="Rehab clinic", db_default="Rehab clinic"
     )
+    # Its Spanish form, for caregivers who read Spanish (blank: "Clínica de rehabilitación" while
+    # the English name is the neutral default, else the English name as it is).
+    sms_sender_name_es = models.CharField(
+        _("name in text messages, in Spanish"), max_length=30, blank=True, db_default=""
+    )
     default_location = models.CharField(max_length=200, blank=True)
     # The clinic's words in Spanish (blank: the English ones are shown).
     name_es = models.CharField(max_length=200, blank=True, db_default="")
@@ -155,6 +161,11 @@ class Clinic(models.Model):
     def clean(self) -> None:
         from pumps.clinic_calendar import CalendarError, ClinicCalendar
 
+        for field in ("sms_sender_name", "sms_sender_name_es"):
+            if text_names.clinical_words_in(getattr(self, field)):
+                raise ValidationError(
+                    {field: "A text is read on a lock screen: name no medicine, pump, therapy or illness."}
+                )
         weekdays = self.open_weekdays
         if not isinstance(weekdays, list) or not all(isinstance(d, int) for d in weekdays):
             raise ValidationError({"open_weekdays": "List the open weekdays as numbers, Monday = 0."})
@@ -226,6 +237,14 @@ class Patient(models.Model):
     active = models.BooleanField(default=True)
     goals = models.JSONField(default=list, blank=True)
     notes = models.TextField(blank=True)
+    # How texts name the child (patients/text_names.py): chosen by the family, unique in the
+    # family; never the full name. Blank only until first settled (`name_in_texts` covers it).
+    text_name = models.CharField(
+        _("name in text messages"), max_length=text_names.MAX_LENGTH, blank=True, db_default=""
+    )
+    # What comforts the child at refills (the handout: music, books, toys), written by the family
+    # on the child page; the nurses read it on the day view and the refill form.
+    comfort_note = models.TextField(_("what comforts your child"), max_length=300, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PatientQuerySet.as_manager()
@@ -244,9 +263,9 @@ class Patient(models.Model):
         return f"{self.first_name} {self.last_name}"
 
     @property
-    def initial(self) -> str:
-        """How a text message may name the child: the first initial, nothing more."""
-        return (self.first_name[:1] or "?").upper()
+    def name_in_texts(self) -> str:
+        """How every text names the child: the family's text name, else the initial form."""
+        return self.text_name or text_names.default_text_name(self.first_name)
 
     def goal_labels(self) -> list[str]:
         labels = dict(Goal.choices)

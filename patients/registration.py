@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from patients import events
+from patients import events, text_names
 from patients.contact import (
     ProofLimitError,
     caregiver_clinic_ids,
@@ -33,7 +33,9 @@ from pumps.services import refill_record
 def patient_register(*, clinic: Clinic, by: User, patient: dict, pump: dict, fill: dict) -> Patient:
     """Create the child and the pump, and record the first program and fill (a visit of kind
     implant, through the same service as every refill). All or nothing."""
-    child = Patient.objects.create(clinic=clinic, **patient)
+    child = Patient.objects.create(
+        clinic=clinic, text_name=text_names.default_text_name(patient["first_name"]), **patient
+    )
     new_pump = Pump.objects.create(patient=child, **pump)
     refill_record(pump=new_pump, by=by, **{**fill, "kind": "implant"})
     return child
@@ -80,14 +82,24 @@ def caregiver_invite(
     preferred_language: str = "en",
     mobile: str = "",
 ) -> Caregiver:
-    """Create the parent's account (no password yet), link the child, and e-mail the set-password link."""
+    """Create the parent's account (no password yet), link the child, and e-mail the set-password
+    link. An address that already has an account is answered the same (see below)."""
     from django.core.mail import send_mail
 
     from patients.services import caregiver_create, caregiver_link
 
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
-        raise CaregiverError("This e-mail already has an account. Use 'Link an existing account' instead.")
+        # The nurse gets the same answer as for a new address (a nurse of any clinic must not
+        # learn which e-mails have accounts), and the address gets one e-mail either way: an
+        # existing parent account is asked to accept the child (as "Link an existing account"
+        # does); any other account is told that it already has one.
+        invitation = caregiver_link_existing(
+            patient=patient, by=by, email=email, relationship=relationship, primary_contact=primary_contact
+        )
+        if invitation is not None and invitation.caregiver_id is None:
+            _account_exists_mail(email=email, patient=patient, language=preferred_language)
+        return invitation.caregiver if invitation is not None else None
     caregiver = caregiver_create(
         email=email, first_name=first_name, last_name=last_name, preferred_language=preferred_language
     )
@@ -114,6 +126,22 @@ def caregiver_invite(
     transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
     events.child_changed_send(patient=patient)
     return caregiver
+
+
+def _account_exists_mail(*, email: str, patient: Patient, language: str) -> None:
+    """The e-mail an invitation sends to an address that already has an account it cannot use
+    for this child: the same one e-mail every invitation sends, so nothing differs to the nurse."""
+    from django.core.mail import send_mail
+
+    with translation.override(language):
+        subject = gettext("Your ITB Portal account")
+        body = gettext(
+            "Hello,\n\nThe baclofen pump clinic (%(clinic)s) tried to invite this e-mail address to the "
+            "ITB Portal as a parent, but it already has an account. If you are a parent, please call "
+            "the baclofen pump nurse line, %(phone)s, and give the nurses another e-mail address or "
+            "ask them to link your account.\n\nIf you did not expect this e-mail, you can ignore it."
+        ) % {"clinic": patient.clinic.name, "phone": patient.clinic.phone_nurse_line}
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from patients import audit, events
+from patients import audit, events, text_names
 from patients.models import Caregiver, CaregiverLink, Clinic, Patient, SmsConsent, StaffProfile, User
 
 ROLE_GROUPS = {
@@ -69,7 +69,68 @@ def caregiver_link(
         patient=patient,
         defaults={"relationship": relationship, "primary_contact": primary_contact, "active": True},
     )
+    text_name_settle(patient=patient)
     return link
+
+
+class TextNameError(ValueError):
+    """A text name the family cannot use; `key` is text_names.text_name_problem's reason."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def family_text_names(patient: Patient) -> set[str]:
+    """The text names of the child's siblings: every other child of each parent linked to it."""
+    siblings = (
+        Patient.objects.filter(
+            caregiver_links__active=True,
+            caregiver_links__caregiver__links__patient=patient,
+            caregiver_links__caregiver__links__active=True,
+        )
+        .exclude(pk=patient.pk)
+        .distinct()
+    )
+    return {sibling.name_in_texts for sibling in siblings}
+
+
+def text_name_settle(*, patient: Patient) -> Patient:
+    """Give the child the initial form no sibling has, when it has no text name yet or a new link
+    brought a sibling with the same one (the child just linked is the one renamed)."""
+    taken = family_text_names(patient)
+    if patient.text_name and patient.text_name.casefold() not in {name.casefold() for name in taken}:
+        return patient
+    patient.text_name = text_names.default_text_name(patient.first_name, taken)
+    patient.save(update_fields=["text_name"])
+    return patient
+
+
+@transaction.atomic
+def child_words_set(*, patient: Patient, text_name: str, comfort_note: str) -> Patient:
+    """The child page's "About" form: the text name (refused with TextNameError, and then nothing
+    is saved) and what comforts the child at refills. Only a changed name is checked."""
+    if " ".join(text_name.split()) != patient.text_name:
+        patient = text_name_set(patient=patient, name=text_name)
+    patient.comfort_note = comfort_note.strip()
+    patient.save(update_fields=["comfort_note"])
+    return patient
+
+
+@transaction.atomic
+def text_name_set(*, patient: Patient, name: str) -> Patient:
+    """The family's choice of how texts name the child. Texts are worded when they go, so every
+    text planned and not yet sent names the child the new way; nothing else holds the name."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    name = " ".join(name.split())
+    problem = text_names.text_name_problem(
+        name, first_name=patient.first_name, last_name=patient.last_name, taken=family_text_names(patient)
+    )
+    if problem:
+        raise TextNameError(problem)
+    patient.text_name = name
+    patient.save(update_fields=["text_name"])
+    return patient
 
 
 @transaction.atomic

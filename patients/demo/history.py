@@ -37,7 +37,7 @@ def seed_history(*, patient, visits: list, nurse, now: datetime) -> None:
             body = reminder_text(
                 kind="refill_due",
                 language=caregiver.preferred_language,
-                initial=patient.initial,
+                child=patient.name_in_texts,
                 target=before.refill_due,
                 phone=phone,
             )
@@ -105,7 +105,7 @@ def _close_call(patient, before, visit, textable, nurse, i: int) -> None:
                 body=ladder_text(
                     danger=kind,
                     language=caregiver.preferred_language,
-                    initial=patient.initial,
+                    child=patient.name_in_texts,
                     day=alarm_day,
                     phone=patient.clinic.phone_nurse_line,
                 ),
@@ -167,7 +167,7 @@ def seed_call_list(*, clinic, now: datetime) -> LadderStep | None:
                 body=ladder_text(
                     danger="alarm_passed",
                     language=caregiver.preferred_language,
-                    initial=patient.initial,
+                    child=patient.name_in_texts,
                     day=day,
                     phone=patient.clinic.phone_nurse_line,
                 ),

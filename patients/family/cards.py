@@ -39,6 +39,7 @@ class ChildCard:
     reason: str  # the concern's kind, or booked / not_due_yet / no_refill
     replace_by: date | None  # set only when the battery window is open
     recovery: urg.Recovery | None
+    cream_at: datetime | None = None  # clinic-local; the day before a refill visit and on the day
 
     @property
     def level(self) -> str:
@@ -95,6 +96,10 @@ MOVE_EARLIER_KINDS = frozenset(
         safety.Kind.BOOKED_AFTER_DUE.value,
     }
 )
+
+# The card says when to put the numbing cream on the day before a refill visit (when the text
+# says it too) and on the day itself.
+CREAM_SHOWN_DAYS = (0, 1)
 
 _NO_DATE = 10**6  # a child with no alarm date yet sorts after every dated one of the same key
 
@@ -213,6 +218,8 @@ def child_card(
     alarm_at = timezone.localtime(state.alarm_at, tz) if state and state.alarm_at else None
     refill_due = state.refill_due if state else None
     appointment_at = timezone.localtime(appointment.start, tz) if appointment else None
+    in_days = (appointment_at.date() - today).days if appointment_at else None
+    cream_at = appointment.cream_at if appointment and in_days in CREAM_SHOWN_DAYS else None
     window_open = bool(pump and pump.battery_window_open(today))
     return ChildCard(
         patient=patient,
@@ -223,13 +230,14 @@ def child_card(
         refill_due=refill_due,
         appointment=appointment,
         appointment_at=appointment_at,
-        appointment_in_days=(appointment_at.date() - today).days if appointment_at else None,
+        appointment_in_days=in_days,
         days_to_alarm=(alarm_at.date() - today).days if alarm_at else None,
         days_to_due=(refill_due - today).days if refill_due else None,
         concern=concern,
         reason=_reason(concern, state, appointment),
         replace_by=pump.replace_by() if window_open else None,
         recovery=urg.recovery(implant_date=pump.implant_date, today=today) if pump else None,
+        cream_at=timezone.localtime(cream_at, tz) if cream_at else None,
     )
 
 

@@ -70,3 +70,47 @@ LANGUAGE_NAMES = [(Language.ENGLISH.value, "English"), (Language.SPANISH.value, 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=LANGUAGE_NAMES)
     next = forms.CharField(required=False)
+
+
+# What the family reads when the text name they typed cannot be used (text_names.text_name_problem).
+TEXT_NAME_PROBLEMS = {
+    "empty": _("Please type a short name, for example the first letter and a dot: L."),
+    "too_long": _("Please use 12 letters or fewer."),
+    "characters": _("Please use letters only (a dot, a space or a dash is fine)."),
+    "full_name": _(
+        "Please do not use your child's full first or last name: anyone can read a text on a locked "
+        "phone. A nickname or initials work well."
+    ),
+    "clinical": _(
+        "Please choose a name without medical words (no medicine, pump or illness): anyone can read "
+        "a text on a locked phone."
+    ),
+    "taken": _("Another of your children already has this name in texts. Please choose a different one."),
+}
+
+
+class ChildAboutForm(forms.Form):
+    """How the texts name this child (a nickname or initials, unique in the family), and what
+    comforts the child at refills (the handout asks families to tell the nurses)."""
+
+    text_name = forms.CharField(
+        label=_("Name in text messages"),
+        max_length=40,
+        help_text=_(
+            "A nickname or initials, up to 12 letters. Not the full name: anyone can read a text on a "
+            "locked phone. Each of your children needs a different one."
+        ),
+        error_messages={"required": TEXT_NAME_PROBLEMS["empty"]},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "words"}),
+    )
+    comfort_note = forms.CharField(
+        label=_("What comforts your child at refills"),
+        required=False,
+        max_length=300,
+        help_text=_(
+            "For example music, a book, a toy or a video. The pump nurses read it before the refill. "
+            "Up to 300 letters."
+        ),
+        error_messages={"max_length": _("Please keep it to 300 letters or fewer.")},
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -29,9 +29,9 @@ from patients.contact import (
 )
 from patients.family import calendar as family_calendar
 from patients.family.cards import appointments_to_move, child_cards, past_visits, upcoming_appointments
-from patients.family.forms import LanguageForm, TextSettingsForm
+from patients.family.forms import TEXT_NAME_PROBLEMS, ChildAboutForm, LanguageForm, TextSettingsForm
 from patients.models import Caregiver, Patient
-from patients.services import SMS_CONSENT_WORDING, sms_consent_record
+from patients.services import SMS_CONSENT_WORDING, TextNameError, child_words_set, sms_consent_record
 
 RECENT_MESSAGES = 3  # shown first; the rest, up to OLDER_MESSAGES, under "older texts"
 OLDER_MESSAGES = 20
@@ -50,6 +50,20 @@ def home(request):
 @caregiver_required
 def child(request, pk: int):
     patient = get_object_or_404(_children(request).select_related("clinic"), pk=pk)
+    about = ChildAboutForm(initial={"text_name": patient.name_in_texts, "comfort_note": patient.comfort_note})
+    if request.method == "POST":
+        about = ChildAboutForm(request.POST)
+        if about.is_valid():
+            try:
+                patient = child_words_set(patient=patient, **about.cleaned_data)
+            except TextNameError as error:
+                about.add_error("text_name", TEXT_NAME_PROBLEMS[error.key])
+            else:
+                messages.success(
+                    request,
+                    _("Saved. Texts will call your child %(name)s.") % {"name": patient.name_in_texts},
+                )
+                return redirect("family:child", pk=patient.pk)
     now = timezone.now()
     [card] = child_cards(_children(request).filter(pk=patient.pk), now=now)
     context = {
@@ -58,9 +72,10 @@ def child(request, pk: int):
         "appointments": upcoming_appointments(patient, now=now),
         "to_move": appointments_to_move(patient),
         "visits": past_visits(patient),
+        "about": about,
     }
     audit.audit_record(request=request, action=audit.CHILD_PAGE_VIEWED, obj=patient, patient_id=patient.pk)
-    return render(request, "family/child.html", context)
+    return render(request, "family/child.html", context, status=400 if about.errors else 200)
 
 
 @require_POST

@@ -21,7 +21,7 @@ from patients.staff.appointment_forms import (
     not_too_far_ahead,
 )
 from pumps import delivery, safety
-from pumps.models import Program
+from pumps.models import USUAL_CONCENTRATIONS, Program
 from pumps.services import (
     NEXT_HOURS_CONFIRM_FIELD,
     PROGRAM_FIELDS,
@@ -57,6 +57,20 @@ def parse_flex_steps(text: str) -> list[dict]:
     return steps
 
 
+def _is_usual(value) -> bool:
+    try:
+        return Decimal(str(value)) in USUAL_CONCENTRATIONS
+    except (ArithmeticError, ValueError):
+        return not str(value or "").strip()
+
+
+def _is_zero(value) -> bool:
+    try:
+        return Decimal(str(value or 0)) == 0
+    except (ArithmeticError, ValueError):
+        return False
+
+
 class VisitForm(forms.Form):
     """Every field of a refill visit (docs/rules.md#what-a-refill-visit-records). `kind` = refill,
     implant or programming."""
@@ -80,8 +94,8 @@ class VisitForm(forms.Form):
     flex_steps = forms.CharField(
         label="Flex schedule",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "00:00 10\n07:00 14\n19:00 11"}),
-        help_text="One step per line: start time (pump clock) and mcg/hour.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One step per line: start time (pump clock) and mcg/hour, for example 07:00 14.5.",
     )
     bolus_mcg = _dec("Patient bolus dose (mcg)", initial=Decimal(0))
     bolus_max_per_day = forms.IntegerField(
@@ -160,7 +174,6 @@ class VisitForm(forms.Form):
         if current is None:
             for name in ("pre_concentration_mcg_ml", "pre_mode", "pre_daily_dose_mcg"):
                 self.fields.pop(name, None)
-        self.helper = self._helper()
 
     @staticmethod
     def _initial_from(current: Program | None) -> dict:
@@ -183,13 +196,57 @@ class VisitForm(forms.Form):
             "alarm_volume_ml": current.alarm_volume_ml,
         }
 
+    def _value(self, name: str):
+        """What the field holds now: as typed (a bound form), else its initial value."""
+        if self.is_bound:
+            return self.data.get(self.add_prefix(name), "")
+        return self.initial.get(name, self.fields[name].initial if name in self.fields else None)
+
+    def applies(self, name: str) -> bool:
+        """Whether a field applies to what is typed so far (refill-form.js asks the same on each
+        change, from the data-applies-when attributes): a field that does not is hidden, never
+        emptied; one with an error is always shown, and a reason or bolus count with a value."""
+        if self.is_bound and self.errors.get(name):
+            return True
+        mode = self._value("mode") or Program.Mode.SIMPLE
+        if name == "daily_dose_mcg":
+            return mode == Program.Mode.SIMPLE
+        if name == "flex_steps":
+            return mode == Program.Mode.FLEX
+        if name == "concentration_reason":
+            return bool(self._value(name)) or not _is_usual(self._value("concentration_mcg_ml"))
+        if name == "bolus_max_per_day":
+            return not _is_zero(self._value(name)) or not _is_zero(self._value("bolus_mcg"))
+        return True
+
+    # The rule each hidden-when-not-applying field follows, for refill-form.js.
+    APPLIES_WHEN = {
+        "daily_dose_mcg": "mode=simple",
+        "flex_steps": "mode=flex",
+        "concentration_reason": "concentration_mcg_ml!=usual",
+        "bolus_max_per_day": "bolus_mcg!=0",
+    }
+
+    @property
+    def helper(self) -> FormHelper:
+        """Built when the form is drawn (after validation), so it knows which fields apply."""
+        return self._helper()
+
     def _helper(self) -> FormHelper:
         helper = FormHelper()
         helper.form_tag = False
         names = set(self.fields)
 
+        def cell(name):
+            attrs = {"css_class": "col-sm-6 col-lg-6 col-xl-4", "data_field": name}
+            if name in self.APPLIES_WHEN:
+                attrs["data_applies_when"] = self.APPLIES_WHEN[name]
+                if not self.applies(name):
+                    attrs["hidden"] = "hidden"
+            return Div(name, **attrs)
+
         def group(title, *fields):
-            present = [Div(f, css_class="col-sm-6 col-lg-4") for f in fields if f in names]
+            present = [cell(f) for f in fields if f in names]
             return Fieldset(title, Div(*present, css_class="row")) if present else HTML("")
 
         helper.layout = Layout(
@@ -223,7 +280,6 @@ class VisitForm(forms.Form):
                 "dose_change_reason",
                 "dose_change_confirmed",
             ),
-            HTML('<div id="visit-preview" aria-live="polite">{% include "staff/_preview.html" %}</div>'),
             group(
                 "Alarm date and next visit",
                 "printed_alarm_date",

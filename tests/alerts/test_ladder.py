@@ -78,7 +78,7 @@ def test_the_ladder_climbs_text_next_text_call_then_call_list_each_at_its_time(
     primary, second = [link.caregiver for link in family.caregiver_links.order_by("-primary_contact", "pk")]
     assert first["To"] == str(primary.mobile)
     assert "Responda 1 si ya tiene cita, 2 para que le llamemos" in first["Body"]  # Spanish caregiver
-    assert first["Body"].startswith(f"{sender_of(family.clinic)}: La bomba de S ")
+    assert first["Body"].startswith(f"{sender_of(family.clinic, 'es')}: La bomba de S. ")
     assert not any(word.lower() in first["Body"].lower() for word in BANNED)
 
     # The wait is the clinic's 24 h, shortened to a quarter of the 76 h left: 19 h.
@@ -93,7 +93,7 @@ def test_the_ladder_climbs_text_next_text_call_then_call_list_each_at_its_time(
     assert advance(t2 + timedelta(hours=14, minutes=15)) == 1
     (call,) = voice.calls
     assert call["To"] == str(primary.mobile) and call["From"] == "+17205550100"
-    intro = f"Hola. Este es un mensaje de {sender_of(family.clinic)}, la clínica de su hijo."
+    intro = f"Hola. Este es un mensaje de {sender_of(family.clinic, 'es')}, la clínica de su hijo."
     assert f'<Say language="es-US">{intro}' in call["Twiml"]
     assert "Marque 1 si escuchó este mensaje" in call["Twiml"] and '<Gather numDigits="1"' in call["Twiml"]
     assert not any(word.lower() in call["Twiml"].lower() for word in BANNED)
@@ -317,4 +317,4 @@ def test_a_refill_due_date_passed_with_nothing_booked_names_the_due_date(clinic,
     assert Concern.objects.filter(patient=patient, kind="due_passed", resolved_at__isnull=True).exists()
     assert advance(at(2026, 12, 7, 10)) == 1
     (text,) = voice.accepted
-    assert "S's pump refill was due by Fri Dec 4 and no visit is booked." in text["Body"]
+    assert "S.'s pump refill was due by Fri Dec 4 and no visit is booked." in text["Body"]

@@ -60,10 +60,10 @@ def test_nothing_is_sent_before_its_time(child, outbox):
     assert outbox == []
 
 
-def test_the_text_names_the_child_by_initial_with_date_action_and_clinic_number(child, outbox):
+def test_the_text_names_the_child_by_its_text_name_with_date_action_and_clinic_number(child, outbox):
     send_due(at(2026, 11, 16, 10, 1))
     body = outbox[0].body
-    assert "S's" in body and "Sofia" not in body and "Test" not in body
+    assert "S.'s" in body and "Sofia" not in body and "Test" not in body
     assert "Mon Nov 30" in body and child.clinic.phone_nurse_line in body and "refill" in body
     assert not [w for w in FORBIDDEN if w in body.lower()]
 
@@ -74,7 +74,7 @@ def test_a_spanish_speaking_caregiver_gets_the_spanish_text(clinic, outbox):
     reminders_replan(patient=patient, now=at(2026, 11, 2, 8))
     send_due(at(2026, 12, 7, 10, 5))
     bodies = [m.body for m in outbox]
-    assert any("la bomba de M puede sonar hoy, lun 7 dic" in b for b in bodies)
+    assert any("la bomba de M. puede sonar hoy, lun 7 dic" in b for b in bodies)
     assert all("Mateo" not in b and not [w for w in FORBIDDEN if w in b.lower()] for b in bodies)
 
 

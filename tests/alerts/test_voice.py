@@ -35,11 +35,11 @@ def test_the_twiml_says_the_message_in_the_language_and_gathers_one_key():
 
 @pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("danger", DANGERS)
-def test_ladder_texts_and_calls_name_no_therapy_and_only_the_initial(danger, language):
+def test_ladder_texts_and_calls_name_no_therapy_and_the_childs_text_name(danger, language):
     values = {
         "danger": danger,
         "language": language,
-        "initial": "Sofia",
+        "child": "S.",
         "day": date(2026, 12, 11),
         "phone": "303-555-0100",
         "sender": "PCH Rehab",
@@ -47,7 +47,7 @@ def test_ladder_texts_and_calls_name_no_therapy_and_only_the_initial(danger, lan
     body = ladder_text(**values)
     said = " ".join(ladder_call_words(**values).values())
     for words in (body, said):
-        assert "Sofia" not in words and ("S's" in words or "de S " in words)
+        assert "Sofia" not in words and ("S.'s" in words or "de S. " in words)
         assert not any(banned in words.lower() for banned in BANNED)
         assert "303-555-0100" in words
     assert body.startswith("PCH Rehab: ") and "PCH Rehab" in said

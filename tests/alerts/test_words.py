@@ -1,4 +1,4 @@
-"""The words of the texts: both languages, no diagnosis, drug or dose, initial only."""
+"""The words of the texts: both languages, no diagnosis, drug or dose, the child's text name."""
 
 from __future__ import annotations
 
@@ -31,11 +31,11 @@ FORBIDDEN = [
 @pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("kind", ["refill_due", "alarm", "appointment", "battery"])
 @pytest.mark.parametrize("offset", [0, 1])
-def test_every_reminder_text_has_initial_date_phone_and_no_clinical_words(language, kind, offset):
+def test_every_reminder_text_has_the_text_name_date_phone_and_no_clinical_words(language, kind, offset):
     text = reminder_text(
         kind=kind,
         language=language,
-        initial="Sofia",
+        child="Sofi",
         target=date(2026, 12, 7),
         phone="801.213.7694",
         offset_days=offset,
@@ -43,7 +43,7 @@ def test_every_reminder_text_has_initial_date_phone_and_no_clinical_words(langua
     )
     words = set(text.lower().replace(",", " ").replace(".", " ").replace(":", " ").split())
     assert not words & set(FORBIDDEN)
-    assert "Sofia" not in text and "S" in text and "801.213.7694" in text
+    assert "Sofi" in text and "801.213.7694" in text
     if kind != "battery":
         assert format_date(date(2026, 12, 7), language) in text
 
@@ -63,7 +63,7 @@ def test_an_appointment_text_gives_the_local_time_and_how_to_confirm():
     en = reminder_text(
         kind="appointment",
         language="en",
-        initial="L",
+        child="L.",
         target=date(2026, 12, 7),
         phone="1",
         local_start=datetime(2026, 12, 7, 14, 30),
@@ -71,7 +71,7 @@ def test_an_appointment_text_gives_the_local_time_and_how_to_confirm():
     es = reminder_text(
         kind="appointment",
         language="es",
-        initial="L",
+        child="L.",
         target=date(2026, 12, 7),
         phone="1",
         local_start=datetime(2026, 12, 7, 14, 30),
@@ -92,7 +92,7 @@ def test_no_text_names_the_therapy_and_each_opens_with_the_clinics_short_name(la
         reminder_text(
             kind=kind,
             language=language,
-            initial="S",
+            child="S.",
             target=date(2026, 12, 7),
             phone="1",
             offset_days=offset,
@@ -103,7 +103,7 @@ def test_no_text_names_the_therapy_and_each_opens_with_the_clinics_short_name(la
         if kind != "alarm_today"
         for offset in (0, 1)
     ]
-    values = {"phone": "1", "after": "2", "initial": "S", "date": "d", "time": "t", "code": "123456"}
+    values = {"phone": "1", "after": "2", "child": "S.", "date": "d", "time": "t", "code": "123456"}
     texts += [
         reply_text(key, language=language, sender="PCH Rehab", **values) for key in REPLY_TEXTS[language]
     ]
@@ -126,3 +126,62 @@ def test_the_sender_name_is_a_clinic_setting(db, clinic, outbox):
     reminders_replan(patient=patient)
     reminder = patient.reminders.select_related("patient__clinic", "caregiver", "appointment").first()
     assert message_for(reminder).startswith("PCH Rehab: ")
+
+
+@pytest.mark.parametrize("name", ["Baclofen", "ITB kid", "a" * 13, ""])
+def test_a_clinical_or_overlong_name_never_goes_out_only_its_first_letter(name):
+    text = reminder_text(kind="refill_due", language="en", child=name, target=date(2026, 12, 7), phone="1")
+    assert name not in text or not name
+    assert text.startswith(f"Rehab clinic: {(name[:1] or '?').upper()}.'s pump refill")
+
+
+def test_the_clinical_word_list_covers_every_word_the_texts_tests_forbid():
+    from patients.text_names import CLINICAL_WORDS
+
+    assert set(FORBIDDEN) <= set(CLINICAL_WORDS)
+
+
+def test_the_sender_name_has_a_spanish_form_for_spanish_readers():
+    from types import SimpleNamespace
+
+    from alerts.words import sender_of
+
+    neutral = SimpleNamespace(sms_sender_name="Rehab clinic", sms_sender_name_es="")
+    branded = SimpleNamespace(sms_sender_name="PCH Rehab", sms_sender_name_es="")
+    both = SimpleNamespace(sms_sender_name="PCH Rehab", sms_sender_name_es="Rehab. PCH")
+    assert [sender_of(c, "en") for c in (neutral, branded, both)] == [
+        "Rehab clinic",
+        "PCH Rehab",
+        "PCH Rehab",
+    ]
+    assert [sender_of(c, "es") for c in (neutral, branded, both)] == [
+        "Clínica de rehabilitación",
+        "PCH Rehab",
+        "Rehab. PCH",
+    ]
+    assert sender_of(None, "es") == "Clínica de rehabilitación" and sender_of(None, "en") == "Rehab clinic"
+    spanish = reminder_text(kind="battery", language="es", child="S.", target=date(2026, 12, 7), phone="1")
+    assert spanish.startswith("Clínica de rehabilitación: es hora")
+
+
+@pytest.mark.parametrize(("language", "opening"), [("en", "PCH Rehab: "), ("es", "Rehab. PCH: ")])
+def test_each_caregiver_gets_the_sender_name_in_their_language(db, clinic, language, opening):
+    from alerts.planning import reminders_replan
+    from alerts.sending import message_for
+    from tests.alerts.conftest import make_child
+
+    clinic.sms_sender_name, clinic.sms_sender_name_es = "PCH Rehab", "Rehab. PCH"
+    clinic.save(update_fields=["sms_sender_name", "sms_sender_name_es"])
+    patient = make_child(clinic, language=language)
+    reminders_replan(patient=patient)
+    reminder = patient.reminders.select_related("patient__clinic", "caregiver", "appointment").first()
+    assert message_for(reminder).startswith(opening)
+
+
+def test_a_sender_name_that_names_the_therapy_is_refused_in_either_language(db, clinic):
+    from django.core.exceptions import ValidationError
+
+    clinic.sms_sender_name_es = "Bomba de baclofeno"
+    with pytest.raises(ValidationError) as refused:
+        clinic.clean()
+    assert "sms_sender_name_es" in refused.value.message_dict

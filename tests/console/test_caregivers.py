@@ -75,14 +75,44 @@ def test_the_invitation_link_expires_after_7_days(
         assert response.status_code == 400 and "7 days" in response.content.decode()
 
 
-def test_inviting_an_existing_email_points_to_linking(
-    nurse_client, child, parent, django_capture_on_commit_callbacks
+def _answer(response) -> tuple:
+    """What the nurse gets back: status, where it leads, and the message shown there."""
+    return response.status_code, response.headers.get("Location")
+
+
+@pytest.mark.parametrize("who", ["parent", "other_parent", "nurse", "new"])
+def test_inviting_tells_the_nurse_nothing_about_whether_the_email_has_an_account(
+    nurse_client, child, parent, other_parent, nurse, who, django_capture_on_commit_callbacks
 ):
-    response = _invite(
-        nurse_client, child, django_capture_on_commit_callbacks, **{"invite-email": parent.email}
+    """The e-mail oracle (issue 24): a new address, a parent already linked, another family's
+    parent and a staff account get the same status, redirect and message, and the typed address
+    gets exactly one e-mail; nothing is linked without the parent."""
+    email = {"parent": parent.email, "other_parent": other_parent.email, "nurse": nurse.email}.get(
+        who, "new.parent@example.test"
     )
-    assert "already has an account" in response.content.decode()
-    assert not mail.outbox
+    response = _invite(
+        nurse_client, child, django_capture_on_commit_callbacks, **{"invite-email": email.upper()}
+    )
+    assert _answer(response) == (302, reverse("staff:chart", args=[child.pk]))
+    page = nurse_client.get(response.headers["Location"]).content.decode()
+    assert "Invitation sent. The link works for 7 days." in page and "already has an account" not in page
+    assert [m.to for m in mail.outbox] == [[email.lower()]]
+    if who == "other_parent":
+        assert "/invite/link/" in mail.outbox[0].body  # the parent may accept
+        assert not CaregiverLink.objects.filter(caregiver__user=other_parent, patient=child).exists()
+    if who == "nurse":
+        assert not hasattr(User.objects.get(email=nurse.email), "caregiver")
+
+
+def test_inviting_an_existing_email_twice_adds_nothing(
+    nurse_client, child, other_parent, django_capture_on_commit_callbacks
+):
+    for _ in range(2):
+        response = _invite(
+            nurse_client, child, django_capture_on_commit_callbacks, **{"invite-email": other_parent.email}
+        )
+        assert response.status_code == 302
+    assert len(mail.outbox) == 1 and child.link_invitations.count() == 1
 
 
 def test_linking_an_existing_parent_sends_an_invitation_and_links_only_once_accepted(

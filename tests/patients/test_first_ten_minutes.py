@@ -109,3 +109,22 @@ def test_the_filesystem_broker_names_its_host():
     text = (ROOT / "itbportal" / "settings.py").read_text()
     url = re.search(r'default=REDIS_URL or "([^"]+)"', text).group(1)
     assert Connection(url).hostname == "localhost" and url.startswith("filesystem://")
+
+
+def test_make_run_gives_the_worker_time_for_its_warm_shutdown():
+    """Issue 24: on Ctrl-C honcho killed the worker 5 s after SIGTERM ("sending SIGKILL to
+    worker.1"); its warm shutdown took 6 to 8 s on a loaded machine. `make run` starts honcho
+    through scripts/honcho_start.py, which waits 30 s."""
+    import runpy
+
+    import honcho.manager
+
+    recipe = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "$(BIN)/python scripts/honcho_start.py start -f Procfile" in recipe
+    assert "/honcho start" not in recipe
+    before = honcho.manager.KILL_WAIT
+    try:
+        runpy.run_path(str(ROOT / "scripts" / "honcho_start.py"), run_name="not_main")
+        assert honcho.manager.KILL_WAIT >= 20
+    finally:
+        honcho.manager.KILL_WAIT = before

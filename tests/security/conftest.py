@@ -121,7 +121,7 @@ def _ladder_text(concern, caregiver, now):
     words = {
         "danger": "alarm_near",
         "language": caregiver.preferred_language,
-        "initial": concern.patient.initial,
+        "child": concern.patient.name_in_texts,
         "day": timezone.localdate(now, clinic.tzinfo),
         "phone": clinic.phone_nurse_line,
         "sender": sender_of(clinic),
