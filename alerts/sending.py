@@ -10,16 +10,22 @@ again), or (when the provider cannot tell) twice rather than never, and never en
 - Begin (its own commit): the task locks its row, rechecks it is still claimed and not begun
   (a repeated task finds it begun or sent and does nothing), that it may still be sent, and the
   quiet hours; then counts the send (attempts + 1, send_started_at). A row at MAX_ATTEMPTS is not
-  sent again: it ends failed and is escalated, with the reason, once. A batch begins its rows a
-  group at a time, in one commit per group (send_group_size(): as many as the sending threads
-  have in flight in a round, so a begun row waits for its send far less than lost_after()).
-- Send (its own commit): lock the row again, call the provider while holding the lock, and
-  record what the provider answered (status, message id, sent_at: the moment it accepted) and
-  the text's outbox row, in that same commit: a text is recorded as it is accepted.
-- Record (a third transaction; one per group in a batch): escalations, "cannot be reached",
-  releasing a hold. A failure there is logged; the text's outcome and outbox row are stored.
-- Errors (alerts.sms.errors): transient ones put the row back to planned with send_after = now +
-  backoff (no eta or countdown sits in the broker); permanent ones end failed and are escalated
+  sent again: it ends failed and is escalated, with the reason, once. On the sending threads
+  (alerts.send_pool) a batch begins only as many rows as there are free threads, in one commit,
+  and each goes to its thread at once (a text flows on its own: no batch waits for its slowest).
+  Inside a transaction or on one thread, a group at a time (send_group_size()).
+- Send: call the provider (on a sending thread, holding no lock and no connection: the request
+  ends within TWILIO_TIMEOUT_SECONDS, well inside lost_after()), then, in one commit, lock the
+  row, check it is still this send's (begun at its send_started_at, no message id), and record
+  what the provider answered (status, message id, sent_at: the moment it answered) and the
+  text's outbox row: a text is recorded as it is accepted. A delivery report that came first
+  (it names the row) keeps its status. Inside a transaction, the row is locked around the call.
+- Record (follow-ups): escalations, releasing a hold (per row), "cannot be reached" (once per
+  batch). A failure there is logged; the text's outcome and outbox row are stored.
+- Errors (alerts.sms.errors): transient ones (5xx, 429, timeouts, dropped connections) put the
+  row back to planned with send_after = now + backoff: 2-3 s, then 5-7.5 s (the process that met
+  the error claims the row again then, if no sweep took it), then minutes (no eta or countdown
+  sits in the broker); permanent ones end failed and are escalated
   once; configuration ones put the row back unchanged (no attempt used) and hold the clinic's
   texts. A creation reply of failed or undelivered is stored as such and escalated.
 - Lost (reminders_recover_stale, each sweep): a claimed row whose send never began for
@@ -30,7 +36,8 @@ again), or (when the provider cannot tell) twice rather than never, and never en
   A text it holds is recorded as it holds it and never sent again; only a text it has no record
   of goes again, counted against the same limit. A provider that cannot be asked is asked again
   at the next sweep, for RECONCILE_GIVE_UP, then the text goes again (twice rather than never).
-  A live send holds the row's lock, so it is never taken for lost.
+  A live send ends well before lost_after() (and holds the row's lock while it records), so it
+  is not taken for lost.
 - Quiet hours: a caregiver in quiet hours gets the text at the end of them, except alarm
   reminders in the last days before the alarm date, and the daily "overdue" text once the alarm
   date has passed with no refill (sent at any hour): pumps/safety.quiet_hours_hold.
