@@ -111,7 +111,9 @@ def stream(
     futures: list[Future] = []
     i = 0
     while i < len(items):
-        threads.free.acquire()
+        if not threads.free.acquire(blocking=False):
+            _hand_back_connection()  # while this thread waits for a sending thread to be free
+            threads.free.acquire()
         taken = 1
         while taken < min(len(items) - i, MAX_GROUP) and threads.free.acquire(blocking=False):
             taken += 1
@@ -131,6 +133,13 @@ def stream(
     if _pool_timeouts() > timeouts:
         pool_exhausted_record()
     return futures
+
+
+def _hand_back_connection() -> None:
+    """With a pool, give this thread's connection back to it (outside a transaction): a caller
+    waiting for a free sending thread must not hold one the sending threads need to record."""
+    if pool_size() and not connection.in_atomic_block:
+        connection.close()
 
 
 def run_each(func: Callable, items: Sequence) -> list:
