@@ -139,7 +139,11 @@ def status_callback_url() -> str:
     key = (settings.PUBLIC_BASE_URL, settings.ROOT_URLCONF)
     url = _callbacks.get(key)
     if url is None:
-        url = _callbacks[key] = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("alerts:twilio_status")
+        with _session_lock:  # one thread builds the URL maps; twenty at once each built them
+            url = _callbacks.get(key)
+            if url is None:
+                url = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("alerts:twilio_status")
+                _callbacks[key] = url
     return url
 
 
