@@ -102,9 +102,9 @@ def test_twilio_opted_out_error_withdraws_consent_and_tells_the_nurses(row, fake
 def test_transient_errors_end_failed_after_the_attempt_limit(row, fake_twilio):
     fake_twilio.fail_next(*[500] * MAX_ATTEMPTS)
     now = T0
-    for _ in range(MAX_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS):  # an hour apart, each after its backoff, all before quiet hours
         attempt(now)
-        now += timedelta(hours=2)
+        now += timedelta(hours=1)
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
     assert Concern.objects.open().filter(kind="unreachable", patient=row.patient).count() == 1
