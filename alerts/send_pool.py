@@ -1,37 +1,43 @@
-"""Sending threads: a batch's texts overlap the provider's round trips (issue 16).
+"""Sending threads: texts flow through a worker process one by one (issues 16, 23).
 
-A text spends almost all its time waiting: on the provider (about 150 ms) and on PostgreSQL.
-One process sending them one after another manages 1/0.15 s, about 6 texts per second. So each
-worker process keeps a pool of SMS_SEND_THREADS threads and sends the rows of a batch on them.
+A text spends almost all its time waiting on the provider (about 150 ms; 15 s when it hangs).
+Each worker process keeps SMS_SEND_THREADS sending threads, and a text goes to a thread the
+moment one is free: a batch does not wait for its slowest text, and neither does the next batch
+(`stream`: the caller begins a few rows only when as many threads are free, hands each to one,
+and by default returns once every row is handed on; the Celery task does not wait for the
+provider's answers, so one hung request holds one thread, not twenty texts).
 
-Every row is still sent by the same per-row code, each in its own short transactions holding
-the row's lock while the provider is called, on the thread's own database connection (Django's
-connections are per thread). So every rule of alerts.sending holds as before: a row is claimed
-once, a repeated task finds it begun or sent, and a worker that dies leaves the rows it had in
-flight to the unknown-outcome rule (sent again, never lost); the rows of its batch that had not
-begun are lost claims, sent once. What changes is how many are in flight at the moment of a
-crash: up to SMS_SEND_THREADS per process instead of one.
+The sending threads do the HTTP and hold no database connection while the provider answers:
+the row is begun (claimed, counted, send_started_at) by the caller in a short transaction
+before it is handed on, and the thread records the provider's answer in its own short
+transaction afterwards, taking a connection from the process's bounded pool only then
+(DB_POOL_MAX_SIZE; without a pool, its own persistent connection). So connections per process
+stay DB_POOL_MAX_SIZE however many texts are at the provider. A begun row is handed to a free
+thread at once, and its request ends within the client's timeout, so its send is recorded well
+inside lost_after() (alerts.sending checks that 2 x TWILIO_TIMEOUT_SECONDS fits).
 
-Called inside a transaction (a caller's atomic block, or a test's), the rows are sent one by one
-on the caller's connection: other connections could not see what it has not committed.
+Called inside a transaction (a caller's atomic block, or a test's), or with one sending thread
+(SQLite: `make run`), the rows are sent one by one on the caller's thread and connection: other
+connections could not see what it has not committed.
 
-The pool is made lazily in the process that sends (never before a fork: a Celery pool process
-makes its own). Its threads keep their connections between batches, as a request's would
-(CONN_MAX_AGE, CONN_HEALTH_CHECKS): close_old_connections() around each row.
+The threads are made lazily in the process that sends (never before a fork: a Celery pool
+process makes its own). `drain()` waits for the texts in flight (a worker shutting down).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, wait
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-_pool: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, size, pool)
-_lock = threading.Lock()
+logger = logging.getLogger("alerts")
+MAX_GROUP = 20  # rows begun in one transaction at most
 
 
 def send_threads() -> int:
@@ -42,44 +48,147 @@ def send_threads() -> int:
     return max(int(getattr(settings, "SMS_SEND_THREADS", 1)), 1)
 
 
-def _executor(size: int) -> ThreadPoolExecutor:
-    global _pool
+def streams() -> bool:
+    """Whether texts go to the sending threads (else one by one on the caller's thread)."""
+    return send_threads() > 1 and not connection.in_atomic_block
+
+
+class _Threads:
+    """The process's sending threads, and a count of the free ones (a text is handed on only to
+    a free thread: it never waits in a queue after its send began)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.free = threading.Semaphore(size)
+        self.executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="sms-send")
+        self.pending: set[Future] = set()
+        self.lock = threading.Lock()
+
+    def run(self, func: Callable, item):
+        try:
+            close_old_connections()  # a connection past CONN_MAX_AGE or broken is replaced
+            try:
+                return func(item)
+            finally:
+                close_old_connections()  # with a pool: handed back (CONN_MAX_AGE is 0 then)
+        finally:
+            self.free.release()
+
+    def submit(self, func: Callable, item) -> Future:
+        future = self.executor.submit(self.run, func, item)
+        with self.lock:
+            self.pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future) -> None:
+        with self.lock:
+            self.pending.discard(future)
+
+
+_threads: tuple[int, _Threads] | None = None  # (pid, threads)
+_lock = threading.Lock()
+
+
+def _pool(size: int) -> _Threads:
+    global _threads
     pid = os.getpid()
     with _lock:
-        if _pool is None or _pool[0] != pid or _pool[1] != size:
-            _pool = (pid, size, ThreadPoolExecutor(max_workers=size, thread_name_prefix="sms-send"))
-        return _pool[2]
+        if _threads is None or _threads[0] != pid or _threads[1].size != size:
+            _threads = (pid, _Threads(size))
+        return _threads[1]
 
 
-def _in_thread(func: Callable, item):
-    close_old_connections()  # a connection past CONN_MAX_AGE or broken is replaced
-    try:
-        return func(item)
-    finally:
-        close_old_connections()
-
-
-def run_each(func: Callable, items: Iterable) -> list:
-    """func(item) for every item, on the sending threads when that is safe (see above); the
-    results in the items' order. func must catch what it does not want to end the batch: an
-    exception is raised here after every item has run."""
-    items = list(items)
-    size = min(send_threads(), len(items))
-    if size <= 1 or connection.in_atomic_block:
-        return [func(item) for item in items]
+def stream(
+    begin: Callable[[list], list], send: Callable, items: Sequence, *, wait_all: bool = True
+) -> list[Future]:
+    """Hand every item to a free sending thread: wait for one to be free, take as many as are
+    free (at most MAX_GROUP), `begin(those items)` on this thread (one short transaction: it
+    returns the rows that go), and `send(row)` on a thread each. Returns the futures, once every
+    item is handed on, or (wait_all) once every send has ended. `send` must catch what it does
+    not want raised from future.result()."""
+    threads = _pool(send_threads())
     timeouts = _pool_timeouts()
-    pool = _executor(send_threads())
-    futures = [pool.submit(_in_thread, func, item) for item in items]
-    wait(futures)
+    futures: list[Future] = []
+    i = 0
+    while i < len(items):
+        if not threads.free.acquire(blocking=False):
+            _hand_back_connection()  # while this thread waits for a sending thread to be free
+            threads.free.acquire()
+        taken = 1
+        while taken < min(len(items) - i, MAX_GROUP) and threads.free.acquire(blocking=False):
+            taken += 1
+        chunk = list(items[i : i + taken])
+        i += taken
+        try:
+            going = begin(chunk)
+        except BaseException:
+            for _ in range(taken):
+                threads.free.release()
+            raise
+        for _ in range(taken - len(going)):
+            threads.free.release()
+        futures += [threads.submit(send, row) for row in going]
+    if wait_all:
+        wait(futures)
     if _pool_timeouts() > timeouts:
         pool_exhausted_record()
-    return [future.result() for future in futures]
+    return futures
+
+
+def _hand_back_connection() -> None:
+    """With a pool, give this thread's connection back to it (outside a transaction): a caller
+    waiting for a free sending thread must not hold one the sending threads need to record."""
+    if pool_size() and not connection.in_atomic_block:
+        connection.close()
+
+
+def run_each(func: Callable, items: Sequence) -> list:
+    """func(item) for every item on the sending threads (when `streams()`, else one by one
+    here); the results in the items' order, once all have run."""
+    items = list(items)
+    if len(items) <= 1 or not streams():
+        return [func(item) for item in items]
+    return [f.result() for f in stream(lambda chunk: chunk, func, items)]
+
+
+def later(seconds: float, func: Callable, *args) -> None:
+    """func(*args) on a thread of its own in `seconds` (a quick retry), its connection closed
+    after it."""
+
+    def run():
+        try:
+            func(*args)
+        except Exception:  # noqa: BLE001 - the row stays planned: the sweep sends it
+            logger.exception("A retry failed; the sweep takes it")
+        finally:
+            connection.close()
+
+    def after():
+        time.sleep(max(seconds, 0.0))  # a relative sleep: a timed wait on a condition (Timer)
+        run()  # never woke under libfaketime, which the suite's night runs use
+
+    threading.Thread(target=after, name="sms-retry", daemon=True).start()
+
+
+def drain(timeout: float) -> int:
+    """Wait up to `timeout` seconds for the texts in flight in this process; how many were."""
+    current = _threads
+    if current is None or current[0] != os.getpid():
+        return 0
+    with current[1].lock:
+        pending = list(current[1].pending)
+    deadline = time.monotonic() + timeout
+    while any(not f.done() for f in pending) and time.monotonic() < deadline:
+        time.sleep(0.1)  # polled, not a timed wait (see later())
+    return len(pending)
 
 
 # --- The connection budget (issue 23) -----------------------------------------------------------
 # With DB_POOL_MAX_SIZE set, the sending threads share the process's bounded pool of database
-# connections: a thread holds one only while it works on a row (closing it hands it back), and
-# with more threads than connections a thread waits for one. A wait that times out (the pool was
+# connections: a thread holds one only while it records a row's answer (closing it hands it
+# back), never while the provider answers; with more threads than connections a thread waits for
+# one. A wait that times out (the pool was
 # exhausted for DB_POOL_TIMEOUT) is recorded, and /healthz reports it.
 POOL_EXHAUSTED = "db_pool_exhausted"
 
@@ -91,10 +200,9 @@ def pool_size() -> int | None:
 
 
 def in_flight() -> int:
-    """How many texts a process can have at the provider at once: its sending threads, or its
-    connections when it has fewer (each send holds one while the provider answers)."""
-    size = pool_size()
-    return min(send_threads(), size) if size else send_threads()
+    """How many texts a process can have at the provider at once: its sending threads (none
+    holds a database connection while the provider answers, so the pool does not bound this)."""
+    return send_threads()
 
 
 def pool_stats() -> dict | None:

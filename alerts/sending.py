@@ -10,16 +10,22 @@ again), or (when the provider cannot tell) twice rather than never, and never en
 - Begin (its own commit): the task locks its row, rechecks it is still claimed and not begun
   (a repeated task finds it begun or sent and does nothing), that it may still be sent, and the
   quiet hours; then counts the send (attempts + 1, send_started_at). A row at MAX_ATTEMPTS is not
-  sent again: it ends failed and is escalated, with the reason, once. A batch begins its rows a
-  group at a time, in one commit per group (send_group_size(): as many as the sending threads
-  have in flight in a round, so a begun row waits for its send far less than lost_after()).
-- Send (its own commit): lock the row again, call the provider while holding the lock, and
-  record what the provider answered (status, message id, sent_at: the moment it accepted) and
-  the text's outbox row, in that same commit: a text is recorded as it is accepted.
-- Record (a third transaction; one per group in a batch): escalations, "cannot be reached",
-  releasing a hold. A failure there is logged; the text's outcome and outbox row are stored.
-- Errors (alerts.sms.errors): transient ones put the row back to planned with send_after = now +
-  backoff (no eta or countdown sits in the broker); permanent ones end failed and are escalated
+  sent again: it ends failed and is escalated, with the reason, once. On the sending threads
+  (alerts.send_pool) a batch begins only as many rows as there are free threads, in one commit,
+  and each goes to its thread at once (a text flows on its own: no batch waits for its slowest).
+  Inside a transaction or on one thread, a group at a time (send_group_size()).
+- Send: call the provider (on a sending thread, holding no lock and no connection: the request
+  ends within TWILIO_TIMEOUT_SECONDS, well inside lost_after()), then, in one commit, lock the
+  row, check it is still this send's (begun at its send_started_at, no message id), and record
+  what the provider answered (status, message id, sent_at: the moment it answered) and the
+  text's outbox row: a text is recorded as it is accepted. A delivery report that came first
+  (it names the row) keeps its status. Inside a transaction, the row is locked around the call.
+- Record (follow-ups): escalations, releasing a hold (per row), "cannot be reached" (once per
+  batch). A failure there is logged; the text's outcome and outbox row are stored.
+- Errors (alerts.sms.errors): transient ones (5xx, 429, timeouts, dropped connections) put the
+  row back to planned with send_after = now + backoff: 2-3 s, then 5-7.5 s (the process that met
+  the error claims the row again then, if no sweep took it), then minutes (no eta or countdown
+  sits in the broker); permanent ones end failed and are escalated
   once; configuration ones put the row back unchanged (no attempt used) and hold the clinic's
   texts. A creation reply of failed or undelivered is stored as such and escalated.
 - Lost (reminders_recover_stale, each sweep): a claimed row whose send never began for
@@ -30,7 +36,8 @@ again), or (when the provider cannot tell) twice rather than never, and never en
   A text it holds is recorded as it holds it and never sent again; only a text it has no record
   of goes again, counted against the same limit. A provider that cannot be asked is asked again
   at the next sweep, for RECONCILE_GIVE_UP, then the text goes again (twice rather than never).
-  A live send holds the row's lock, so it is never taken for lost.
+  A live send ends well before lost_after() (and holds the row's lock while it records), so it
+  is not taken for lost.
 - Quiet hours: a caregiver in quiet hours gets the text at the end of them, except alarm
   reminders in the last days before the alarm date, and the daily "overdue" text once the alarm
   date has passed with no refill (sent at any hour): pumps/safety.quiet_hours_hold.
@@ -38,7 +45,9 @@ again), or (when the provider cannot tell) twice rather than never, and never en
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -61,13 +70,25 @@ logger = logging.getLogger("alerts")
 SWEEP = "sweep"
 SWEEP_STALE_AFTER = timedelta(minutes=5)
 CLAIM_BATCH = 500
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 8  # two quick retries, then five over about half an hour
 Status = Reminder.Status
 
 
-def backoff(attempts: int) -> timedelta:
-    """1, 2, 4, 8... minutes, at most an hour (REMINDER_RETRY_SECONDS: the first delay)."""
-    return timedelta(seconds=settings.REMINDER_RETRY_SECONDS * min(2 ** max(attempts - 1, 0), 60))
+# A transient error is first retried within seconds (issue 23: a 503 or a reset is usually over
+# by then), by the process that met it; only then after minutes. The quick delays get up to half
+# again of jitter, so texts refused together do not come back together.
+QUICK_RETRIES = (2.0, 5.0)
+
+
+def backoff(attempts: int, jitter_key: int = 0) -> timedelta:
+    """The wait after the `attempts`-th send failed for a transient reason: 2 s, then 5 s (each
+    with up to 50 % jitter, drawn from `jitter_key`, the row's id; none for 0), then 1, 2, 4, 8...
+    minutes, at most an hour (REMINDER_RETRY_SECONDS: the first of those)."""
+    if 1 <= attempts <= len(QUICK_RETRIES):
+        base = QUICK_RETRIES[attempts - 1]
+        return timedelta(seconds=base * (1 + (jitter_key * 2654435761 % 1000) / 2000))
+    steps = max(attempts - len(QUICK_RETRIES) - 1, 0)
+    return timedelta(seconds=settings.REMINDER_RETRY_SECONDS * min(2**steps, 60))
 
 
 def lost_after() -> timedelta:
@@ -279,16 +300,57 @@ def _refreshed(known: Reminder, fresh: tuple) -> Reminder:
     return known
 
 
-def reminders_send(*, reminder_ids: list[int], now: datetime | None = None) -> int:
-    """Send a batch of claimed reminders (the per-row rules are those of `reminder_send`), a
-    group at a time: one transaction begins the whole group (locks its rows, rechecks each,
-    counts each send), then each row is sent in its own transaction on the sending threads, then
-    one transaction records the group's outbox rows. A row whose send raises stays begun and is
-    recovered by the lost-message rules. Returns how many the provider accepted."""
+def reminders_send(*, reminder_ids: list[int], now: datetime | None = None, wait: bool = True) -> int:
+    """Send a batch of claimed reminders (the per-row rules are those of `reminder_send`).
+
+    On the sending threads (alerts.send_pool), texts flow one by one: as threads free up, one
+    short transaction begins as many rows as there are free threads (locks them, rechecks each,
+    counts each send), each goes to its thread, which calls the provider holding no lock and no
+    connection, then records its answer and outbox row in its own short transaction (the row
+    locked, and checked to be still this send's). A transient refusal is retried within seconds
+    by this process. `wait=False` (the Celery task) returns once every row is handed to a
+    thread: the process takes its next batch while a slow request finishes.
+
+    Inside a transaction or on one thread: a group at a time, as `_send_groups`.
+    A row whose send raises stays begun and is recovered by the lost-message rules. Returns how
+    many the provider accepted (with wait=False: how many were handed to a thread)."""
     known = Reminder.objects.select_related(*_RELATED).in_bulk(reminder_ids)
     # The batch's view of holds is shared by its sending threads (set operations only).
     batch = _Batch(held=holds.held_clinic_ids(), pinned=now is not None)
     ids = [pk for pk in reminder_ids if pk in known]
+    if not send_pool.streams():
+        return _send_groups(ids, now, known, batch)
+    # Which children may have "cannot be reached" cleared by a text (one query per batch).
+    batch.unreachable = _unreachable_open_of({known[pk].patient_id for pk in ids})
+
+    def begin(chunk: list[int]) -> list[Reminder]:
+        try:
+            with transaction.atomic():
+                return _begin_group(chunk, now or timezone.now(), known, batch)
+        except Exception:  # noqa: BLE001 - the rows stay claimed: the lost-claim rule sends them
+            logger.exception("Reminders %s: beginning them failed", chunk)
+            return []
+
+    def send(reminder: Reminder) -> int:
+        try:
+            return _send_streamed(reminder, now, batch)
+        finally:
+            if batch.answered_one():
+                _batch_done(batch)
+
+    futures = send_pool.stream(begin, send, ids, wait_all=False)
+    if batch.all_handed(len(futures)):
+        _batch_done(batch)
+    if wait:
+        concurrent.futures.wait(futures)
+    if not wait:
+        return len(futures)
+    return sum(f.result() for f in futures)
+
+
+def _send_groups(ids: list[int], now: datetime | None, known: dict, batch: _Batch) -> int:
+    """A group at a time on this thread: one transaction begins the group, each row is sent in
+    its own transaction, then one transaction records the group's follow-ups."""
     accepted = 0
     size = send_group_size()
     for start in range(0, len(ids), size):
@@ -321,6 +383,109 @@ def send_group_size() -> int:
     threads = send_pool.in_flight()
     rounds = int(lost_after().total_seconds() // (2 * max(settings.TWILIO_TIMEOUT_SECONDS, 0.001)))
     return threads * max(rounds, 1)
+
+
+def _send_streamed(reminder: Reminder, now: datetime | None, batch: _Batch) -> int:
+    """On a sending thread: call the provider for a begun row (no lock, no connection held),
+    then record its answer under the row's lock, then the follow-ups. 1 if it was accepted."""
+    try:
+        outgoing = _Outgoing(to=str(reminder.caregiver.mobile), body=message_for(reminder))
+        if reminder.patient.clinic_id in batch.held_now:  # held since this row was begun
+            with transaction.atomic():
+                if _still_this_send(reminder) is not None:
+                    _save(reminder, status=Status.PLANNED, send_after=now or timezone.now(),
+                          attempts=reminder.attempts - 1, send_started_at=None)  # fmt: skip
+            return 0
+        error = None
+        try:
+            outgoing.result = get_backend().send(
+                to=outgoing.to, body=outgoing.body, reference=str(reminder.pk)
+            )
+        except SmsError as exc:
+            error = exc
+        at = now or timezone.now()  # the moment the provider answered
+        with transaction.atomic():
+            current = _still_this_send(reminder)
+            if current is None:
+                return 0  # taken for lost meanwhile, and settled by the provider's record
+            if error is not None:
+                _failed_attempt(reminder, error, at, batch)
+            else:
+                _accepted(reminder, outgoing, at)
+                if current in _REPORTED:  # a delivery report came first: it stands
+                    _save(reminder, status=current)
+    except Exception:  # noqa: BLE001 - one bad row must not hold back the rest
+        logger.exception("Reminder %s: send failed; its outcome is recovered", reminder.pk)
+        return 0
+    if error is not None:
+        quick = not isinstance(error, SmsConfigurationError) and reminder.attempts <= len(QUICK_RETRIES)
+        if quick and reminder.status == Status.PLANNED and not batch.pinned:
+            send_pool.later((reminder.send_after - timezone.now()).total_seconds(), _retry, reminder.pk)
+        return 0
+    _follow_up(reminder, outgoing, at, batch)
+    return int(reminder.status in ACCEPTED)
+
+
+# What a delivery report can have made of a begun row before its sender recorded the answer
+# (the callback names the row: alerts.inbound); the sender then adds the message id and outbox
+# row and leaves that status.
+_REPORTED = (Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.SENT)
+
+
+def _still_this_send(reminder: Reminder):
+    """Lock the row; its status if it is still this send's (begun at send_started_at, no message
+    id recorded), else None."""
+    current = (
+        Reminder.objects.select_for_update(of=("self",))
+        .filter(pk=reminder.pk)
+        .values_list("status", "send_started_at", "provider_message_id")
+        .first()
+    )
+    if current is None or current[1] != reminder.send_started_at or current[2]:
+        return None
+    return current[0] if current[0] == Status.CLAIMED or current[0] in _REPORTED else None
+
+
+def _follow_up(reminder: Reminder, outgoing: _Outgoing, now: datetime, batch: _Batch) -> None:
+    """After a streamed text's answer is committed: escalation, releasing a hold (this row);
+    "cannot be reached" once for the batch's children, when its last text is answered."""
+    if reminder.status in ACCEPTED and reminder.patient_id in batch.unreachable:
+        with batch.lock:
+            batch.refresh.add(reminder.patient_id)
+    if reminder.status in ACCEPTED and reminder.patient.clinic_id not in batch.held:
+        return  # the common case: nothing more to do, no query
+    try:
+        with transaction.atomic():
+            if reminder.status not in ACCEPTED:
+                escalate_reminder(reminder=reminder, why=f"Twilio answered {reminder.last_error}", now=now)
+            else:
+                _release(reminder, now, batch)
+    except Exception:  # noqa: BLE001 - the text's outcome is stored; this is the log
+        logger.exception("Reminder %s: answered, but its follow-ups failed", reminder.pk)
+
+
+def _batch_done(batch: _Batch) -> None:
+    """A streamed batch's last text is answered: a text handed over is the family's newest
+    outcome, which may clear "cannot be reached" (one refresh for the batch's children)."""
+    if batch.refresh:
+        try:
+            with transaction.atomic():
+                concerns_refresh_many(patient_ids=sorted(batch.refresh), now=timezone.now())
+        except Exception:  # noqa: BLE001 - the beat's assessment refreshes them later
+            logger.exception(
+                "Refreshing the concerns of %d children after their texts failed", len(batch.refresh)
+            )
+
+
+def _retry(reminder_id: int) -> None:
+    """A quick retry, in the process that met the transient error: claim the row again if it is
+    still planned and due (any sweep may have taken it meanwhile), and send it."""
+    now = timezone.now()
+    claimed = Reminder.objects.filter(pk=reminder_id, status=Status.PLANNED, send_after__lte=now).update(
+        status=Status.CLAIMED, claimed_at=now, send_started_at=None, updated_at=now
+    )
+    if claimed:
+        reminders_send(reminder_ids=[reminder_id], wait=False)
 
 
 def _begin_group(ids: list[int], now: datetime, known: dict, batch: _Batch) -> list[Reminder]:
@@ -408,6 +573,23 @@ class _Batch:
         self.held = held
         self.held_now: set[int] = set()
         self.pinned = pinned  # the caller gave `now`: texts are recorded at it (tests)
+        self.unreachable: set[int] = set()  # children whose "cannot be reached" a text may clear
+        self.refresh: set[int] = set()  # ... and whose text was accepted
+        self.lock = threading.Lock()
+        self.handed: int | None = None  # rows handed to threads, once all are
+        self.answered = 0
+
+    def answered_one(self) -> bool:
+        """One more streamed row answered; True for the batch's last."""
+        with self.lock:
+            self.answered += 1
+            return self.answered == self.handed
+
+    def all_handed(self, count: int) -> bool:
+        """Every row is handed to a thread; True if all are answered already."""
+        with self.lock:
+            self.handed = count
+            return self.answered == count
 
 
 def _send_one(reminder_id: int, now: datetime, known: Reminder | None, batch: _Batch) -> Reminder | None:
@@ -569,7 +751,7 @@ def _failed_attempt(reminder: Reminder, exc: SmsError, now: datetime, batch: _Ba
             _opted_out_at_carrier(reminder, now)
         return reminder
     logger.warning("Reminder %s: transient error, retry later (%s)", reminder.pk, error)
-    return _save(reminder, status=Status.PLANNED, send_after=now + backoff(reminder.attempts),
+    return _save(reminder, status=Status.PLANNED, send_after=now + backoff(reminder.attempts, reminder.pk),
                  send_started_at=None, last_error=error)  # fmt: skip
 
 

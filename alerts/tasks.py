@@ -42,13 +42,16 @@ def dispatch(ids: list[int]) -> None:
 
 @shared_task(name="alerts.tasks.send_reminders", ignore_result=True, acks_late=True)
 def send_reminders(reminder_ids: list[int]) -> int:
-    """Send a batch of claimed reminders, each row in its own short locked transaction."""
-    return sending.reminders_send(reminder_ids=reminder_ids)
+    """Send a batch of claimed reminders, each row in its own short locked transaction. Returns
+    once every row is handed to a sending thread, not when the last answer comes (a hung request
+    must not keep the process from its next batch); the rows are begun before, so a process that
+    dies meanwhile leaves them to the unknown-outcome rule (alerts/sending.py)."""
+    return sending.reminders_send(reminder_ids=reminder_ids, wait=False)
 
 
 @shared_task(name="alerts.tasks.send_reminder", ignore_result=True, acks_late=True)
 def send_reminder(reminder_id: int) -> None:
-    sending.reminders_send(reminder_ids=[reminder_id])
+    sending.reminders_send(reminder_ids=[reminder_id], wait=False)
 
 
 @shared_task(name="alerts.tasks.check_escalations", ignore_result=True)

@@ -5,7 +5,7 @@ import os
 
 from celery import Celery, Task
 from celery.schedules import crontab
-from celery.signals import task_postrun, task_prerun, worker_ready
+from celery.signals import task_postrun, task_prerun, worker_process_shutdown, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "itbportal.settings")
 
@@ -98,3 +98,13 @@ def _sweep_at_start(sender=None, **kwargs):
 
     if getattr(settings, "SWEEP_AT_WORKER_START", False):
         app.send_task("alerts.tasks.sweep")
+
+
+@worker_process_shutdown.connect
+def _drain_sends(**kwargs):
+    """A worker process that is shut down (not killed) lets the texts its sending threads have at
+    the provider finish and be recorded first (alerts/send_pool.py), within the client's timeout;
+    a text cut off would go again only after asking the provider (alerts/sending.py)."""
+    from alerts.send_pool import drain
+
+    drain(timeout=2 * settings.TWILIO_TIMEOUT_SECONDS + 5)

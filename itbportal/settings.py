@@ -251,6 +251,8 @@ SWEEP_AT_WORKER_START = env.bool("SWEEP_AT_WORKER_START", default=False)
 # claim whose task never began, or a send that no live worker holds, counts as lost and goes out
 # again (a lost text is sent within two sweeps); the first retry delay after a transient error
 # (then doubling, at most 60 times it). Production keeps the defaults; the chaos test shortens them.
+# A send holds no lock while Twilio answers: "lost" must outlast the longest request, so keep
+# REMINDER_LOST_AFTER_SECONDS above TWILIO_TIMEOUT_SECONDS (50 s against 15 s).
 REMINDER_SWEEP_SECONDS = env.float("REMINDER_SWEEP_SECONDS", default=60.0)
 REMINDER_LOST_AFTER_SECONDS = env.float("REMINDER_LOST_AFTER_SECONDS", default=50.0)
 REMINDER_RETRY_SECONDS = env.float("REMINDER_RETRY_SECONDS", default=60.0)
@@ -269,8 +271,9 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio
 TWILIO_VALIDITY_PERIOD = env.int("TWILIO_VALIDITY_PERIOD", default=4 * 60 * 60)
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=15.0)
 # Threads per worker process that send a batch's texts side by side (alerts/send_pool.py): each
-# waits ~150 ms on the provider, so one process sending one by one manages ~6 texts/s. Each
-# thread holds its own database connection while it sends (see DATABASES above). On SQLite
+# waits ~150 ms on the provider, so one process sending one by one manages ~6 texts/s. A free
+# thread takes the next text; it holds no database connection while the provider answers, only
+# while it records the answer (DB_POOL_MAX_SIZE bounds them, see DATABASES above). On SQLite
 # (`make run`) the worker sends on one thread whatever this says (alerts/send_pool.py).
 SMS_SEND_THREADS = env.int("SMS_SEND_THREADS", default=1 if _SQLITE else 20)
 # Links in texts and e-mails. Without it, the port `make run` serves on (WEB_PORT, as the Procfile).

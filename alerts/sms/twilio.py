@@ -130,6 +130,23 @@ def shared_client() -> Client:
     return cached[1]
 
 
+_callbacks: dict[tuple, str] = {}
+
+
+def status_callback_url() -> str:
+    """PUBLIC_BASE_URL + the status webhook's path, reversed once per process and base URL
+    (reversing on each sending thread made each thread build Django's URL maps anew)."""
+    key = (settings.PUBLIC_BASE_URL, settings.ROOT_URLCONF)
+    url = _callbacks.get(key)
+    if url is None:
+        with _session_lock:  # one thread builds the URL maps; twenty at once each built them
+            url = _callbacks.get(key)
+            if url is None:
+                url = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("alerts:twilio_status")
+                _callbacks[key] = url
+    return url
+
+
 class TwilioBackend:
     name = "twilio"
 
@@ -137,7 +154,7 @@ class TwilioBackend:
         self.client = shared_client()
 
     def send(self, *, to: str, body: str, reference: str = "") -> SendResult:
-        callback = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("alerts:twilio_status")
+        callback = status_callback_url()
         if reference:
             # Lets a delivery report that beats our own commit find (and wait for) its reminder.
             callback += "?" + urlencode({"reminder": reference})

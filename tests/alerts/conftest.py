@@ -130,8 +130,9 @@ def worker_env(fake_twilio, redis_server):
 def workers(worker_env, tmp_path):
     started = []
 
-    def start(**extra_env):
-        worker = Worker({**worker_env, **extra_env}, tmp_path / f"worker{len(started)}.log").start()
+    def start(concurrency: int = 1, **extra_env):
+        log = tmp_path / f"worker{len(started)}.log"
+        worker = Worker({**worker_env, **extra_env}, log, concurrency).start()
         started.append(worker)
         worker.wait_ready()
         return worker

@@ -87,8 +87,8 @@ class Worker:
 
     ready_text = b"ready."
 
-    def __init__(self, env: dict, log: Path):
-        self.env, self.log = env, log
+    def __init__(self, env: dict, log: Path, concurrency: int = 1):
+        self.env, self.log, self.concurrency = env, log, concurrency
         self.proc: subprocess.Popen | None = None
 
     def args(self) -> list[str]:
@@ -98,7 +98,7 @@ class Worker:
             "itbportal",
             "worker",
             "--loglevel=info",
-            "--concurrency=1",
+            f"--concurrency={self.concurrency}",
             "--pool=prefork",
             "--without-gossip",
             "--without-mingle",

@@ -57,12 +57,13 @@ def test_transient_errors_are_retried_with_backoff_and_end_sent(row, fake_twilio
     attempt(T0)
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("planned", 1)
-    assert row.send_after == T0 + backoff(1)
-    attempt(T0 + timedelta(seconds=30))  # not due yet: no request
+    assert row.send_after == T0 + backoff(1, row.pk)
+    attempt(T0 + timedelta(seconds=1))  # not due yet (a quick retry comes after 2 to 3 s): no request
     assert len(fake_twilio.requests) == 1
     attempt(row.send_after)
     row.refresh_from_db()
-    assert (row.status, row.attempts, row.send_after - T0) == ("planned", 2, backoff(1) + backoff(2))
+    waited = backoff(1, row.pk) + backoff(2, row.pk)
+    assert (row.status, row.attempts, row.send_after - T0) == ("planned", 2, waited)
     attempt(row.send_after)
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("sent", 3)
@@ -101,9 +102,9 @@ def test_twilio_opted_out_error_withdraws_consent_and_tells_the_nurses(row, fake
 def test_transient_errors_end_failed_after_the_attempt_limit(row, fake_twilio):
     fake_twilio.fail_next(*[500] * MAX_ATTEMPTS)
     now = T0
-    for _ in range(MAX_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS):  # an hour apart, each after its backoff, all before quiet hours
         attempt(now)
-        now += timedelta(hours=2)
+        now += timedelta(hours=1)
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
     assert Concern.objects.open().filter(kind="unreachable", patient=row.patient).count() == 1
@@ -114,7 +115,7 @@ def test_rate_limits_and_a_full_queue_are_transient_not_permanent(row, fake_twil
     fake_twilio.fail_next(failure)
     attempt(T0)
     row.refresh_from_db()
-    assert (row.status, row.attempts, row.send_after) == ("planned", 1, T0 + backoff(1))
+    assert (row.status, row.attempts, row.send_after) == ("planned", 1, T0 + backoff(1, row.pk))
     attempt(row.send_after)
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("sent", 2)

@@ -212,6 +212,21 @@ def _wait_for_workers(app, timeout: float = 90) -> None:
     raise TimeoutError("no Celery worker answered a ping")
 
 
+def _connections() -> int:
+    """Connections to the bench database now, but this process's."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+PEAK_CONNECTIONS = [0]  # the most connections the worker held during the last sweep
+
+
 def _drain(sweep, ids: list[int]) -> tuple[int, float]:
     """Start the sweep and wait until every reminder is sent, at most SWEEP_TIMEOUT seconds (or
     30 s without progress). Returns (sent, seconds to the last one sent)."""
@@ -221,8 +236,10 @@ def _drain(sweep, ids: list[int]) -> tuple[int, float]:
     t0 = time.perf_counter()
     sweep.delay()
     sent, last_progress, last_sweep = 0, t0, t0
+    PEAK_CONNECTIONS[0] = 0
     while time.perf_counter() - t0 < SWEEP_TIMEOUT:
         time.sleep(0.5)
+        PEAK_CONNECTIONS[0] = max(PEAK_CONNECTIONS[0], _connections())
         now_sent = mine.filter(status__in=SENT).count()
         now = time.perf_counter()
         if now_sent > sent:
@@ -305,6 +322,12 @@ def run_sweep(results: Results, dataset: Dataset) -> None:
                per_text <= 4)
     )  # fmt: skip
     results.add(Figure("sweep: PostgreSQL CPU per text", pg / sent * 1000, "ms"))
+    pool = os.environ.get("DB_POOL_MAX_SIZE", "")
+    most = int(pool) * (int(concurrency) + 1) if pool else 0  # its processes and the main one
+    budget = f"≤ {most} (DB_POOL_MAX_SIZE {pool} x {concurrency} + 1 processes)" if pool else ""
+    peak = PEAK_CONNECTIONS[0]
+    results.add(Figure("sweep: database connections (most at once)", peak, "", None, None, budget,
+                       peak <= most if pool else None))  # fmt: skip
     print(
         f"  sent {sent:,} in {seconds:.1f} s; worker CPU {cpu:.1f} s, PostgreSQL CPU {pg:.1f} s", flush=True
     )

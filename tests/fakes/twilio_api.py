@@ -6,12 +6,14 @@ answering with Twilio-shaped JSON. Every request is checked against Twilio's own
 missing required one, or a value of the wrong type or pattern is answered 400, as Twilio would.
 Tell it how to answer the next requests with `fail_next(...)`:
   "ok" | 500 | 503 | 429 | "timeout" (sleeps past the client's timeout, then answers 201) |
+  "reset" (closes the connection without an answer: the client sees it dropped) |
   ("error", 400, 21610) | ("hang", seconds) (answers 201 after a delay) |
   ("reply", {"status": "failed", "error_code": 30003, "from": "whatsapp:+14155238886", ...})
   (answers 201 with these fields of the message or call changed).
 `fail_share(share, actions, seed)` answers that share of all later requests with one of `actions`
 (chosen by a seeded random), once the planned ones are used up.
-Every text request that reached it is kept in `requests` (even the ones answered with an error),
+Every text request that reached it is kept in `requests` (even the ones answered with an error;
+`most_in_flight`: the most it was answering at once),
 the accepted ones in `accepted` (and the messages it answered with in `messages`); calls likewise
 in `call_requests` and `calls`. Schema errors are
 kept in `invalid`.
@@ -68,6 +70,7 @@ class FakeTwilio:
         self.calls: list[dict] = []
         self.invalid: list[str] = []
         self.plan: deque = deque()
+        self.in_flight = self.most_in_flight = 0  # text requests being answered at once
         self.share, self.share_actions, self.random = 0.0, (), random.Random(0)
         self.arrived = threading.Event()
         self._lock = threading.Lock()
@@ -163,10 +166,20 @@ class FakeTwilio:
                     (fake.requests if resource == "Messages" else fake.call_requests).append(form)
                 fake.arrived.set()
                 action = fake._next_action()
-                if action == "timeout":
-                    time.sleep(fake.timeout_sleep)
-                elif isinstance(action, tuple) and action[0] == "hang":
-                    time.sleep(action[1])
+                with fake._lock:
+                    fake.in_flight += 1
+                    fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+                try:
+                    if action == "timeout":
+                        time.sleep(fake.timeout_sleep)
+                    elif isinstance(action, tuple) and action[0] == "hang":
+                        time.sleep(action[1])
+                    elif action == "reset":
+                        self.close_connection = True
+                        return  # the connection closes with no answer (a reset, to the client)
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
                 if isinstance(action, int):
                     return self._json(
                         action,
