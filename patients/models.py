@@ -46,6 +46,11 @@ class User(AbstractUser):
     username = None
     email = models.EmailField(_("e-mail address"), unique=True)
 
+    # Bumped by every write that changes what every page shows this person (their clinic's name
+    # and numbers in the footer, their role): the copy kept in their sessions is then read again
+    # (patients/page_context.py).
+    page_context_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 

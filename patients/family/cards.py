@@ -26,8 +26,6 @@ class ChildCard:
 
     patient: Patient
     pump: Pump | None
-    visit: RefillVisit | None
-    program: Program | None
     alarm_at: datetime | None  # governing, clinic-local
     refill_due: date | None  # governing
     appointment: Appointment | None  # the next open refill appointment
@@ -40,6 +38,16 @@ class ChildCard:
     replace_by: date | None  # set only when the battery window is open
     recovery: urg.Recovery | None
     cream_at: datetime | None = None  # clinic-local; the day before a refill visit and on the day
+
+    @property
+    def visit(self) -> RefillVisit | None:
+        """The pump's latest visit (read with the cards when `child_cards(..., pump_details=True)`)."""
+        return self.pump.latest_visit if self.pump else None
+
+    @property
+    def program(self) -> Program | None:
+        """The pump's current program (read with the cards when `pump_details=True`)."""
+        return self.pump.current_program if self.pump else None
 
     @property
     def level(self) -> str:
@@ -214,7 +222,6 @@ def child_card(
 ) -> ChildCard:
     tz = patient.clinic.tzinfo
     today = _today(patient, now)
-    visit = pump.latest_visit if pump else None
     alarm_at = timezone.localtime(state.alarm_at, tz) if state and state.alarm_at else None
     refill_due = state.refill_due if state else None
     appointment_at = timezone.localtime(appointment.start, tz) if appointment else None
@@ -224,8 +231,6 @@ def child_card(
     return ChildCard(
         patient=patient,
         pump=pump,
-        visit=visit,
-        program=pump.current_program if pump else None,
         alarm_at=alarm_at,
         refill_due=refill_due,
         appointment=appointment,
@@ -258,12 +263,15 @@ def _family_concerns(ids: list[int]) -> dict[int, Concern]:
     return {pk: concern for pk, (_, concern) in best.items()}
 
 
-def child_cards(patients, *, now: datetime) -> list[ChildCard]:
-    """One card per child, in a constant number of queries whatever the number of children."""
+def child_cards(patients, *, now: datetime, pump_details: bool = True) -> list[ChildCard]:
+    """One card per child, in a constant number of queries whatever the number of children.
+    `pump_details`: also each pump's current program and latest visit (two queries; the home
+    page's cards show neither)."""
     patients = list(patients.select_related("clinic", "safety"))  # the stored state, same query
     ids = [p.pk for p in patients]
     pumps: dict[int, Pump] = {}
-    for pump in Pump.objects.active().filter(patient_id__in=ids).with_current().order_by("-implant_date"):
+    rows = Pump.objects.active().filter(patient_id__in=ids).order_by("-implant_date")
+    for pump in rows.with_current() if pump_details else rows:
         pumps.setdefault(pump.patient_id, pump)
     appointments: dict[int, Appointment] = {}
     by_id = {p.pk: p for p in patients}

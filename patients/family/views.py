@@ -43,7 +43,7 @@ def _children(request):
 
 @caregiver_required
 def home(request):
-    cards = child_cards(_children(request), now=timezone.now())
+    cards = child_cards(_children(request), now=timezone.now(), pump_details=False)
     return render(request, "family/home.html", {"cards": cards})
 
 

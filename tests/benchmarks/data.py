@@ -10,6 +10,7 @@ appointments per child and 40 reminders per child in a status mix.
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ from decimal import Decimal
 from urllib.parse import urlparse
 
 from tests.benchmarks.common import PYTHON, ROOT, VAR, bench_env
+
+# Only a throwaway database is ever dropped: itbportal_bench, or a parallel run's itbportal_bench_pages.
+BENCH_DATABASE_NAME = re.compile(r"\w+_bench(_[a-z0-9]+)?")
 
 REMINDERS_PER_CHILD = 40
 VISITS_PER_CHILD = 10
@@ -40,8 +44,10 @@ def database_reset() -> None:
 
     url = urlparse(bench_env()["DATABASE_URL"])
     name = url.path.lstrip("/")
-    if not name.endswith("_bench"):
-        raise RuntimeError(f"refusing to drop {name!r}: the bench database's name must end in _bench")
+    if not BENCH_DATABASE_NAME.fullmatch(name):
+        raise RuntimeError(
+            f"refusing to drop {name!r}: the bench database's name must end in _bench or _bench_<word>"
+        )
     admin = url._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
         conn.execute(

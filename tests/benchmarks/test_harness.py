@@ -57,6 +57,20 @@ def test_baseline_page_renders_the_static_table_for_a_signed_in_parent(bench_url
     assert b"Emergency" in response.content  # extends base.html
 
 
+def test_baseline_page_reads_no_more_than_the_bare_view(
+    bench_urls, client, parent, django_assert_num_queries
+):
+    """Issue 27: the frame of every page (the clinic's numbers, the menus) costs no query once the
+    session keeps it: the session, the user and the person's roles, as for the bare view."""
+    login_as(client, parent)
+    client.get(reverse("bench_baseline"))  # the first page reads the frame and keeps it
+
+    with django_assert_num_queries(3):
+        assert client.get(reverse("bench_bare")).status_code == 200
+    with django_assert_num_queries(3):
+        assert client.get(reverse("bench_baseline")).status_code == 200
+
+
 def test_ratio_figures_are_judged_against_their_baseline():
     assert ratio_figure("rps", 60, 100, "req/s", at_least=0.5).met is True
     assert ratio_figure("rps", 40, 100, "req/s", at_least=0.5).met is False

@@ -58,8 +58,10 @@ def test_past_visits_list_their_after_visit_summaries(parent_client, child, djan
             created_at=timezone.now(),
         )
     # Two reads of the stored safety state (ChildSafety, the family-facing concern) and the
-    # clinic calendar of the call button: constant, whatever the history.
-    with django_assert_max_num_queries(18):
+    # clinic calendar of the call button: constant, whatever the history. (The session's first
+    # page also reads the page's frame and keeps it: issue 27.)
+    parent_client.get(reverse("family:home"))
+    with django_assert_max_num_queries(17):
         html = parent_client.get(reverse("family:child", args=[child.pk])).content.decode()
     assert "Past visits" in html
     assert "After-visit summary" in html
@@ -102,7 +104,9 @@ def test_child_page_queries_stay_constant_however_long_the_history(
     for k in range(15):
         Appointment.objects.create(patient=child, start=timezone.now() + td(days=10 + k))
     # Two reads of the stored safety state (ChildSafety, the family-facing concern) and the
-    # clinic calendar of the call button: constant, whatever the history.
-    with django_assert_max_num_queries(18):
+    # clinic calendar of the call button: constant, whatever the history. (The session's first
+    # page also reads the page's frame and keeps it: issue 27.)
+    parent_client.get(reverse("family:home"))
+    with django_assert_max_num_queries(17):
         html = parent_client.get(reverse("family:child", args=[child.pk])).content.decode()
     assert html.count("Confirm I will come") == 15

@@ -132,6 +132,20 @@ def test_home_queries_stay_constant_however_long_the_history(clinic, client, dja
     assert html.count('class="child-name"') == 2
 
 
+def test_home_reads_each_kind_of_fact_once(
+    parent_client, parent, child, other_child, django_assert_num_queries
+):
+    """Issue 27, pinned: the session, the user, the person's roles (caregiver and staff profile in
+    one), the children with their stored safety state and clinic, their pumps, their next refill
+    appointments, their family-facing concerns. No pump history, no clinic for the frame."""
+    CaregiverLinkFactory(caregiver=parent.caregiver, patient=other_child)
+    home(parent_client)  # the first page keeps the frame in the session
+
+    with django_assert_num_queries(7):
+        html = home(parent_client)
+    assert html.count('class="child-name"') == 2
+
+
 def test_in_the_first_week_the_card_says_keep_the_incision_dry_and_stay_home(clinic, client):
     patient = PatientFactory(clinic=clinic, first_name="Nina")
     pump = PumpFactory(patient=patient, implant_date=timezone.localdate() - timedelta(days=2))
