@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0013_audit_truncate_only_by_eraser_role'),
+        ('patients', '0017_patient_comfort_note'),
     ]
 
     operations = [
