@@ -495,15 +495,26 @@ class Clinic:
         with clock(now):
             ladders_advance(now=now)
         steps = LadderStep.objects.filter(pk__gt=self.last_step, concern__clinic=self.clinic).order_by("pk")
-        taken = list(steps.values_list("pk", "concern__patient_id", "rung", "sms_message__status"))
+        taken = list(
+            steps.values_list(
+                "pk",
+                "concern__patient_id",
+                "rung",
+                "sms_message__to_number",
+                "sms_message__provider_message_id",
+            )
+        )
         if not taken:
             return
         self.last_step = taken[-1][0]
-        texted = {pk for _, pk, rung, _ in taken if rung in ("text", "text_next")}
+        texted = {pk for _, pk, rung, _, _ in taken if rung in ("text", "text_next")}
         booked = self._booked_in_time(texted, now) if texted else {}
-        for _, pk, rung, status in taken:
+        for _, pk, rung, to, sid in taken:
             self.year.ladder[rung] += 1
-            if rung not in ("text", "text_next") or status in ("undelivered", "failed"):
+            if rung not in ("text", "text_next"):
+                continue
+            if to in self.awaiting_report:  # its delivery report: undelivered
+                self._report(sid, None, now + timedelta(minutes=5))
                 continue
             self.year.texts[pk] += 1
             self.open[pk].texts += 1
@@ -515,16 +526,25 @@ class Clinic:
     def _reports(self, ids: list[int], now: datetime) -> None:
         """Delivery reports: the texts to a family whose phone does not receive them come back
         undelivered (the portal escalates them)."""
-        from alerts.inbound import sms_status_update
         from alerts.models import Reminder
 
         lost = Reminder.objects.filter(pk__in=ids, status="sent").exclude(provider_message_id="")
         for pk, sid in lost.values_list("pk", "provider_message_id"):
+            self._report(sid, pk, now)
+
+    def _report(self, sid: str | None, reminder_id: int | None, now: datetime) -> None:
+        from alerts.inbound import sms_status_update
+
+        self.year.undelivered += 1
+        if sid:
             with clock(now):
                 sms_status_update(
-                    message_sid=sid, status="undelivered", error_code="30003", reminder_id=pk, now=now
+                    message_sid=sid,
+                    status="undelivered",
+                    error_code="30003",
+                    reminder_id=reminder_id,
+                    now=now,
                 )
-            self.year.undelivered += 1
 
     def _families_book(self, day: date) -> None:
         from alerts.models import ChildSafety
