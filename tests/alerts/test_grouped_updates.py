@@ -13,10 +13,13 @@ NOW = datetime(2027, 1, 4, 9, tzinfo=UTC)
 
 
 def _rows(clinic, children):
-    rows = []
-    for patient in children:
-        rows.append(ChildSafety.objects.create(patient=patient, clinic=clinic, refreshed_at=NOW, tier_rank=3))
-    return rows
+    """Each child's safety row (the fixture's services may have stored one), in a known state."""
+    return [
+        ChildSafety.objects.update_or_create(
+            patient=patient, defaults={"clinic": clinic, "refreshed_at": NOW, "tier_rank": 3, "act_by": None}
+        )[0]
+        for patient in children
+    ]
 
 
 def test_rows_moved_alike_go_in_one_update_and_end_as_written(clinic, child, other_child):
