@@ -259,6 +259,7 @@ class Clinic:
                 opens_at=time(8),
                 closes_at=time(17),
                 default_location="Rehabilitation Clinic",
+                nurse_inbox_email="sim-nurses@example.test",
             )
             user = User.objects.create(
                 email=f"sim-nurse-{run}@example.test", first_name="Sim", last_name="Nurse"
