@@ -260,6 +260,9 @@ class Clinic:
                 closes_at=time(17),
                 default_location="Rehabilitation Clinic",
                 nurse_inbox_email="sim-nurses@example.test",
+                phone_business_hours="+18015550100",
+                phone_after_hours="+18015550101",
+                phone_nurse_line="+18015550102",
             )
             user = User.objects.create(
                 email=f"sim-nurse-{run}@example.test", first_name="Sim", last_name="Nurse"
