@@ -326,13 +326,13 @@ class _Writes:
     """The rows a refresh changes, written in bulk at the end (the beat refreshes every child)."""
 
     new: list[Concern] = field(default_factory=list)
-    changed: list[Concern] = field(default_factory=list)
+    changed: list[tuple[Concern, dict]] = field(default_factory=list)  # (row, the fields that moved)
     resolved: list[Concern] = field(default_factory=list)
     to_email: list[int] = field(default_factory=list)
 
     def save(self) -> None:
         Concern.objects.bulk_update(self.resolved, ["resolved_at", "resolved_reason", "updated_at"])
-        Concern.objects.bulk_update(self.changed, [*_CONCERN_FIELDS, "updated_at"], batch_size=500)
+        _update_changed(Concern, self.changed, [*_CONCERN_FIELDS, "updated_at"])
         Concern.objects.bulk_create(self.new, batch_size=500)
         self.to_email += [row.pk for row in self.new if row.needs_nurse]
 
@@ -396,13 +396,13 @@ def _apply(patient, assessment: safety.Assessment, open_rows: dict, now: datetim
                     **values,
                 )
             )
-        elif any(getattr(row, name) != value for name, value in values.items()):
+        elif moved := {name: value for name, value in values.items() if getattr(row, name) != value}:
             if values["needs_nurse"] and not row.needs_nurse and row.emailed_at is None:
                 writes.to_email.append(row.pk)
             for name, value in values.items():
                 setattr(row, name, value)
             row.updated_at = now
-            writes.changed.append(row)
+            writes.changed.append((row, {**moved, "updated_at": now}))
 
 
 def _battery_notice_from(patient, open_rows: dict, assessment: safety.Assessment, now: datetime):
@@ -446,13 +446,37 @@ def _store_states(states: dict[int, dict], existing: dict[int, ChildSafety], now
         row = existing.get(pk)
         if row is None:
             new.append(ChildSafety(patient_id=pk, refreshed_at=now, **values))
-        elif any(getattr(row, name) != value for name, value in values.items()):
+        elif moved := {name: value for name, value in values.items() if getattr(row, name) != value}:
             for name, value in values.items():
                 setattr(row, name, value)
             row.refreshed_at = now
-            changed.append(row)
+            changed.append((row, {**moved, "refreshed_at": now}))
     ChildSafety.objects.bulk_create(new, batch_size=500)
-    ChildSafety.objects.bulk_update(changed, [*_STATE_FIELDS, "refreshed_at"], batch_size=500)
+    _update_changed(ChildSafety, changed, [*_STATE_FIELDS, "refreshed_at"])
+
+
+# Past this many distinct sets of changes, one bulk update (a CASE per field) is cheaper.
+_GROUPED_UPDATES_MAX = 20
+
+
+def _update_changed(model, changed: list[tuple], fields: list[str]) -> None:
+    """Write the rows that changed. Most of a refresh's changes are the same few fields moving to
+    the same values for many children (a new day's act-by date): those go as one UPDATE per
+    distinct set of changes, naming only the fields that moved, instead of Django's bulk update
+    (a CASE over every row for every field, costly to build and to run as the rows grow)."""
+    groups: dict[tuple, tuple[dict, list[int]]] = {}
+    for row, moved in changed:
+        key = tuple(sorted((name, _hashable(value)) for name, value in moved.items()))
+        groups.setdefault(key, (moved, []))[1].append(row.pk)
+    if len(groups) > _GROUPED_UPDATES_MAX:
+        model.objects.bulk_update([row for row, _ in changed], fields, batch_size=500)
+        return
+    for moved, pks in groups.values():
+        model.objects.filter(pk__in=pks).update(**moved)
+
+
+def _hashable(value):
+    return repr(sorted(value.items())) if isinstance(value, dict) else repr(value)
 
 
 def concerns_refresh_many(*, patient_ids: list[int], now: datetime | None = None) -> list[int]:

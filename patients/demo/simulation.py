@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import random
 import statistics
+import time as _time
 from collections import defaultdict
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -49,6 +50,9 @@ class Params:
     no_show: float = 0.10
     unreachable: float = 0.05
     max_delay: int = 3  # a family books 0 to max_delay days after a text
+    undelivered: float = 0.05  # families whose texts are accepted but reported undelivered
+    program_change: float = 0.10  # refills at which the nurse changes the daily dose
+    bolus: float = 0.05  # refills with a bridge bolus
     reading_error_ml: float = 0.1  # one standard deviation
     observed: bool = True  # the observed-delivery forecast on
     seed: int = 1
@@ -127,6 +131,11 @@ class Year:
     intervals: list[Interval] = field(default_factory=list)
     texts: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     texts_after_booked: int = 0
+    ladder: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # rung -> steps taken
+    undelivered: int = 0  # texts reported undelivered
+    emails: int = 0  # e-mails to the nurses' inbox
+    program_changes: int = 0
+    boluses: int = 0
     critical_days: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def figures(self, children: int, end: datetime) -> dict:
@@ -158,6 +167,11 @@ class Year:
             "texts": total_texts,
             "texts_per_child": total_texts / children if children else 0,
             "texts_after_booked": self.texts_after_booked,
+            "ladder": dict(self.ladder),
+            "undelivered": self.undelivered,
+            "emails": self.emails,
+            "program_changes": self.program_changes,
+            "boluses": self.boluses,
             "critical_children": len(self.critical_days),
             "critical_no_danger": len(no_danger),
         }
@@ -168,6 +182,36 @@ class Year:
 
 class Rollback(Exception):
     pass
+
+
+class Meter:
+    """Wall time and database queries per phase of the simulated day (the benchmark's figures)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.queries: dict[str, int] = defaultdict(int)
+        self._phase = "setup"
+
+    def _count(self, execute, sql, params, many, context):
+        self.queries[self._phase] += 1
+        return execute(sql, params, many, context)
+
+    @contextmanager
+    def installed(self):
+        from django.db import connection
+
+        with connection.execute_wrapper(self._count):
+            yield
+
+    @contextmanager
+    def phase(self, name: str):
+        outer, self._phase = self._phase, name
+        began = _time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += _time.perf_counter() - began
+            self._phase = outer
 
 
 @contextmanager
@@ -190,6 +234,11 @@ class Clinic:
         self.truth: dict[int, Truth] = {}
         self.open: dict[int, Interval] = {}
         self.family_books: dict[int, date] = {}  # child -> the day the family will book
+        self.meter = Meter()
+        from alerts.sms import locmem
+
+        self.awaiting_report: set[str] = locmem.awaiting_report  # texts reported undelivered
+        self.last_step = 0  # the newest ladder step counted
 
     def at(self, day: date, hour: int, minute: int = 0) -> datetime:
         return datetime.combine(day, time(hour, minute), tzinfo=self.tz)
@@ -210,6 +259,10 @@ class Clinic:
                 opens_at=time(8),
                 closes_at=time(17),
                 default_location="Rehabilitation Clinic",
+                nurse_inbox_email="sim-nurses@example.test",
+                phone_business_hours="+18015550100",
+                phone_after_hours="+18015550101",
+                phone_nurse_line="+18015550102",
             )
             user = User.objects.create(
                 email=f"sim-nurse-{run}@example.test", first_name="Sim", last_name="Nurse"
@@ -226,6 +279,8 @@ class Clinic:
                     email=f"sim-parent{n}-{run}@example.test", first_name="Pat", last_name=f"P{n}"
                 )
                 reachable = self.rng.random() >= self.p.unreachable
+                if reachable and self.rng.random() < self.p.undelivered:
+                    self.awaiting_report.add(f"+1801555{n:04d}")
                 caregiver = Caregiver.objects.create(
                     user=parent, mobile=f"+1801555{n:04d}", sms_consent=reachable,
                     sms_consent_at=self.at(start - timedelta(days=400), 9) if reachable else None,
@@ -237,6 +292,8 @@ class Clinic:
                     patient=child, model="sm2_20", serial_number=f"SIM{n:06d}", implant_date=date(2024, 1, 10)
                 )
                 self.children.append((child, pump))
+        self.child = {c.pk: c for c, _ in self.children}
+        self.pump = {c.pk: p for c, p in self.children}
         for child, pump in self.children:
             self._history(child, pump)
 
@@ -285,6 +342,17 @@ class Clinic:
         if truth.filled_at is not None:
             expected, actual = residual_reading(truth, at, self.rng, self.p.reading_error_ml)
             details = {"expected_residual_ml": expected, "actual_residual_ml": actual}
+        bolus = Decimal(0)
+        if record and self.rng.random() < self.p.program_change:
+            # The nurse changes the daily dose (5 to 15 % up or down); the pump's own error stays.
+            change = Decimal(f"{self.rng.choice([-1, 1]) * self.rng.uniform(0.05, 0.15):.3f}")
+            dose = (truth.program["daily_dose_mcg"] * (1 + change)).quantize(Decimal("1"))
+            truth.program = {**truth.program, "daily_dose_mcg": max(dose, Decimal(25))}
+            truth.ml_per_day = float(truth.program["daily_dose_mcg"] / truth.program["concentration_mcg_ml"])
+            self.year.program_changes += 1
+        if record and self.rng.random() < self.p.bolus:
+            bolus = Decimal(f"{self.rng.uniform(0.2, 0.8):.1f}")  # a bridge bolus from the new fill
+            self.year.boluses += 1
         with clock(at):
             refill_record(
                 pump=pump,
@@ -292,13 +360,14 @@ class Clinic:
                 visit_at=at,
                 volume_after_ml=CAPACITY,
                 program=truth.program,
+                bridge_bolus_ml=bolus,
                 **details,
             )
         if record:
             interval = self.open[child.pk]
             interval.refilled_at = at
             self.year.intervals.append(interval)
-        truth.filled_at, truth.volume = at, float(CAPACITY)
+        truth.filled_at, truth.volume = at, float(CAPACITY - bolus)
         truth.fills += 1
         if record:
             self.open[child.pk] = self._interval(child.pk)
@@ -306,7 +375,7 @@ class Clinic:
     # A day -----------------------------------------------------------------------------------
 
     def play(self) -> dict:
-        from alerts.concerns import concerns_refresh_due
+        from alerts.escalations import escalations_check
         from alerts.planning import reminders_replan_all
 
         patch = (
@@ -314,41 +383,78 @@ class Clinic:
             if self.p.observed
             else mock.patch("pumps.delivery.observed_forecast", lambda *a, **k: None)
         )
-        with patch:
-            self.setup()
+        meter = self.meter
+        with patch, meter.installed():
+            with meter.phase("setup"):
+                self.setup()
             for n in range(self.p.days):
                 day = self.p.start + timedelta(days=n)
                 with clock(self.at(day, 2)):
-                    concerns_refresh_due(now=self.at(day, 2))
-                    reminders_replan_all(now=self.at(day, 2))
+                    # The 5-minute check (concerns refreshed, pending e-mails sent), then the daily re-plan.
+                    with meter.phase("beat 02:00"):
+                        escalations_check(now=self.at(day, 2))
+                        self._emails()
+                    with meter.phase("re-plan 02:00"):
+                        reminders_replan_all(now=self.at(day, 2))
                 if day.weekday() < 5:
-                    self._nurse(day)  # 07:30, before the clinic opens
-                with clock(self.at(day, 9)):
-                    concerns_refresh_due(now=self.at(day, 9))
-                self._sweep(self.at(day, 10))
+                    with meter.phase("nurse"):
+                        self._nurse(day)  # 07:30, before the clinic opens
+                with meter.phase("ladder"):
+                    self._ladder(self.at(day, 8))
+                with meter.phase("beat 09:00"), clock(self.at(day, 9)):
+                    escalations_check(now=self.at(day, 9))
+                    self._emails()
+                with meter.phase("sending"):
+                    self._sweep(self.at(day, 10))
+                with meter.phase("ladder"):
+                    self._ladder(self.at(day, 12))
                 if day.weekday() < 5:
-                    self._clinic_day(day)
-                self._sweep(self.at(day, 17, 30))
-                self._families_book(day)  # 19:00
-                self._watch(day)
+                    with meter.phase("clinic"):
+                        self._clinic_day(day)
+                with meter.phase("ladder"):
+                    self._ladder(self.at(day, 16))
+                with meter.phase("sending"):
+                    self._sweep(self.at(day, 17, 30))
+                with meter.phase("families"):
+                    self._families_book(day)  # 19:00
+                with meter.phase("ladder"):
+                    self._ladder(self.at(day, 20))
+                with meter.phase("watch"):
+                    self._watch(day)
                 if n % 30 == 29:
                     self.log(f"  day {n + 1}: {len(self.year.intervals)} refills")
-        return self.year.figures(self.p.children, self.at(self.p.start + timedelta(days=self.p.days), 0))
+        figures = self.year.figures(self.p.children, self.at(self.p.start + timedelta(days=self.p.days), 0))
+        days = max(self.p.days, 1)
+        figures["seconds"] = dict(meter.seconds)
+        figures["queries"] = dict(meter.queries)
+        figures["queries_per_day"] = sum(q for k, q in meter.queries.items() if k != "setup") / days
+        return figures
 
-    def _booked_in_time(self, pk: int, now: datetime) -> bool:
-        from alerts.models import ChildSafety
+    def _upcoming_refills(self, pks, now: datetime) -> dict[int, list]:
+        """child -> its open refill appointments from ``now`` on, in one query."""
         from appointments.models import Appointment
+
+        out = defaultdict(list)
+        rows = Appointment.objects.filter(patient_id__in=list(pks), kind="refill").upcoming(now=now)
+        for a in rows.order_by("start", "pk"):
+            out[a.patient_id].append(a)
+        return out
+
+    def _booked_in_time(self, pks, now: datetime) -> dict[int, bool]:
+        """child -> a refill is booked in time (an upcoming one starting no later than the
+        governing alarm the portal stores), in two queries."""
+        from alerts.models import ChildSafety
         from pumps import safety
 
-        state = ChildSafety.objects.filter(patient_id=pk).first()
-        if state is None or state.alarm_at is None:
-            return False
-        starts = (
-            Appointment.objects.filter(patient_id=pk, kind="refill")
-            .upcoming(now=now)
-            .values_list("start", flat=True)
+        alarms = dict(
+            ChildSafety.objects.filter(patient_id__in=list(pks)).values_list("patient_id", "alarm_at")
         )
-        return any(safety.booked_in_time(s, state.alarm_at) for s in starts)
+        upcoming = self._upcoming_refills(pks, now)
+        return {
+            pk: alarms.get(pk) is not None
+            and any(safety.booked_in_time(a.start, alarms[pk]) for a in upcoming.get(pk, ()))
+            for pk in pks
+        }
 
     def _sweep(self, now: datetime) -> None:
         from alerts.models import Reminder
@@ -357,9 +463,11 @@ class Clinic:
         with clock(now):
             ids = reminders_claim_due(now=now, limit=100_000)
             texted = set(Reminder.objects.filter(pk__in=ids).values_list("patient_id", flat=True))
-            booked = {pk: self._booked_in_time(pk, now) for pk in texted}
+            booked = self._booked_in_time(texted, now) if texted else {}
             if ids:
                 reminders_send(reminder_ids=ids, now=now)
+        if ids:
+            self._reports(ids, now + timedelta(minutes=5))
         sent = Reminder.objects.filter(pk__in=ids, status__in=["sent", "delivered"]).values_list(
             "patient_id", "kind"
         )
@@ -375,22 +483,92 @@ class Clinic:
             ):
                 self.family_books[pk] = now.date() + timedelta(days=self.rng.randint(0, self.p.max_delay))
 
+    def _emails(self) -> None:
+        from django.core import mail
+
+        self.year.emails += len(getattr(mail, "outbox", []))
+        if hasattr(mail, "outbox"):
+            mail.outbox.clear()
+
+    def _ladder(self, now: datetime) -> None:
+        """The beat's ladder task: each rung due is taken (texts, the next caregiver, a call, the
+        nurses' call list). A family texted by the ladder books like one texted by a reminder."""
+        from alerts.ladder import ladders_advance
+        from alerts.models import LadderStep
+
+        with clock(now):
+            ladders_advance(now=now)
+        steps = LadderStep.objects.filter(pk__gt=self.last_step, concern__clinic=self.clinic).order_by("pk")
+        taken = list(
+            steps.values_list(
+                "pk",
+                "concern__patient_id",
+                "rung",
+                "sms_message__to_number",
+                "sms_message__provider_message_id",
+            )
+        )
+        if not taken:
+            return
+        self.last_step = taken[-1][0]
+        texted = {pk for _, pk, rung, _, _ in taken if rung in ("text", "text_next")}
+        booked = self._booked_in_time(texted, now) if texted else {}
+        for _, pk, rung, to, sid in taken:
+            self.year.ladder[rung] += 1
+            if rung not in ("text", "text_next"):
+                continue
+            if to in self.awaiting_report:  # its delivery report: undelivered
+                self._report(sid, None, now + timedelta(minutes=5))
+                continue
+            self.year.texts[pk] += 1
+            self.open[pk].texts += 1
+            if booked.get(pk):
+                self.year.texts_after_booked += 1
+            elif pk not in self.family_books:
+                self.family_books[pk] = now.date() + timedelta(days=self.rng.randint(0, self.p.max_delay))
+
+    def _reports(self, ids: list[int], now: datetime) -> None:
+        """Delivery reports: the texts to a family whose phone does not receive them come back
+        undelivered (the portal escalates them)."""
+        from alerts.models import Reminder
+
+        lost = Reminder.objects.filter(pk__in=ids, status="sent").exclude(provider_message_id="")
+        for pk, sid in lost.values_list("pk", "provider_message_id"):
+            self._report(sid, pk, now)
+
+    def _report(self, sid: str | None, reminder_id: int | None, now: datetime) -> None:
+        from alerts.inbound import sms_status_update
+
+        self.year.undelivered += 1
+        if sid:
+            with clock(now):
+                sms_status_update(
+                    message_sid=sid,
+                    status="undelivered",
+                    error_code="30003",
+                    reminder_id=reminder_id,
+                    now=now,
+                )
+
     def _families_book(self, day: date) -> None:
         from alerts.models import ChildSafety
         from appointments.services import AppointmentError, appointment_book
 
-        for pk, when in list(self.family_books.items()):
-            if when > day:
-                continue
+        due = [pk for pk, when in self.family_books.items() if when <= day]
+        if not due:
+            return
+        now = self.at(day, 19)
+        booked = self._booked_in_time(due, now)
+        states = ChildSafety.objects.in_bulk(due)
+        for pk in due:
             del self.family_books[pk]
-            now = self.at(day, 19)
-            if self._booked_in_time(pk, now):
+            if booked[pk]:
                 continue
-            state = ChildSafety.objects.get(patient_id=pk)
+            state = states[pk]
             target = state.refill_due - timedelta(days=self.rng.randint(0, 5))
             target = min(target, state.alarm_day - timedelta(days=1))
             slot = self._slot(max(target, day + timedelta(days=1)), earliest=day + timedelta(days=1))
-            child = next(c for c, _ in self.children if c.pk == pk)
+            child = self.child[pk]
             with clock(now):
                 try:
                     appointment_book(patient=child, by=None, kind="refill", start=slot)
@@ -416,8 +594,7 @@ class Clinic:
             patient__clinic=self.clinic, kind="refill", start__gte=start, start__lt=end
         )
         todays = todays.order_by("start")
-        pumps = {c.pk: p for c, p in self.children}
-        children = {c.pk: c for c, _ in self.children}
+        pumps, children = self.pump, self.child
         for appointment in list(todays):
             if self.rng.random() < self.p.no_show:
                 with clock(self.at(day, 17, 30)):
@@ -430,26 +607,26 @@ class Clinic:
         """The worklist's critical and urgent rows: a child with no refill booked in time is
         called (the call list for a family texts do not reach) and booked."""
         from alerts.models import ChildSafety, Concern
-        from appointments.models import Appointment
         from appointments.services import appointment_book, appointment_cancel
 
         now = self.at(day, 7, 30)
-        children = {c.pk: c for c, _ in self.children}
-        rows = ChildSafety.objects.filter(
-            clinic=self.clinic, active=True, tier_rank__lte=1, alarm_at__isnull=False
+        children = self.child
+        rows = list(
+            ChildSafety.objects.filter(
+                clinic=self.clinic, active=True, tier_rank__lte=1, alarm_at__isnull=False
+            )
         )
         kinds = defaultdict(set)
         for pk, kind in Concern.objects.open().filter(clinic=self.clinic).values_list("patient_id", "kind"):
             kinds[pk].add(kind)
+        upcoming = self._upcoming_refills([r.patient_id for r in rows], now) if rows else {}
         for state in rows:
             soon = state.refill_due is not None and state.refill_due <= day + timedelta(days=14)
             if not (
                 kinds[state.patient_id] & BOOKING_KINDS or ("unreachable" in kinds[state.patient_id] and soon)
             ):
                 continue  # a residual or a battery row: not the booking the simulation plays
-            booked = list(
-                Appointment.objects.filter(patient_id=state.patient_id, kind="refill").upcoming(now=now)
-            )
+            booked = upcoming.get(state.patient_id, [])
             good = [
                 a
                 for a in booked
@@ -474,6 +651,26 @@ class Clinic:
                     outside_hours_confirmed=True,
                 )  # fmt: skip
             self.family_books.pop(state.patient_id, None)
+        self._call_list(day, now)
+
+    def _call_list(self, day: date, now: datetime) -> None:
+        """The nurses' call list (the ladder's last rung): each family on it is called and
+        reached, and the outcome recorded (which stops the child's ladder)."""
+        from alerts.ladder_answers import CallOutcomeError, call_outcome_record
+        from alerts.models import LadderStep
+
+        steps = LadderStep.objects.filter(
+            concern__clinic=self.clinic, rung="call_list", list_day__lte=day, outcome=""
+        ).select_related("concern")
+        with clock(now):
+            for step in steps:
+                try:
+                    call_outcome_record(
+                        step=step, outcome="reached", note="Called from the list.", by=self.nurse, now=now
+                    )
+                except CallOutcomeError:
+                    continue  # the ladder stopped since (a refill booked): nothing to record
+                self.year.ladder["call_list reached"] += 1
 
     def _next_open(self, day: date) -> date:
         probe = day + timedelta(days=1)
@@ -485,10 +682,11 @@ class Clinic:
         """The end of each day: the nurse's list, the critical tier against the truth, and the
         children within 7 days of a true alarm with no refill booked before it."""
         from alerts.models import ChildSafety
-        from appointments.models import Appointment
 
         now = self.at(day, 20)
         states = dict(ChildSafety.objects.filter(clinic=self.clinic).values_list("patient_id", "tier_rank"))
+        near = [pk for pk, i in self.open.items() if not i.near and now >= i.alarm - timedelta(days=7)]
+        upcoming = self._upcoming_refills(near, now) if near else {}
         for pk, interval in self.open.items():
             rank = states.get(pk)
             if rank is not None and rank <= 1 and interval.first_listed is None:
@@ -497,12 +695,7 @@ class Clinic:
                 self.year.critical_days[pk].append((interval.alarm - now).total_seconds() / 86400)
             if interval.near or now < interval.alarm - timedelta(days=7):
                 continue
-            starts = (
-                Appointment.objects.filter(patient_id=pk, kind="refill")
-                .upcoming(now=now)
-                .values_list("start", flat=True)
-            )
-            if any(s <= interval.alarm for s in starts):
+            if any(a.start <= interval.alarm for a in upcoming.get(pk, ())):
                 continue
             interval.near = True
             if interval.first_listed is not None:
@@ -517,14 +710,30 @@ def run(params: Params, log=print) -> dict:
     from alerts.sms import locmem
 
     figures: dict = {}
+    locmem.awaiting_report.clear()
+    clinic = Clinic(params, log=log)
     try:
         with transaction.atomic():
-            figures = Clinic(params, log=log).play()
+            figures = clinic.play()
             raise Rollback
     except Rollback:
         pass
-    locmem.outbox.clear()
+    finally:
+        locmem.outbox.clear()
+        locmem.awaiting_report.clear()
     return figures
+
+
+def _ladder_row(ladder: dict) -> str:
+    return " / ".join(str(ladder.get(rung, 0)) for rung in ("text", "text_next", "call", "call_list"))
+
+
+def phases(figures: dict) -> str:
+    """Seconds and queries per phase of the simulated day (where the time goes)."""
+    lines = [f"{'phase':14s} {'seconds':>8s} {'queries':>9s}"]
+    for name, seconds in figures.get("seconds", {}).items():
+        lines.append(f"{name:14s} {seconds:8.1f} {figures['queries'].get(name, 0):9d}")
+    return "\n".join(lines)
 
 
 def table(params: Params, figures: dict) -> str:
@@ -549,15 +758,34 @@ def table(params: Params, figures: dict) -> str:
             "texts sent while a refill was booked in time (not appointment reminders)",
             figures["texts_after_booked"],
         ),
+        ("  of which reported undelivered (not counted above)", figures.get("undelivered", 0)),
+        ("ladder steps: texts / next caregiver / calls / call list", _ladder_row(figures.get("ladder", {}))),
+        ("  call-list families reached by the nurse", figures.get("ladder", {}).get("call_list reached", 0)),
+        ("e-mails to the nurses' inbox", figures.get("emails", 0)),
+        (
+            "programming (dose) changes / bridge boluses at refills",
+            f"{figures.get('program_changes', 0)} / {figures.get('boluses', 0)}",
+        ),
         ("children put in the critical tier", figures["critical_children"]),
         ("  never within 14 days of a true alarm while critical", figures["critical_no_danger"]),
     ]
     head = (
         f"children={params.children} days={params.days} spread=±{params.spread:.0%} "
         f"no-show={params.no_show:.0%} "
-        f"unreachable={params.unreachable:.0%} delay=0-{params.max_delay}d seed={params.seed} "
+        f"unreachable={params.unreachable:.0%} undelivered={params.undelivered:.0%} "
+        f"dose-changes={params.program_change:.0%} boluses={params.bolus:.0%} "
+        f"delay=0-{params.max_delay}d seed={params.seed} "
         f"observed-delivery forecast={'on' if params.observed else 'off'}"
     )
+    if "queries_per_day" in figures:
+        rows += [
+            (
+                "wall time, s (setup / the year)",
+                f"{figures['seconds'].get('setup', 0):.0f} / "
+                f"{sum(v for k, v in figures['seconds'].items() if k != 'setup'):.0f}",
+            ),
+            ("database queries per simulated day", f"{figures['queries_per_day']:.0f}"),
+        ]
     width = max(len(r[0]) for r in rows)
     lines = [head, ""] + [f"{label.ljust(width)}  {value}" for label, value in rows]
     return "\n".join(lines)

@@ -4,7 +4,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand
 
-from patients.demo.simulation import Params, run, table
+from patients.demo.simulation import Params, phases, run, table
 
 
 class Command(BaseCommand):
@@ -18,6 +18,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-show", type=float, default=defaults.no_show)
         parser.add_argument("--unreachable", type=float, default=defaults.unreachable)
         parser.add_argument("--max-delay", type=int, default=defaults.max_delay)
+        parser.add_argument("--undelivered", type=float, default=defaults.undelivered)
+        parser.add_argument("--dose-changes", type=float, default=defaults.program_change)
+        parser.add_argument("--boluses", type=float, default=defaults.bolus)
+        parser.add_argument("--phases", action="store_true", help="also print seconds and queries per phase")
         parser.add_argument("--seed", type=int, default=defaults.seed)
         parser.add_argument("--start", type=date.fromisoformat, default=defaults.start)
         parser.add_argument(
@@ -30,8 +34,11 @@ class Command(BaseCommand):
         for observed in modes:
             params = Params(
                 children=o["children"], days=o["days"], spread=o["spread"], no_show=o["no_show"],
-                unreachable=o["unreachable"], max_delay=o["max_delay"], seed=o["seed"], start=o["start"],
+                unreachable=o["unreachable"], max_delay=o["max_delay"], undelivered=o["undelivered"],
+                program_change=o["dose_changes"], bolus=o["boluses"], seed=o["seed"], start=o["start"],
                 observed=observed,
             )  # fmt: skip
             figures = run(params, log=lambda line: self.stderr.write(line))
             self.stdout.write(table(params, figures) + "\n\n")
+            if o["phases"]:
+                self.stdout.write(phases(figures) + "\n\n")
