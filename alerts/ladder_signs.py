@@ -50,9 +50,7 @@ def signs_ladders_advance(*, now: datetime) -> int:
 
 @transaction.atomic
 def _call_step(concern_id: int, *, now: datetime, minutes: int) -> bool:
-    concern = (
-        signs_waiting().select_for_update(skip_locked=True, of=("self",)).filter(pk=concern_id).first()
-    )
+    concern = signs_waiting().select_for_update(skip_locked=True, of=("self",)).filter(pk=concern_id).first()
     if concern is None:  # acknowledged, resolved, taken by another beat, or held by one
         return False
     why = f"Not acknowledged within {minutes} min of clinic time"
@@ -65,5 +63,3 @@ def _call_step(concern_id: int, *, now: datetime, minutes: int) -> bool:
     )
     transaction.on_commit(lambda: concern_email(concern_id=concern_id, again=why))
     return True
-
-

@@ -93,7 +93,9 @@ def sign_report_record(
     return report, created
 
 
-def _fold_in(report: SignReport, *, codes: list[str], words: str, caregiver: Caregiver, now: datetime) -> bool:
+def _fold_in(
+    report: SignReport, *, codes: list[str], words: str, caregiver: Caregiver, now: datetime
+) -> bool:
     """Add a repeat's signs and words to the open report; False when it adds nothing."""
     merged = signs.signs_in_order([*report.signs, *codes])
     new_words = bool(words) and words not in report.words
