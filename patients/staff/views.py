@@ -160,12 +160,16 @@ def _chart_safety(patient) -> dict:
     }
 
 
-def _sign_reports(patient) -> list:
-    """The child's reports of warning signs, newest first (the chart keeps them)."""
+def _sign_reports(patient) -> dict:
+    """The child's reports of warning signs, newest first: the open ones (at the top of the
+    chart) and the last closed ones (the chart keeps them)."""
     reports = list(patient.sign_reports.select_related("outcome_by")[:10])
     for report in reports:
         report.summary = nurse_summary(report.signs)
-    return reports
+    return {
+        "open_sign_reports": [r for r in reports if r.is_open],
+        "sign_reports": [r for r in reports if not r.is_open],
+    }
 
 
 @staff_required
@@ -193,7 +197,7 @@ def chart(request, pk: int):
         .select_related("caregiver__user")
         .order_by("-send_after")[:30],
         "documents": patient.documents.order_by("-created_at")[:20],
-        "sign_reports": _sign_reports(patient),
+        **_sign_reports(patient),
         "ladder_steps": LadderStep.objects.filter(concern__patient=patient)
         .select_related("concern", "caregiver__user", "outcome_by", "sms_message")
         .order_by("-at", "-pk")[:40],

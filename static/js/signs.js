@@ -101,9 +101,16 @@
     form.querySelectorAll("input[name=signs]:checked").forEach(function (box) {
       groups[box.getAttribute("data-group")] = true;
     });
+    var first = null;
     document.querySelectorAll("#signs-offline-now [data-sign-group]").forEach(function (section) {
       section.hidden = !groups[section.getAttribute("data-sign-group")];
+      if (!section.hidden && !first) {
+        first = section;
+      }
     });
+    if (first) {
+      first.after(document.getElementById("now-call-box")); // the number right after the first group
+    }
     var open = clinicOpenNow();
     show("signs-form-part", false);
     document.querySelector("#signs-offline-now [data-call=open]").hidden = !open;
@@ -123,11 +130,13 @@
         show("signs-none", true);
         return;
       }
-      form.querySelector("input[name=written_at]").value = String(Date.now());
-      var fields = Array.from(new FormData(form).entries());
+      var fields = Array.from(new FormData(form).entries()).filter(function (pair) {
+        return pair[0] !== "written_at";
+      });
       var keep = function () {
         var items = kept();
-        items.push({action: form.action, fields: fields});
+        // When the parent wrote it, by the phone's clock: the nurses see it beside the time it came.
+        items.push({action: form.action, fields: fields.concat([["written_at", String(Date.now())]])});
         store(items);
         showWhatToDo(form);
       };
@@ -141,7 +150,6 @@
         } else if (response.ok) {
           keep(); // signed out meanwhile: kept, sent once signed in again
         } else {
-          form.querySelector("input[name=written_at]").value = "";
           HTMLFormElement.prototype.submit.call(form); // the server says what is wrong
         }
       }, keep);
