@@ -44,13 +44,14 @@ class SignReportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"max_length": _("Please write fewer words (500 letters at most).")},
     )
-    # Set by the phone for a report it kept without a network: when the parent wrote it.
-    written_at = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0)
+    # Set by the phone for a report it kept without a network: when the parent wrote it (epoch
+    # milliseconds by the phone's clock). Never a reason to refuse a report: a bad value is dropped.
+    written_at = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20)
 
     def written_at_instant(self) -> datetime | None:
-        value = self.cleaned_data.get("written_at")
         try:
-            return datetime.fromtimestamp(value / 1000, tz=UTC) if value else None
+            milliseconds = int(self.cleaned_data.get("written_at") or 0)
+            return datetime.fromtimestamp(milliseconds / 1000, tz=UTC) if milliseconds > 0 else None
         except (OverflowError, OSError, ValueError):
             return None
 

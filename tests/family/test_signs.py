@@ -227,8 +227,19 @@ def test_bad_input_gets_a_plain_message_and_writes_nothing(client, family, data,
         assert response.status_code == 400
         assert message in response.content.decode()
         assert not SignReport.objects.exists()
-    else:  # a bad phone time is no reason to lose the report: it is dropped, the report kept
-        assert response.status_code in (302, 400)
+    else:  # a bad phone time is no reason to lose the report: the time is dropped, the report kept
+        assert response.status_code == 302
+        assert SignReport.objects.get().written_at is None
+
+
+def test_the_time_a_kept_report_was_written_is_kept(client, family):
+    patient, caregiver = family
+    login_as(client, caregiver.user)
+    written = NIGHT - timedelta(minutes=30)
+    with time_machine.travel(NIGHT, tick=False):
+        data = {"signs": ["tone"], "written_at": str(int(written.timestamp() * 1000))}
+        assert client.post(reverse("family:signs_report", args=[patient.pk]), data).status_code == 302
+    assert SignReport.objects.get().written_at == written
 
 
 def test_the_start_page_is_the_form_for_an_only_child_and_a_choice_for_several(client, family):
