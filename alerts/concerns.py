@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from alerts.models import ChildSafety, Concern, Reminder
 from pumps import safety
@@ -53,7 +53,10 @@ RESOLVED_REASONS = {
     Concern.Kind.FLEX_CLOCK: "pump reprogrammed",
     Concern.Kind.CONTACT_CHANGED: "number checked by a nurse, or a month passed",
     Concern.Kind.TEXTS_HELD: "texts flow again, or the waiting texts went or were cancelled",
+    Concern.Kind.SIGNS_REPORTED: "outcome recorded by a nurse",
 }
+# A closed report still speaks (for its concern's reason) this long after its outcome.
+SIGNS_CLOSED_SPEAK = timedelta(days=7)
 # How long a shared parent's new number waits for a nurse's check before it drops off.
 CONTACT_CHANGE_WINDOW = timedelta(days=30)
 
@@ -277,6 +280,39 @@ def _contact_changes(ids: list[int], contacts: dict, now: datetime) -> dict[int,
     return out
 
 
+def _sign_reports(ids: list[int], now: datetime) -> dict[int, list[safety.SignReport]]:
+    """Each child's open reports of warning signs, and those closed lately (their outcome is the
+    reason their concern resolves with)."""
+    from django.db.models import Q
+
+    from patients.models import SignReport
+    from patients.signs import nurse_summary
+
+    rows = SignReport.objects.filter(patient_id__in=ids).filter(
+        Q(outcome="") | Q(outcome_at__gte=now - SIGNS_CLOSED_SPEAK)
+    )
+    out = defaultdict(list)
+    for row in rows.order_by("reported_at", "pk"):
+        outcome = ""
+        if row.outcome:
+            with translation.override("en"):  # the console's words, whatever the page's language
+                outcome = str(row.get_outcome_display()).lower()
+            outcome += f" ({row.outcome_note})" if row.outcome_note else ""
+        out[row.patient_id].append(
+            safety.SignReport(
+                report_id=row.pk,
+                reported_at=row.reported_at,
+                last_reported_at=row.last_reported_at,
+                summary=nurse_summary(row.signs),
+                words=row.words,
+                reporter=row.reporter_name,
+                sends=row.sends,
+                outcome=outcome,
+            )
+        )
+    return out
+
+
 def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
     """patient id -> (patient, Facts) for the active ones, in a fixed number of queries."""
     from patients.models import Patient
@@ -292,6 +328,7 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
     held_since, waiting = _held(patients, ids, now)
     changes = _contact_changes(ids, contacts, now)
     calendars = _calendars({p.clinic for p in patients})
+    reports = _sign_reports(ids, now)
     out = {}
     for patient in patients:
         pump = pumps.get(patient.pk) if patient.active else None
@@ -313,6 +350,7 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
             texts_held_since=held_since.get(patient.clinic_id),
             texts_waiting=waiting.get(patient.pk, 0),
             calendar=calendars[patient.clinic_id],
+            sign_reports=tuple(reports.get(patient.pk, ())),
         )
         out[patient.pk] = (patient, facts)
     return out
@@ -377,7 +415,9 @@ def _apply(patient, assessment: safety.Assessment, open_rows: dict, now: datetim
             elif not patient.active:
                 row.resolved_reason = "child no longer active"
             else:
-                row.resolved_reason = RESOLVED_REASONS.get(row.kind, "condition cleared")
+                row.resolved_reason = assessment.resolutions.get(key) or RESOLVED_REASONS.get(
+                    row.kind, "condition cleared"
+                )
             row.updated_at = now
             writes.resolved.append(row)
     for key, concern in wanted.items():
@@ -559,15 +599,18 @@ def concern_acknowledge(*, concern: Concern, by, now: datetime | None = None) ->
     return concern
 
 
-def concern_email(*, concern_id: int) -> None:
-    """Tell the clinic's nurse inbox. Failures are logged; the beat retries unmailed ones."""
+def concern_email(*, concern_id: int, again: str = "") -> None:
+    """Tell the clinic's nurse inbox. Failures are logged; the beat retries unmailed ones.
+    `again`: why the inbox is told a second time (a report of signs no nurse acknowledged)."""
     concern = Concern.objects.select_related("clinic", "patient").get(pk=concern_id)
     to = concern.clinic.nurse_inbox_email
-    if not to or concern.emailed_at or concern.resolved_at:
+    if not to or (concern.emailed_at and not again) or concern.resolved_at:
         return
     link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("alerts:escalations")
     patient = concern.patient
     subject = f"[ITB Portal] {concern.get_tier_display()}: {concern.get_kind_display()}"
+    if again:
+        subject = f"[ITB Portal] {again}: {concern.get_kind_display()}"
     body = (
         f"{patient.full_name} (MRN {patient.mrn}): {concern.nurse_words}\n\nOpen the escalations list: {link}"
     )

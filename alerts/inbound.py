@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from alerts.escalations import escalate_reminder
@@ -16,6 +18,8 @@ from alerts.words import default_sender, format_date, format_time, reply_text, s
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 OPT_IN_WORDS = {"START", "UNSTOP", "YES"}
 HELP_WORDS = {"HELP", "INFO", "AYUDA"}
+# "Report a sign" by text (issue 25): the link to the report page and the number for this hour.
+SIGNS_WORDS = {"SIGNS": "en", "SIGNOS": "es"}
 CONFIRM_WORDS = {"C", "CONFIRM", "SI", "SÍ"}
 LADDER_DIGITS = {"1", "2"}  # answers to a ladder text (alerts/ladder_answers.py)
 
@@ -179,7 +183,8 @@ def _act_on(caregivers, *, message: SmsMessage, from_number: str, body: str, now
     from patients.services import sms_consent_record
 
     word = " ".join(body.split()).upper().rstrip(".!")
-    language = caregivers[0].preferred_language if caregivers else ("es" if word in {"SI", "SÍ"} else "en")
+    spanish_word = word in {"SI", "SÍ"} or SIGNS_WORDS.get(word) == "es"
+    language = caregivers[0].preferred_language if caregivers else ("es" if spanish_word else "en")
     clinic = _clinic_of(caregivers)
     phone = clinic.phone_nurse_line if clinic else ""
     sender = _sender_for(caregivers, clinic, language)
@@ -197,6 +202,8 @@ def _act_on(caregivers, *, message: SmsMessage, from_number: str, body: str, now
             phone=phone,
             after=clinic.phone_after_hours if clinic else "",
         )
+    if word in SIGNS_WORDS:
+        return _signs_answer(clinic, language=language, sender=sender, now=now)
     if word in LADDER_DIGITS and caregivers:
         from alerts.ladder_answers import ladder_text_answered
 
@@ -208,6 +215,16 @@ def _act_on(caregivers, *, message: SmsMessage, from_number: str, body: str, now
     if word in CONFIRM_WORDS and caregivers:
         return _confirm_next(caregivers, language=language, phone=phone, now=now)
     return reply_text("unknown", language=language, phone=phone)
+
+
+def _signs_answer(clinic, *, language: str, sender: str, now: datetime) -> str:
+    """The report page's link, and the number right for this hour (the clinic's calendar: the
+    clinic while open, the operator otherwise)."""
+    from patients.clinic_hours import call_number
+
+    link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("family:signs")
+    phone = call_number(clinic, now=now).number if clinic else ""
+    return reply_text("signs", language=language, sender=sender, link=link, phone=phone)
 
 
 def _confirm_next(caregivers, *, language: str, phone: str, now: datetime) -> str:

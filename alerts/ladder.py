@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts import ladder_rules as rules
+from alerts.ladder_signs import signs_ladders_advance
 from alerts.models import ChildSafety, Concern, LadderStep
 from alerts.sending import caregiver_quiet_until, sms_outbound_log
 from alerts.sms import SmsError, send_sms
@@ -60,9 +61,9 @@ def _unfinished():
 def ladders_advance(*, now: datetime | None = None) -> int:
     """The beat's work: every child with an open ladder, or one whose concern resolved since."""
     now = now or timezone.now()
+    taken = signs_ladders_advance(now=now)  # the nurses chased for a report of signs
     ids = set(open_ladders().values_list("patient_id", flat=True))
     ids |= set(_unfinished().values_list("patient_id", flat=True))
-    taken = 0
     for pk in sorted(ids):
         try:
             taken += ladder_advance(patient_id=pk, now=now) is not None

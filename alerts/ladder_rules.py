@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from pumps.clinic_calendar import ClinicCalendar
+
 RUNGS = ("text", "text_next", "call", "call_list")
 SHORTEST_WAIT = timedelta(hours=1)
 # The share of the time left before the alarm that the family is given to answer a rung.
@@ -72,3 +74,10 @@ def _possible(rung: str, reachable: Reachable, climbed: list[Climbed]) -> bool:
     if rung == "call":
         return reachable.callable >= 1
     return True
+
+
+def signs_ack_due(*, reported_at: datetime, minutes: int, calendar: ClinicCalendar) -> datetime:
+    """When a report of warning signs not yet acknowledged by a nurse goes on the call list (and
+    the nurse inbox is told again): after the clinic's minutes of open-clinic time. A report made
+    while the clinic is closed waits for the opening; its clock starts then."""
+    return calendar.after_open_time(reported_at, timedelta(minutes=minutes))

@@ -127,6 +127,7 @@ KIND_LABELS = {
     safety.Kind.FLEX_CLOCK: _("Flex schedule crosses a clock change"),
     safety.Kind.CONTACT_CHANGED: _("A parent shared with another clinic changed their number"),
     safety.Kind.TEXTS_HELD: _("Texts to the family wait: the clinic's texts are on hold"),
+    safety.Kind.SIGNS_REPORTED: _("Family reported warning signs"),
 }
 TIER_LABELS = {
     safety.Tier.CRITICAL: _("Critical"),

@@ -94,7 +94,11 @@ DEFAULT_SENDER_ES = "Clínica de rehabilitación"
 REPLY_TEXTS = {
     "en": {
         "help": "{sender} reminders. For help call the clinic: {phone}. After hours: {after}. "
-        "Reply STOP to stop texts.",
+        "Reply SIGNS to tell the nurses what you see. Reply STOP to stop texts.",
+        # The answer to SIGNS (issue 25): the report page and the number for this hour, nothing
+        # clinical (a lock screen).
+        "signs": "{sender}: to tell the nurses what you see, open:\n{link}\nTo talk to someone now, "
+        "call {phone}. In an emergency call 911.",
         "confirmed": "Thank you. {child}'s clinic visit on {date} at {time} is confirmed.",
         "nothing_to_confirm": "We could not find a visit to confirm. Please call the clinic: {phone}.",
         "unknown": "This number cannot read messages. Please call the clinic: {phone}. "
@@ -104,7 +108,10 @@ REPLY_TEXTS = {
     },
     "es": {
         "help": "Recordatorios de {sender}. Para ayuda llame a la clínica: {phone}. Fuera de horario: "
-        "{after}. Responda STOP para no recibir más mensajes.",
+        "{after}. Responda SIGNOS para decir a las enfermeras lo que ve. Responda STOP para no "
+        "recibir más mensajes.",
+        "signs": "{sender}: para decir a las enfermeras lo que ve, abra:\n{link}\nPara hablar con "
+        "alguien ahora, llame al {phone}. En una emergencia llame al 911.",
         "confirmed": "Gracias. La cita de {child} el {date} a las {time} está confirmada.",
         "nothing_to_confirm": "No encontramos una cita para confirmar. Llame a la clínica: {phone}.",
         "unknown": "Este número no puede leer mensajes. Llame a la clínica: {phone}. "

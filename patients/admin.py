@@ -70,6 +70,20 @@ CLINIC_FIELDSETS = (
             )
         },
     ),
+    (
+        "Warning signs a family reports (the handout's words by default)",
+        {
+            "fields": (
+                "sign_instructions_withdrawal",
+                "sign_instructions_withdrawal_es",
+                "sign_instructions_too_much",
+                "sign_instructions_too_much_es",
+                "sign_instructions_infection",
+                "sign_instructions_infection_es",
+                "signs_ack_minutes",
+            )
+        },
+    ),
     ("FHIR export", {"fields": ("fhir_shares_caregiver_contact",)}),
 )
 

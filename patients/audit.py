@@ -45,6 +45,9 @@ FHIR_BULK_EXPORTED = "fhir.bulk_exported"  # a clinic's children as NDJSON
 API_TOKEN_CREATED = "api_token.created"
 API_TOKEN_REVOKED = "api_token.revoked"
 API_TOKEN_REFUSED = "api_token.refused"  # an unknown or revoked token was presented
+SIGNS_REPORTED = "signs.reported"  # a parent reported warning signs (a new report)
+SIGNS_REPORT_REPEATED = "signs.repeated"  # a send within the hour, folded into the open report
+SIGNS_OUTCOME_RECORDED = "signs.outcome"  # a nurse recorded what was done
 
 ACTIONS = [
     SIGN_IN,
@@ -77,6 +80,9 @@ ACTIONS = [
     API_TOKEN_CREATED,
     API_TOKEN_REVOKED,
     API_TOKEN_REFUSED,
+    SIGNS_REPORTED,
+    SIGNS_REPORT_REPEATED,
+    SIGNS_OUTCOME_RECORDED,
 ]
 
 OUTCOMES = ["ok", "failed", "refused", "missing"]

@@ -12,8 +12,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
-from patients import text_names
-from patients.querysets import CaregiverQuerySet, PatientQuerySet
+from patients import signs, text_names
+from patients.querysets import CaregiverQuerySet, PatientQuerySet, SignReportQuerySet
 from pumps import forecast as fc
 from pumps import safety
 
@@ -84,6 +84,13 @@ def default_open_weekdays() -> list[int]:
     return [0, 1, 2, 3, 4]
 
 
+def _instructions_field(group: str, language: str):
+    """A clinic's words for what to do about one group of warning signs (issue 25), in one
+    language: the handout's by default (patients/signs.py)."""
+    label = f"what to do: {signs.GROUP_NURSE_WORDS[group]} ({'Spanish' if language == 'es' else 'English'})"
+    return models.TextField(label, default=signs.DEFAULT_INSTRUCTIONS[language][group])
+
+
 class Clinic(models.Model):
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default="America/Denver")
@@ -126,6 +133,21 @@ class Clinic(models.Model):
         db_default=30,
         validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
     )
+    # Warning signs a family reports (issue 25, docs/rules.md#warning-signs-from-the-family):
+    # each group's instructions in both languages, and the open-clinic minutes a nurse has to
+    # acknowledge a report before the child goes on the call list and the inbox is told again.
+    sign_instructions_withdrawal = _instructions_field(signs.WITHDRAWAL, "en")
+    sign_instructions_withdrawal_es = _instructions_field(signs.WITHDRAWAL, "es")
+    sign_instructions_too_much = _instructions_field(signs.TOO_MUCH, "en")
+    sign_instructions_too_much_es = _instructions_field(signs.TOO_MUCH, "es")
+    sign_instructions_infection = _instructions_field(signs.INFECTION, "en")
+    sign_instructions_infection_es = _instructions_field(signs.INFECTION, "es")
+    signs_ack_minutes = models.PositiveSmallIntegerField(
+        "minutes a nurse has to acknowledge a report of warning signs (clinic open)",
+        default=signs.ACK_MINUTES_DEFAULT,
+        db_default=signs.ACK_MINUTES_DEFAULT,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
+    )
     # The calendar (pumps/clinic_calendar.py): open weekdays (Monday = 0), hours on those
     # days, and ClosedDate rows for holidays.
     open_weekdays = models.JSONField(default=default_open_weekdays)
@@ -156,6 +178,11 @@ class Clinic(models.Model):
 
     def name_in(self, language: str | None) -> str:
         return self.name_es if (language or "").startswith("es") and self.name_es else self.name
+
+    def sign_instructions(self, group: str, language: str | None) -> str:
+        """The clinic's words for one group of warning signs, in the reader's language."""
+        suffix = "_es" if (language or "").startswith("es") else ""
+        return getattr(self, f"sign_instructions_{group}{suffix}")
 
     def place_in(self, place: str, language: str | None) -> str:
         """An appointment's place in the reader's language: the clinic's own place has a Spanish
@@ -477,3 +504,55 @@ class AuditEvent(models.Model):
 
 class AuditEventImmutable(Exception):
     """Raised when code tries to change or delete an audit row."""
+
+
+class SignReport(models.Model):
+    """Warning signs a parent reported from their phone (issue 25; patients/sign_reports.py).
+
+    One open report per child gathers the sends of the hour (a repeat adds its signs and words);
+    the nurse's outcome closes it, and the chart keeps it. The engine opens a critical concern
+    for each open report (pumps/safety.py: SIGNS_REPORTED)."""
+
+    class Outcome(models.TextChoices):
+        ADVICE = "advice", _("Advice given")
+        SEEN = "seen_in_clinic", _("Seen in clinic")
+        EMERGENCY = "sent_to_ed", _("Sent to the emergency department")
+        NO_ACTION = "no_action", _("No action needed")
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="sign_reports")
+    # Copied from the child: staff queries are scoped by the child's clinic.
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="sign_reports")
+    reporter = models.ForeignKey(
+        Caregiver, null=True, blank=True, on_delete=models.SET_NULL, related_name="sign_reports"
+    )
+    reporter_name = models.CharField(max_length=254, blank=True)  # kept if the account goes
+    signs = models.JSONField(default=list)  # codes, patients/signs.py: SIGNS, in its order
+    groups = models.JSONField(default=list)  # withdrawal first
+    words = models.TextField(blank=True)
+    reported_at = models.DateTimeField()  # the first send
+    last_reported_at = models.DateTimeField()  # the latest send folded in
+    sends = models.PositiveSmallIntegerField(default=1)
+    # The phone's clock when the parent wrote it, for a report kept on the phone without a network.
+    written_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    outcome_note = models.CharField(max_length=500, blank=True)
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SignReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-reported_at", "-pk"]
+        indexes = [models.Index(fields=["patient", "outcome"], name="sign_report_patient_open")]
+
+    def __str__(self) -> str:
+        return f"signs reported for child {self.patient_id} at {self.reported_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return not self.outcome
+
+    def sign_labels(self) -> list[str]:
+        return [signs.SIGNS[code][1] for code in self.signs if code in signs.SIGNS]

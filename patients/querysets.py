@@ -21,6 +21,18 @@ class PatientQuerySet(models.QuerySet):
         )
         return self.filter(Exists(links))
 
+    def signs_reportable_by(self, user) -> PatientQuerySet:
+        """The children `user` may report warning signs for: their own, as a parent (an active
+        link to an active child), never a clinic's as staff."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        from patients.models import CaregiverLink
+
+        links = CaregiverLink.objects.filter(
+            patient_id=OuterRef("pk"), caregiver__user_id=user.pk, active=True
+        )
+        return self.filter(Exists(links), active=True)
+
     def active(self) -> PatientQuerySet:
         return self.filter(active=True)
 
@@ -41,3 +53,12 @@ class CaregiverQuerySet(models.QuerySet):
 
     def of_patient(self, patient) -> CaregiverQuerySet:
         return self.filter(links__patient=patient, links__active=True)
+
+
+class SignReportQuerySet(models.QuerySet):
+    def open(self) -> SignReportQuerySet:
+        return self.filter(outcome="")
+
+    def for_clinic(self, clinic) -> SignReportQuerySet:
+        """A clinic's reports (tenancy follows the child)."""
+        return self.filter(clinic=clinic).select_related("patient", "reporter__user", "outcome_by")

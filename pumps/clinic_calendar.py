@@ -15,7 +15,7 @@ Pure: no Django import, no clock read (``instant`` is a parameter). Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 WEEKDAYS = range(7)  # Monday = 0, as date.weekday()
 
@@ -77,3 +77,46 @@ class ClinicCalendar:
             and local_end.time() <= self.closes_at
             and (local_start.time() < self.closes_at)
         )
+
+    def _period(self, day: date) -> tuple[datetime, datetime]:
+        """One open day's hours as UTC instants (a clinic open to 24:00 closes at midnight)."""
+        start = datetime.combine(day, self.opens_at, tzinfo=self.tz)
+        if self.closes_at == time.max:
+            end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz)
+        else:
+            end = datetime.combine(day, self.closes_at, tzinfo=self.tz)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+    def open_period(self, instant: datetime) -> tuple[datetime, datetime]:
+        """The opening hours ``instant`` falls in, from ``instant`` on, or else the next opening
+        hours after it: (start, end) as UTC instants."""
+        if instant.utcoffset() is None:
+            raise ValueError("instant must be an aware datetime")
+        instant = instant.astimezone(UTC)
+        day = instant.astimezone(self.tz).date() - timedelta(days=1)  # open to 24:00 spans midnight
+        for _ in range(len(self.closed_dates) + 10):
+            if self.is_open(day):
+                start, end = self._period(day)
+                if end > instant:
+                    return max(start, instant), end
+            day += timedelta(days=1)
+        raise AssertionError("unreachable: an open weekday comes within a week")
+
+    def open_periods(self, since: datetime, *, days: int) -> list[tuple[datetime, datetime]]:
+        """The opening hours from ``since`` for the next ``days`` days, in order."""
+        periods, until = [], since.astimezone(UTC) + timedelta(days=days)
+        start, end = self.open_period(since)
+        while start < until:
+            periods.append((start, end))
+            start, end = self.open_period(end)
+        return periods
+
+    def after_open_time(self, since: datetime, wait: timedelta) -> datetime:
+        """The instant at which the clinic has been open for ``wait`` since ``since``: the clock
+        runs only while the clinic is open, and starts at the next opening when it is closed."""
+        left = wait
+        start, end = self.open_period(since)
+        while start + left > end:
+            left -= end - start
+            start, end = self.open_period(end)
+        return start + left

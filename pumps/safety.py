@@ -73,6 +73,7 @@ class Kind(StrEnum):
     FLEX_CLOCK = "flex_clock"
     CONTACT_CHANGED = "contact_changed"
     TEXTS_HELD = "texts_held"
+    SIGNS_REPORTED = "signs_reported"
 
 
 # A danger that grows into a worse one of the same refill (the alarm date or the refill-due date
@@ -199,6 +200,20 @@ class ContactChange:
 
 
 @dataclass(frozen=True)
+class SignReport:
+    """Warning signs a parent reported (patients/models.py: SignReport), open or just closed."""
+
+    report_id: int
+    reported_at: datetime
+    last_reported_at: datetime
+    summary: str  # the nurse's words for the signs, withdrawal first
+    words: str = ""
+    reporter: str = ""
+    sends: int = 1
+    outcome: str = ""  # the nurse's outcome, in words; "" while open
+
+
+@dataclass(frozen=True)
 class Facts:
     tz: tzinfo
     rules: Rules = field(default_factory=Rules)
@@ -220,6 +235,8 @@ class Facts:
     texts_waiting: int = 0
     # The clinic's open days (plain values): the refill-due date falls on an open day.
     calendar: ClinicCalendar | None = None
+    # Reports of warning signs: the open ones, and those closed since their concern opened.
+    sign_reports: tuple[SignReport, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -261,6 +278,8 @@ class Dates:
 class Assessment:
     dates: Dates
     concerns: tuple[Concern, ...]  # most dangerous first
+    # Why a condition that cleared is resolved, when the facts say it (a report's outcome).
+    resolutions: dict[str, str] = field(default_factory=dict)
 
     @property
     def rank(self) -> int:
@@ -268,7 +287,10 @@ class Assessment:
 
     @property
     def act_by(self) -> date | None:
-        """The date to act by of the most dangerous tier (else the refill-due date)."""
+        """The date to act by of the most dangerous tier (else the refill-due date). An open
+        report of warning signs is "now": None, which the worklist sorts first."""
+        if any(c.kind == Kind.SIGNS_REPORTED for c in self.concerns):
+            return None
         dates = [c.act_by for c in self.concerns if c.rank == self.rank and c.act_by]
         return min(dates) if dates else self.dates.refill_due
 
@@ -456,8 +478,36 @@ def assess(facts: Facts, *, now: datetime) -> Assessment:
         concerns += _no_show_concerns(facts, dates)
     concerns += _contact_changed_concerns(facts, today)
     concerns += _texts_held_concerns(facts, now, today)
-    concerns.sort(key=lambda c: (c.rank, c.act_by or date.max, c.kind))
-    return Assessment(dates=dates, concerns=tuple(concerns))
+    concerns += _signs_concerns(facts)
+    # A report of signs first (the family sees them now), then by tier and the date to act.
+    concerns.sort(key=lambda c: (c.rank, c.kind != Kind.SIGNS_REPORTED, c.act_by or date.max, c.kind))
+    resolutions = {
+        f"{Kind.SIGNS_REPORTED.value}:{r.report_id}": f"outcome: {r.outcome}"
+        for r in facts.sign_reports
+        if r.outcome
+    }
+    return Assessment(dates=dates, concerns=tuple(concerns), resolutions=resolutions)
+
+
+def _signs_concerns(facts: Facts) -> list[Concern]:
+    """Each open report of warning signs: critical, for a nurse now (no date to act by: now)."""
+    out = []
+    for report in facts.sign_reports:
+        if report.outcome:
+            continue
+        local = report.reported_at.astimezone(facts.tz)
+        details = {
+            "report_id": report.report_id,
+            "reported": f"{local:%H:%M} on {_staff_day(local.date().isoformat())}",
+            "signs": report.summary,
+            "words": report.words[:300],
+            "reporter": report.reporter,
+            "sends": report.sends,
+        }
+        out.append(
+            _c(Kind.SIGNS_REPORTED, Tier.CRITICAL, report.report_id, None, report.reported_at, None, details)
+        )
+    return out
 
 
 def _iso(day: date | None) -> str | None:
@@ -864,6 +914,10 @@ _NURSE = {
         "The clinic's texts are on hold since {since} (Twilio refused the clinic's settings): "
         "{waiting} text(s) to this family wait. Call the family if one is urgent."
     ),
+    Kind.SIGNS_REPORTED: (
+        "{reporter} reported warning signs at {reported}: {signs}{words_said}{sends_words}. "
+        "Call the family, then record the outcome."
+    ),
     Kind.CONTACT_CHANGED: (
         "{caregiver} changed their mobile number on the portal on {changed_day}. They also have a "
         "child at another clinic, so only they can change it. Check the number with them, then "
@@ -917,6 +971,10 @@ def nurse_words(kind: Kind | str, details: dict) -> str:
         if percent is None or percent > 115
         else "a drift towards over-delivery, within tolerance"
     )
+    words = details.get("words") or ""
+    values["words_said"] = f' (in their words: "{words}")' if words else ""
+    sends = details.get("sends") or 1
+    values["sends_words"] = f" ({sends} reports within the hour)" if sends > 1 else ""
     try:
         return _NURSE[Kind(kind)].format(**values)
     except (KeyError, ValueError):

@@ -19,7 +19,10 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 # The pages a parent may need with no network, by view name.
-OFFLINE_VIEWS = frozenset({"family:home", "family:child", "documents:card", "emergency"})
+# "Report a sign" too (issue 25): without a network it still shows what to do, and keeps the report.
+OFFLINE_VIEWS = frozenset(
+    {"family:home", "family:child", "documents:card", "emergency", "family:signs", "family:signs_report"}
+)
 STATIC = Path(settings.BASE_DIR) / "static"
 
 

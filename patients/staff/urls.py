@@ -3,7 +3,7 @@
 from django.urls import path
 
 from patients.staff import appointments as appointment_views
-from patients.staff import call_list, caregivers, clinic, views, visits
+from patients.staff import call_list, caregivers, clinic, signs, views, visits
 from patients.staff.figures import views as figures_views
 
 app_name = "staff"
@@ -14,6 +14,7 @@ urlpatterns = [
     path("day/", views.day, name="day"),
     path("calls/", call_list.call_list, name="call_list"),
     path("calls/<int:pk>/outcome/", call_list.call_outcome, name="call_outcome"),
+    path("signs/<int:pk>/", signs.sign_outcome, name="sign_outcome"),
     path("figures/", figures_views.figures, name="figures"),
     path("figures.csv", figures_views.figures_csv, name="figures_csv"),
     path("clinic/", clinic.clinic_calendar_view, name="clinic_calendar"),

@@ -14,6 +14,7 @@ from appointments.models import Appointment
 from patients import audit
 from patients.accounts.permissions import clinic_of, staff_required
 from patients.models import Patient
+from patients.signs import nurse_summary
 from patients.staff.charts import dose_chart_svg, residual_chart_svg
 from patients.staff.worklist import TIERS, page_rows, worklist, worklist_filter
 from patients.staff.worklist_rows import worklist_rows_html
@@ -159,6 +160,18 @@ def _chart_safety(patient) -> dict:
     }
 
 
+def _sign_reports(patient) -> dict:
+    """The child's reports of warning signs, newest first: the open ones (at the top of the
+    chart) and the last closed ones (the chart keeps them)."""
+    reports = list(patient.sign_reports.select_related("outcome_by")[:10])
+    for report in reports:
+        report.summary = nurse_summary(report.signs)
+    return {
+        "open_sign_reports": [r for r in reports if r.is_open],
+        "sign_reports": [r for r in reports if not r.is_open],
+    }
+
+
 @staff_required
 def chart(request, pk: int):
     patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("clinic"), pk=pk)
@@ -184,6 +197,7 @@ def chart(request, pk: int):
         .select_related("caregiver__user")
         .order_by("-send_after")[:30],
         "documents": patient.documents.order_by("-created_at")[:20],
+        **_sign_reports(patient),
         "ladder_steps": LadderStep.objects.filter(concern__patient=patient)
         .select_related("concern", "caregiver__user", "outcome_by", "sms_message")
         .order_by("-at", "-pk")[:40],

@@ -15,6 +15,13 @@
   window.addEventListener("offline", showNote);
   showNote();
 
+  if (body.hasAttribute("data-clear-offline")) {
+    try {
+      window.localStorage.removeItem("itb-signs-queue"); // a report kept on the phone (js/signs.js)
+    } catch (error) {
+      // No storage: nothing was kept.
+    }
+  }
   if ("caches" in window && body.hasAttribute("data-clear-offline")) {
     caches.keys().then(function (names) {
       return Promise.all(names.filter(function (name) {

@@ -104,6 +104,7 @@ def test_no_text_names_the_therapy_and_each_opens_with_the_clinics_short_name(la
         for offset in (0, 1)
     ]
     values = {"phone": "1", "after": "2", "child": "S.", "date": "d", "time": "t", "code": "123456"}
+    values["link"] = "https://portal.example/family/signs/"
     texts += [
         reply_text(key, language=language, sender="PCH Rehab", **values) for key in REPLY_TEXTS[language]
     ]

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from alerts.models import Concern, LadderStep, Reminder, SmsMessage
 from patients.contact import _token_hash
-from patients.models import LinkInvitation
+from patients.models import LinkInvitation, SignReport
 from pumps.documents import visit_summary_store
 from tests.factories import AppointmentFactory, CaregiverLinkFactory, PatientFactory, PumpFactory, refill
 from tests.helpers import login_as
@@ -79,7 +79,12 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
         invited_by=nurse,
         created_at=timezone.now(),
     )
+    sign_report_a = SignReport.objects.create(
+        patient=child, clinic=child.clinic, reporter=parent.caregiver, reporter_name="Parent A",
+        signs=["tone"], groups=["withdrawal"], reported_at=now, last_reported_at=now,
+    )  # fmt: skip
     return SimpleNamespace(
+        sign_report_a=sign_report_a,
         child_a=child,
         child_a2=child_a2,
         invitation_a=invitation_a,

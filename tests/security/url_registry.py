@@ -184,6 +184,11 @@ REGISTRY: dict[str, Entry] = {
         methods=("post",),
         post_data=lambda w: {f"s{w.call_step_a.pk}-outcome": "no_answer"},
     ),
+    "staff:sign_outcome": staff_child_page(
+        lambda w: {"pk": w.sign_report_a.pk},
+        methods=("get", "post"),
+        post_data=lambda w: {"outcome": "advice"},
+    ),
     "staff:figures": staff_page(),
     "staff:figures_csv": staff_page(),
     "staff:clinic_calendar": staff_page(),
@@ -237,6 +242,11 @@ REGISTRY: dict[str, Entry] = {
     "family:mobile_verify": family_page(methods=("get", "post"), post_data=lambda w: {"code": "123456"}),
     "family:language": family_page(methods=("post",), post_data=lambda w: {"language": "es", "next": "/"}),
     "family:calendar_page": family_page(),
+    "family:signs": family_page(),
+    "family:signs_report": family_child_page(
+        lambda w: {"pk": w.child_a.pk}, methods=("get", "post"), post_data=lambda w: {"signs": ["tone"]}
+    ),
+    "family:signs_done": family_child_page(lambda w: {"pk": w.sign_report_a.pk}),
     "family:calendar_reset": family_page(methods=("post",)),
     # A capability URL: whoever holds parent A's secret token gets parent A's feed (first names only).
     "family:calendar": public_page(kwargs=lambda w: {"token": w.parent_a.caregiver.calendar_token}),
