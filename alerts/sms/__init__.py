@@ -13,9 +13,11 @@ Only `alerts/sms/twilio.py` imports the twilio SDK.
 
 Before a text whose send began is sent again (its outcome unknown: the worker died, or recording
 the provider's answer failed), alerts.sending asks the backend what it holds:
-`accepted_since(*, to, body, since) -> list[Accepted] | None`, the texts with this body to this
-number the provider accepted since `since` (None: this backend keeps no record to ask). It raises
-SmsError when the provider cannot be asked now.
+`accepted_since(*, to, body, since, sender="") -> list[Accepted] | None`, the texts with this
+body to this number (from this sender, when given) the provider accepted since `since` (None: this
+backend keeps no record to ask). It raises SmsError when the provider cannot be asked now. A
+backend may say what its texts go from (`sender() -> str`: Twilio's messaging service or number);
+alerts.begun stores it with the begun send.
 """
 
 from __future__ import annotations

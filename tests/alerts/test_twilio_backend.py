@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import parse_qs
 
 import pytest
 
+from alerts import begun
 from alerts.holds import holds_open
 from alerts.models import Concern, Reminder, SmsMessage
 from alerts.planning import reminders_replan
@@ -36,7 +38,14 @@ def test_a_text_goes_through_the_sdk_with_callback_validity_and_messaging_servic
     attempt(T0)
     (sent,) = fake_twilio.accepted
     assert sent["To"] == str(row.caregiver.mobile)
-    assert sent["StatusCallback"] == f"https://portal.example.org/sms/twilio/status/?reminder={row.pk}"
+    url, _, query = sent["StatusCallback"].partition("?")
+    assert url == "https://portal.example.org/sms/twilio/status/"
+    # The callback names this send of this row, signed (alerts.begun).
+    kind, pk, micros = begun.callback_ref_read(parse_qs(query)["ref"][0])
+    row.refresh_from_db()
+    assert (kind, pk) == ("r", row.pk) and begun.same_send(micros, row.send_started_at)
+    handed = (row.send_to, row.send_from, row.send_body)
+    assert handed == (sent["To"], sent["MessagingServiceSid"], sent["Body"])
     assert sent["ValidityPeriod"] == "14400"
     assert sent["MessagingServiceSid"].startswith("MG")
     row.refresh_from_db()
