@@ -117,3 +117,91 @@ def test_another_texts_record_is_not_taken_for_this_one(row, fake_twilio):
     twin.refresh_from_db()
     assert twin.status == "sent" and len(fake_twilio.requests) == 2  # it had no record: sent
     assert twin.provider_message_id == fake_twilio.messages[1]["sid"] != first.provider_message_id
+
+
+def break_sending_once(monkeypatch):
+    """The worker dies after the send began and before the request left: nothing reached Twilio."""
+    working = sending._send_attempt
+    failures = []
+
+    def once(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("worker lost")
+        return working(*args, **kwargs)
+
+    monkeypatch.setattr(sending, "_send_attempt", once)
+
+
+def rename_clinic(row):
+    """Between the send and the check, the clinic changes the name its texts open with and its
+    nurse line: a body rebuilt at check time is no longer the one Twilio holds."""
+    clinic = row.patient.clinic
+    clinic.sms_sender_name, clinic.phone_nurse_line = "Renamed Pump Team", "+13035550199"
+    clinic.save(update_fields=["sms_sender_name", "phone_nurse_line"])
+
+
+def test_a_change_of_wording_between_send_and_check_still_finds_the_accepted_text(
+    row, fake_twilio, monkeypatch
+):
+    break_recording_once(monkeypatch)
+    sweep(T0)
+    rename_clinic(row)
+    assert sending.message_for(Reminder.objects.get(pk=row.pk)) != fake_twilio.accepted[0]["Body"]
+    sweep(T0 + lost_after() + timedelta(seconds=10))
+    sweep(T0 + timedelta(minutes=5))
+    row.refresh_from_db()
+    (message,) = fake_twilio.messages
+    assert len(fake_twilio.requests) == 1 and row.status == "sent"
+    assert row.provider_message_id == message["sid"]
+    (outbox,) = SmsMessage.objects.filter(reminder=row)
+    assert outbox.body == fake_twilio.accepted[0]["Body"]  # the outbox shows what went
+
+
+def test_a_text_the_provider_has_no_record_of_goes_again_with_the_body_first_handed_over(
+    row, fake_twilio, monkeypatch
+):
+    break_sending_once(monkeypatch)
+    sweep(T0)
+    row.refresh_from_db()
+    assert fake_twilio.requests == [] and row.send_body and row.send_to == str(row.caregiver.mobile)
+    first = row.send_body
+    rename_clinic(row)
+    sweep(T0 + lost_after() + timedelta(seconds=10))
+    sweep(T0 + timedelta(minutes=5))
+    (sent,) = fake_twilio.requests
+    assert (sent["To"], sent["Body"]) == (row.send_to, first)
+    assert Reminder.objects.get(pk=row.pk).status == "sent"
+
+
+def test_a_number_changed_before_the_resend_gets_the_text_made_anew_and_the_old_number_none(
+    row, fake_twilio, monkeypatch
+):
+    from patients.models import Caregiver
+
+    break_sending_once(monkeypatch)
+    sweep(T0)
+    old = Reminder.objects.get(pk=row.pk).send_to
+    Caregiver.objects.filter(pk=row.caregiver_id).update(mobile="+13035550142")
+    rename_clinic(row)
+    sweep(T0 + lost_after() + timedelta(seconds=10))
+    sweep(T0 + timedelta(minutes=5))
+    (sent,) = fake_twilio.requests
+    row.refresh_from_db()
+    assert sent["To"] == "+13035550142" != old
+    assert sent["Body"] == sending.message_for(row)  # the words of now, for the number of now
+    assert (row.status, row.send_to) == ("sent", "+13035550142")
+
+
+def test_a_caregiver_who_stopped_texts_before_the_resend_is_not_sent_the_old_text(
+    row, fake_twilio, monkeypatch
+):
+    from patients.models import Caregiver
+
+    break_sending_once(monkeypatch)
+    sweep(T0)
+    Caregiver.objects.filter(pk=row.caregiver_id).update(sms_consent=False)
+    sweep(T0 + lost_after() + timedelta(seconds=10))
+    sweep(T0 + timedelta(minutes=5))
+    assert fake_twilio.requests == []
+    assert Reminder.objects.get(pk=row.pk).status == "cancelled"
