@@ -171,6 +171,24 @@ def _hand(reminder: Reminder) -> None:
 _HANDED = ("send_to", "send_body", "send_from")
 
 
+def reminder_reported(*, reminder_id: int, micros: int, message_sid: str) -> bool:
+    """A status callback names this row's send (alerts.begun.callback_ref): if that send is still
+    begun with no recorded answer (recording failed), it is recorded as accepted under the
+    report's MessageSid (at the moment the send began: Twilio accepted it within that request),
+    with the outbox row of what was handed over. True if it did; a replay finds it recorded."""
+    reminder = _locked(reminder_id)
+    if reminder is None or reminder.status != Status.CLAIMED or reminder.provider_message_id:
+        return False
+    if not reminder.send_body or not begun.same_send(micros, reminder.send_started_at):
+        return False
+    result = SendResult(provider_message_id=message_sid, status="accepted", backend="twilio")
+    _accepted(reminder, _Outgoing(to=reminder.send_to, body=reminder.send_body, result=result),
+              reminder.send_started_at)  # fmt: skip
+    logger.warning("Reminder %s: its status callback names it as %s: recorded, not sent again",
+                   reminder.pk, message_sid)  # fmt: skip
+    return True
+
+
 def reminders_claim_due(*, now: datetime | None = None, limit: int = CLAIM_BATCH) -> list[int]:
     """Claim due rows in one short transaction; nobody else can claim them after this. A clinic
     whose texts are held gives one row, its probe, unless one of its rows is already claimed."""

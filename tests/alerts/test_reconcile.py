@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from alerts import sending
 from alerts.models import Reminder, SmsMessage
@@ -205,3 +206,56 @@ def test_a_caregiver_who_stopped_texts_before_the_resend_is_not_sent_the_old_tex
     sweep(T0 + timedelta(minutes=5))
     assert fake_twilio.requests == []
     assert Reminder.objects.get(pk=row.pk).status == "cancelled"
+
+
+def test_a_status_callback_naming_a_send_whose_recording_failed_records_it_once(
+    row, fake_twilio, monkeypatch, client, signed
+):
+    """The status callback is a second source: its URL names the send (signed), so a report of a
+    text whose recording failed records it as accepted, and it is never sent again."""
+    from urllib.parse import urlsplit
+
+    from alerts.models import WebhookReceipt
+
+    break_recording_once(monkeypatch)
+    sweep(T0)
+    callback = urlsplit(fake_twilio.accepted[0]["StatusCallback"])
+    path = f"{callback.path}?{callback.query}"
+    sid = fake_twilio.messages[0]["sid"]
+    forged = f"{callback.path}?ref=r.{row.pk}.1"  # not signed by the portal: names nothing
+    for target, form in (
+        (forged, {"MessageSid": "SMforged", "MessageStatus": "sent"}),
+        (path, {"MessageSid": sid, "MessageStatus": "sent"}),
+        (path, {"MessageSid": sid, "MessageStatus": "sent"}),  # a replay changes nothing
+        (path, {"MessageSid": sid, "MessageStatus": "delivered"}),
+    ):
+        with time_machine.travel(T0 + timedelta(seconds=20), tick=False):
+            assert client.post(target, form, HTTP_X_TWILIO_SIGNATURE=signed(target, form)).status_code == 204
+        if form["MessageSid"] == "SMforged":
+            assert Reminder.objects.get(pk=row.pk).status == "claimed"
+    row.refresh_from_db()
+    assert (row.status, row.provider_message_id, row.sent_at) == ("delivered", sid, T0)
+    (outbox,) = SmsMessage.objects.filter(reminder=row)
+    assert (outbox.provider_message_id, outbox.body, outbox.status) == (sid, row.send_body, "delivered")
+    assert WebhookReceipt.objects.filter(message_sid=sid).count() == 2
+    for minutes in (2, 5):
+        sweep(T0 + timedelta(minutes=minutes))
+    assert len(fake_twilio.requests) == 1 and fake_twilio.list_requests == []
+
+
+def test_a_report_of_an_earlier_send_does_not_take_the_place_of_the_current_one(
+    row, fake_twilio, client, signed
+):
+    """The name carries the send's begin: a report naming an earlier send of the row is not the
+    current send's record."""
+    from alerts import begun
+
+    Reminder.objects.filter(pk=row.pk).update(
+        status="claimed", claimed_at=T0, send_started_at=T0 + timedelta(minutes=3), attempts=2,
+        send_to=str(row.caregiver.mobile), send_body="the body", send_from="",
+    )  # fmt: skip
+    path = reverse("alerts:twilio_status") + "?ref=" + begun.callback_ref(begun.REMINDER, row.pk, T0)
+    form = {"MessageSid": "SMearlier", "MessageStatus": "sent"}
+    assert client.post(path, form, HTTP_X_TWILIO_SIGNATURE=signed(path, form)).status_code == 204
+    row.refresh_from_db()
+    assert (row.status, row.provider_message_id) == ("claimed", "")
