@@ -81,7 +81,7 @@ def test_transient_errors_are_retried_with_backoff_and_end_sent(row, fake_twilio
 
 @pytest.mark.parametrize("code", [21610, 21211, 21614, 21408])
 def test_permanent_errors_end_failed_at_once_and_escalate_once(
-    row, fake_twilio, code, mailoutbox, django_capture_on_commit_callbacks
+    row, fake_twilio, code, mailoutbox, django_capture_on_commit_callbacks, celery_eager
 ):
     fake_twilio.fail_next(("error", 400, code))
     with django_capture_on_commit_callbacks(execute=True):
@@ -164,7 +164,7 @@ def test_a_whatsapp_sender_in_the_reply_is_stored_whole_and_the_text_goes_once(r
 
 
 def test_wrong_credentials_hold_the_clinic_alert_its_admins_once_and_send_all_once_fixed(
-    row, fake_twilio, settings, mailoutbox, django_capture_on_commit_callbacks
+    row, fake_twilio, settings, mailoutbox, django_capture_on_commit_callbacks, celery_eager
 ):
     admin = StaffFactory(clinic=row.patient.clinic, role="clinic_admin", user__email="admin@hospital.test")
     StaffFactory(clinic=row.patient.clinic, role="nurse", user__email="nurse@hospital.test")

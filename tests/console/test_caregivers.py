@@ -37,7 +37,7 @@ def _link_in(message) -> str:
 
 
 def test_invite_creates_a_linked_account_and_emails_a_set_password_link(
-    nurse_client, child, django_capture_on_commit_callbacks, client
+    nurse_client, child, django_capture_on_commit_callbacks, celery_eager, client
 ):
     response = _invite(nurse_client, child, django_capture_on_commit_callbacks)
     assert response.status_code == 302
@@ -58,7 +58,7 @@ def test_invite_creates_a_linked_account_and_emails_a_set_password_link(
 
 
 def test_the_invitation_link_expires_after_7_days(
-    nurse_client, child, django_capture_on_commit_callbacks, client
+    nurse_client, child, django_capture_on_commit_callbacks, celery_eager, client
 ):
     _invite(nurse_client, child, django_capture_on_commit_callbacks)
     path = _link_in(mail.outbox[0])
@@ -76,7 +76,7 @@ def test_the_invitation_link_expires_after_7_days(
 
 
 def test_inviting_an_existing_email_points_to_linking(
-    nurse_client, child, parent, django_capture_on_commit_callbacks
+    nurse_client, child, parent, django_capture_on_commit_callbacks, celery_eager
 ):
     response = _invite(
         nurse_client, child, django_capture_on_commit_callbacks, **{"invite-email": parent.email}
@@ -86,7 +86,7 @@ def test_inviting_an_existing_email_points_to_linking(
 
 
 def test_linking_an_existing_parent_sends_an_invitation_and_links_only_once_accepted(
-    nurse_client, parent, other_child, django_capture_on_commit_callbacks, client
+    nurse_client, parent, other_child, django_capture_on_commit_callbacks, celery_eager, client
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = nurse_client.post(
@@ -111,7 +111,7 @@ def test_linking_an_existing_parent_sends_an_invitation_and_links_only_once_acce
 
 
 def test_record_mobile_and_consent_given_to_the_nurse_once_the_code_is_read_out(
-    nurse_client, nurse, child, outbox, django_capture_on_commit_callbacks
+    nurse_client, nurse, child, outbox, django_capture_on_commit_callbacks, celery_eager
 ):
     caregiver = CaregiverFactory(mobile="", sms_consent=False)
     link = CaregiverLink.objects.create(caregiver=caregiver, patient=child)
@@ -155,7 +155,7 @@ def test_deactivate_access_hides_the_child_from_the_parent(nurse_client, child, 
 
 
 def test_the_invitation_and_set_password_pages_follow_the_invitations_language(
-    nurse_client, client, child, django_capture_on_commit_callbacks
+    nurse_client, client, child, django_capture_on_commit_callbacks, celery_eager
 ):
     """A Spanish invitation opens in Spanish in an English browser; so does the reset page."""
     from django.contrib.auth.tokens import default_token_generator
