@@ -3,7 +3,8 @@
 `SMS_BACKEND` chooses the backend: "console" (development: logs the text; the outbox page shows
 it), "locmem" (tests: keeps texts in `alerts.sms.locmem.outbox`), "twilio" (production), or a
 dotted path to a class. Every backend has `send(*, to, body, reference="") -> SendResult`
-(reference: the reminder's id, which comes back with the provider's delivery reports) and raises
+(reference: the signed name of the send, alerts.begun.callback_ref, which comes back with the
+provider's delivery reports) and raises
 `SmsTransientError` (worth retrying: timeouts, connection errors, 5xx, 429, rate limits),
 `SmsPermanentError` (never retried for this number: opted out, invalid number, not a mobile...) or
 `SmsConfigurationError` (our account or sender is wrong: the clinic's queue waits for a fix).
