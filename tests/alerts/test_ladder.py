@@ -15,7 +15,7 @@ from alerts.models import Concern, LadderStep, WebhookReceipt
 from alerts.words import sender_of
 from appointments.services import appointment_book
 from patients.models import Caregiver, Clinic
-from tests.alerts.conftest import at, make_child, set_dates
+from tests.alerts.conftest import at, fail_once, make_child, set_dates
 from tests.helpers import login_as
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -328,16 +328,7 @@ T0 = at(2026, 12, 8, 10)
 def break_once(monkeypatch, name, error="database is locked"):
     from alerts import ladder
 
-    working, failures = getattr(ladder, name), []
-
-    def once(*args, **kwargs):
-        if not failures:
-            failures.append(1)
-            raise RuntimeError(error)
-        return working(*args, **kwargs)
-
-    monkeypatch.setattr(ladder, name, once)
-    return failures
+    return fail_once(monkeypatch, ladder, name, error)
 
 
 def test_a_ladder_text_accepted_whose_recording_failed_is_recorded_not_sent_again(family, voice, monkeypatch):

@@ -13,7 +13,7 @@ from django.urls import reverse
 from alerts import sending
 from alerts.models import Reminder, SmsMessage
 from alerts.sending import RECONCILE_GIVE_UP, lost_after, reminders_claim_due, reminders_recover_stale
-from tests.alerts.conftest import at, refill_text
+from tests.alerts.conftest import at, fail_once, refill_text
 
 pytestmark = pytest.mark.django_db
 T0 = at(2026, 11, 16, 10, 1)
@@ -34,17 +34,8 @@ def sweep(now):
 
 
 def break_recording_once(monkeypatch):
-    working = sending._log_outbound
-    failures = []
-
-    def once(*args, **kwargs):
-        if not failures:
-            failures.append(1)
-            raise RuntimeError("database is locked")
-        return working(*args, **kwargs)
-
-    monkeypatch.setattr(sending, "_log_outbound", once)
-    return failures
+    """Twilio accepted the text, then recording it failed."""
+    return fail_once(monkeypatch, sending, "_log_outbound", "database is locked")
 
 
 def test_recording_fails_after_the_provider_accepted_and_exactly_one_text_reaches_it(
@@ -122,16 +113,7 @@ def test_another_texts_record_is_not_taken_for_this_one(row, fake_twilio):
 
 def break_sending_once(monkeypatch):
     """The worker dies after the send began and before the request left: nothing reached Twilio."""
-    working = sending._send_attempt
-    failures = []
-
-    def once(*args, **kwargs):
-        if not failures:
-            failures.append(1)
-            raise RuntimeError("worker lost")
-        return working(*args, **kwargs)
-
-    monkeypatch.setattr(sending, "_send_attempt", once)
+    return fail_once(monkeypatch, sending, "_send_attempt", "worker lost")
 
 
 def rename_clinic(row):
