@@ -547,7 +547,10 @@ def concerns_refresh_many(*, patient_ids: list[int], now: datetime | None = None
         writes.save()
         _store_states(states, existing, now)
         if writes.to_email:
-            transaction.on_commit(lambda ids=tuple(writes.to_email): _email_each(ids))
+            from alerts.tasks import concerns_email  # the tasks module imports this one
+
+            # Lost with the broker: concerns_email_pending (the escalation check) sends them.
+            concerns_email.delay_on_commit(sorted(writes.to_email))
     return changed
 
 
@@ -622,7 +625,7 @@ def concern_email(*, concern_id: int, again: str = "") -> None:
     Concern.objects.filter(pk=concern_id).update(emailed_at=timezone.now())
 
 
-def _email_each(concern_ids) -> None:
+def concerns_email_each(concern_ids) -> None:
     for pk in concern_ids:
         concern_email(concern_id=pk)
 

@@ -57,7 +57,9 @@ def hold_raise(*, clinic_id: int, code: int | None, reason: str, now: datetime |
     except IntegrityError:  # another worker held it first
         return False
     logger.error("Texts of clinic %s held: %s", clinic_id, reason)
-    transaction.on_commit(lambda: hold_alert(hold_id=hold.pk))
+    from alerts.tasks import hold_alert_send  # the tasks module imports the sending that imports this
+
+    hold_alert_send.delay_on_commit(hold.pk)  # lost with the broker: holds_alert_pending sends it
     return True
 
 

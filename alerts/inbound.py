@@ -10,8 +10,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from alerts import begun
 from alerts.escalations import escalate_reminder
 from alerts.models import Reminder, SmsMessage, WebhookReceipt
+from alerts.sending import reminder_reported
 from alerts.words import default_sender, format_date, format_time, reply_text, sender_of
 
 # Twilio's opt-out and opt-in keywords (they are matched on the whole message, case-insensitive).
@@ -59,12 +61,16 @@ def sms_status_update(
     status: str,
     error_code: str = "",
     reminder_id: int | None = None,
+    ref: str = "",
     now: datetime | None = None,
 ) -> None:
     """Apply a delivery report. Conditional updates: repeats and late reports change nothing.
 
-    A report can arrive before the sender has committed the message id; with the reminder id
-    (from the callback URL) the row lock makes this wait for that commit instead of missing it."""
+    A report can arrive before the sender has committed the message id; with the send it names
+    (`ref`, from the callback URL: alerts.begun.callback_ref, signed) the row lock makes this wait
+    for that commit instead of missing it; and a send whose recording failed (the row still begun,
+    no message id) is recorded as accepted with the report's MessageSid, so it is never sent again
+    (a second source beside asking the provider). `reminder_id` is the older URL's plain id."""
     now = now or timezone.now()
     status = (status or "").lower()
     rank = STATUS_RANK.get(status)
@@ -73,6 +79,17 @@ def sms_status_update(
         return
     if not webhook_first_receipt(kind=WebhookReceipt.Kind.STATUS, sid=message_sid, status=status, now=now):
         return
+    named = begun.callback_ref_read(ref) if ref else None
+    if named is not None:
+        kind, pk, micros = named
+        if kind == begun.REMINDER:
+            # Waits on the row's lock for a sender still recording, so the sid is found below;
+            # a report of another send of the row moves nothing.
+            reminder_reported(reminder_id=pk, micros=micros, message_sid=message_sid)
+        else:
+            from alerts.ladder import ladder_text_reported
+
+            ladder_text_reported(step_id=pk, micros=micros, message_sid=message_sid, now=now)
     if target is not None:
         reminder_ids = _lock_reminders(message_sid, reminder_id, MAY_MOVE_FROM[target])
     lower = [s for s, r in STATUS_RANK.items() if r < rank] + [""]

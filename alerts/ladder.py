@@ -8,6 +8,14 @@ concern (LadderStep). The timing is in alerts/ladder_rules.py; this module does 
   recorded: the concern refresh notices) or a caregiver answers (a reply 1 or 2, pressing 1 on
   the call, or a nurse reaching the family from the call list).
 - Quiet hours hold a text or a call until they end, unless the alarm date is within 2 days.
+- A text rung is sent as a reminder is (alerts/begun.py): the step is written with what it hands
+  the provider (number, sender, body) and the moment the send began, and committed; then the
+  text is sent, holding the step's lock, and its outbox row recorded. A step begun lost_after()
+  ago with no recorded answer (the worker died, or recording failed) is looked up at the provider
+  before anything else of its ladder: a text it holds is recorded, never sent again; one it has
+  no record of goes again, the same body to the same number, unless its ladder stopped, the
+  caregiver can no longer get texts or their number changed: then the step ends with that reason
+  and the ladder takes its next rung anew. A status callback naming the send records it too.
 """
 
 from __future__ import annotations
@@ -22,10 +30,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from alerts import begun
 from alerts import ladder_rules as rules
 from alerts.ladder_signs import signs_ladders_advance
 from alerts.models import ChildSafety, Concern, LadderStep
-from alerts.sending import caregiver_quiet_until, sms_outbound_log
+from alerts.sending import caregiver_quiet_until, lost_after, sms_outbound_log
 from alerts.sms import SmsError, send_sms
 from alerts.voice import place_call
 from alerts.voice.twiml import call_twiml
@@ -72,11 +81,23 @@ def ladders_advance(*, now: datetime | None = None) -> int:
     return taken
 
 
-@transaction.atomic
 def ladder_advance(*, patient_id: int, now: datetime) -> LadderStep | None:
     """Take the rung of this child's ladder that is due now, if any; record the stop of a ladder
     whose concern resolved. One ladder per child: the one already climbing, else the most urgent
-    concern's; its texts speak of the child's most urgent danger. Returns the step taken."""
+    concern's; its texts speak of the child's most urgent danger. Returns the step taken (or the
+    text step sent again). A text rung is committed as begun, then sent (see the docstring)."""
+    with transaction.atomic():
+        step = _advance(patient_id, now)
+    if step is not None and step.send_started_at is not None and not (step.error or step.sms_message_id):
+        _text_send(step.pk, step.send_started_at, now)
+        step.refresh_from_db()
+    return step
+
+
+TEXT_RUNGS = (Rung.TEXT, Rung.TEXT_NEXT)
+
+
+def _advance(patient_id: int, now: datetime) -> LadderStep | None:
     from patients.models import Patient
 
     # The child's row lock: two beats (or a beat and an answer) never take a rung twice.
@@ -84,6 +105,9 @@ def ladder_advance(*, patient_id: int, now: datetime) -> LadderStep | None:
         return None
     for concern in _unfinished().filter(patient_id=patient_id).select_related("grew_into").distinct():
         ladder_stop(concern, now, _stop_words(concern))
+    unknown = _begun_unknown(patient_id)
+    if unknown:  # nothing more of this child's ladder until every text's outcome is known
+        return _reconcile(unknown[0], now)
     concerns = list(
         open_ladders()
         .filter(patient_id=patient_id)
@@ -200,20 +224,115 @@ def _caregivers(patient) -> list:
 
 
 def _text(concern: Concern, rung: str, caregiver, words: dict, now: datetime) -> LadderStep:
-    body = ladder_text(**words)
-    to = str(caregiver.mobile)
-    step = LadderStep(concern=concern, rung=rung, at=now, caregiver=caregiver)
-    try:
-        result = send_sms(to=to, body=body)
-    except SmsError as exc:
-        step.error = exc.describe()[:300]
-        step.save()
-        return step
-    step.sms_message = sms_outbound_log(
-        caregiver=caregiver, to=to, body=body, result=result, now=now, patient=concern.patient
-    )
-    step.save()
+    """The text rung, begun: what it hands the provider is stored; ladder_advance sends it once
+    this commits."""
+    handed = begun.handed(to=str(caregiver.mobile), body=ladder_text(**words))
+    return LadderStep.objects.create(
+        concern=concern, rung=rung, at=now, caregiver=caregiver, send_started_at=now,
+        send_to=handed.to, send_body=handed.body, send_from=handed.sender,
+    )  # fmt: skip
+
+
+def _begun_unknown(patient_id: int) -> list[LadderStep]:
+    """This child's text steps whose send began and whose answer is not recorded, locked; a step
+    a live send holds locked is in flight, not lost (and holds the ladder all the same)."""
+    rows = LadderStep.objects.filter(
+        concern__patient_id=patient_id, rung__in=TEXT_RUNGS, send_started_at__isnull=False,
+        sms_message__isnull=True, error="",
+    )  # fmt: skip
+    if not rows.exists():
+        return []
+    locking = rows.select_for_update(of=("self",), skip_locked=True)
+    free = list(locking.select_related("caregiver__user", "concern__patient"))
+    return free or [None]
+
+
+def _reconcile(step: LadderStep | None, now: datetime) -> LadderStep | None:
+    """A begun text step: recorded if the provider holds it; begun again (sent after commit) if it
+    has no record and may still go; ended with the reason if not. None while it may be in flight
+    or the provider cannot be asked."""
+    if step is None or now - step.send_started_at < lost_after():
+        return None
+    accepted = begun.provider_record(
+        to=step.send_to, body=step.send_body, sender=step.send_from, since=step.send_started_at,
+        now=now, what=f"Ladder step {step.pk}",
+    )  # fmt: skip
+    if accepted is None:
+        return None
+    if accepted is not begun.NO_RECORD:
+        _record(step, accepted.result(), accepted.at)
+        return None
+    why = _not_again(step)
+    if why:
+        step.error = f"Not sent again: {why}"[:300]
+        step.save(update_fields=["error"])
+        return None
+    step.at = step.send_started_at = now
+    step.save(update_fields=["at", "send_started_at"])
     return step
+
+
+def _not_again(step: LadderStep) -> str:
+    """Why a text step the provider has no record of must not go again as it was."""
+    caregiver = step.caregiver
+    if caregiver is None or not caregiver.can_receive_texts:
+        return "the caregiver can no longer get texts"
+    if str(caregiver.mobile) != step.send_to:
+        return "the caregiver's number changed"
+    concern = step.concern
+    if concern.resolved_at is not None or not open_ladders().filter(pk=concern.pk).exists():
+        return "the ladder stopped"
+    if not _caregivers(concern.patient).count(caregiver):
+        return "the caregiver is no longer linked to the child"
+    return ""
+
+
+def _text_send(step_id: int, started: datetime, now: datetime) -> None:
+    """Send a begun text step, holding its lock, and record its outbox row in the same commit (a
+    failure after the provider accepted leaves it begun: _reconcile asks the provider)."""
+    with transaction.atomic():
+        step = (
+            LadderStep.objects.select_for_update(of=("self",))
+            .select_related("caregiver", "concern__patient")
+            .filter(pk=step_id, send_started_at=started, sms_message__isnull=True, error="")
+            .first()
+        )
+        if step is None:  # taken for lost meanwhile, or recorded by its status callback
+            return
+        ref = begun.callback_ref(begun.LADDER, step.pk, started)
+        try:
+            result = send_sms(to=step.send_to, body=step.send_body, reference=ref)
+        except SmsError as exc:
+            step.error = exc.describe()[:300]
+            step.save(update_fields=["error"])
+            return
+        _record(step, result, now)
+
+
+def _record(step: LadderStep, result, at: datetime) -> None:
+    step.sms_message = sms_outbound_log(
+        caregiver=step.caregiver, to=step.send_to, body=step.send_body, result=result, now=at,
+        patient=step.concern.patient,
+    )  # fmt: skip
+    step.save(update_fields=["sms_message"])
+
+
+def ladder_text_reported(*, step_id: int, micros: int, message_sid: str, now: datetime) -> bool:
+    """A status callback names a begun text step's send (alerts.begun.callback_ref) whose answer
+    was not recorded: record it as accepted with the sid the report gives. True if it did."""
+    from alerts.sms import SendResult
+
+    step = (
+        LadderStep.objects.select_for_update(of=("self",))
+        .select_related("caregiver", "concern__patient")
+        .filter(pk=step_id, sms_message__isnull=True, error="")
+        .first()
+    )
+    if step is None or not begun.same_send(micros, step.send_started_at):
+        return False
+    _record(step, SendResult(provider_message_id=message_sid, status="accepted", backend="twilio"),
+            step.send_started_at)  # fmt: skip
+    return True
 
 
 def _public(name: str, step: LadderStep) -> str:

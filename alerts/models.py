@@ -50,6 +50,11 @@ class Reminder(models.Model):
     # A claimed row without it was never sent; with it and no live send holding the row's lock,
     # the outcome is unknown (alerts.sending).
     send_started_at = models.DateTimeField(null=True, blank=True)
+    # What that send handed the provider, stored with send_started_at (issue 23): a begun text
+    # whose answer was not recorded is looked up by exactly these, and goes again with them.
+    send_to = models.TextField(blank=True)
+    send_from = models.TextField(blank=True)  # the messaging service or number it went from
+    send_body = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -304,6 +309,13 @@ class LadderStep(models.Model):
     sms_message = models.ForeignKey(
         SmsMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="ladder_steps"
     )
+    # A text rung's send, as handed to the provider (committed before the provider is called):
+    # with no sms_message and no error, its outcome is unknown and the provider is asked before it
+    # goes again (alerts/ladder.py).
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    send_to = models.TextField(blank=True)
+    send_from = models.TextField(blank=True)
+    send_body = models.TextField(blank=True)
     call_sid = models.CharField(max_length=64, blank=True, db_index=True)
     call_status = models.CharField(max_length=20, blank=True)
     error = models.CharField(max_length=300, blank=True)

@@ -300,12 +300,15 @@ def _moved(existing: dict[Key, tuple], wanted: dict[Key, Wanted]) -> list[tuple]
 
 
 def _update(changed: list[tuple], now: datetime) -> None:
+    """A row the plan moves is a new text: the body an earlier send of unknown outcome handed
+    over (alerts.begun) is not sent again; the next send makes its words anew."""
     if changed:
         rows = [
-            Reminder(pk=pk, status=status, send_after=at, pump_id=pump, appointment_id=appt, updated_at=now)
+            Reminder(pk=pk, status=status, send_after=at, pump_id=pump, appointment_id=appt, updated_at=now,
+                     send_body="")  # fmt: skip
             for pk, status, at, pump, appt in changed
         ]
-        fields = ["status", "send_after", "pump_id", "appointment_id", "updated_at"]
+        fields = ["status", "send_after", "pump_id", "appointment_id", "updated_at", "send_body"]
         Reminder.objects.bulk_update(rows, fields, batch_size=500)
 
 

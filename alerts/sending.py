@@ -32,10 +32,14 @@ again), or (when the provider cannot tell) twice rather than never, and never en
   lost_after() (its broker message was lost) is claimed again at once, using no attempt. A row
   whose send began lost_after() ago and that no live send holds locked (its worker died, or
   recording the provider's answer failed) has an unknown outcome: the provider is asked first
-  (the backend's accepted_since: Twilio's message list for the number since the send began).
-  A text it holds is recorded as it holds it and never sent again; only a text it has no record
-  of goes again, counted against the same limit. A provider that cannot be asked is asked again
-  at the next sweep, for RECONCILE_GIVE_UP, then the text goes again (twice rather than never).
+  (alerts.begun: Twilio's message list for the number since the send began), with exactly what
+  the send handed it (number, sender, body: stored on the row when the send began). A text it
+  holds is recorded as it holds it and never sent again; only a text it has no record of goes
+  again, counted against the same limit, with the same body to the same number (a caregiver who
+  can no longer get texts is not sent it; one whose number changed gets the text made anew for
+  the new number). A provider that cannot be asked is asked again at the next sweep, for
+  RECONCILE_GIVE_UP, then the text goes again (twice rather than never). A status callback that
+  names the send (alerts.inbound) records it as accepted too.
   A live send ends well before lost_after() (and holds the row's lock while it records), so it
   is not taken for lost.
 - Quiet hours: a caregiver in quiet hours gets the text at the end of them, except alarm
@@ -54,10 +58,11 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from alerts import holds, send_pool
+from alerts import begun, holds, send_pool
+from alerts.begun import RECONCILE_GIVE_UP  # noqa: F401 - the rule's name where the rules are
 from alerts.concerns import concerns_refresh, concerns_refresh_many
 from alerts.escalations import escalate_reminder
 from alerts.models import Heartbeat, Reminder, SmsMessage
@@ -145,50 +150,64 @@ def reminders_recover_stale(*, now: datetime | None = None) -> int:
     return len(lost) + again
 
 
-_NO_RECORD = object()
-# How long a begun text whose provider cannot be asked waits before it goes again anyway (a text
-# twice rather than never: the provider was down for this long, so it probably never got it).
-RECONCILE_GIVE_UP = timedelta(minutes=30)
+_NO_RECORD = begun.NO_RECORD
 
 
 def _reconcile(reminder: Reminder, now: datetime):
     """A begun text with no recorded answer (its worker died, or recording the provider's answer
-    failed): ask the provider for its record before sending again (issue 23). Found: the text is
-    recorded as the provider holds it (status, message id, the moment it was accepted, its outbox
-    row) and returned; _NO_RECORD when the provider has none (or keeps no records); None when it
-    cannot be asked now (the next sweep asks again, until RECONCILE_GIVE_UP)."""
-    to, body = str(reminder.caregiver.mobile), message_for(reminder)
-    ask = getattr(get_backend(), "accepted_since", None)
-    if ask is None:  # a backend that keeps no record to ask
-        return _NO_RECORD
-    try:
-        held = ask(to=to, body=body, since=reminder.send_started_at)
-    except SmsError as exc:
-        if now - reminder.send_started_at >= RECONCILE_GIVE_UP:
-            logger.error("Reminder %s: the provider could not be asked (%s): sent again", reminder.pk, exc)
-            return _NO_RECORD
-        logger.warning(
-            "Reminder %s: the provider could not be asked (%s): asked again later", reminder.pk, exc
-        )
-        return None
-    if held is None:
-        return _NO_RECORD
-    sids = [a.provider_message_id for a in held]
-    taken = set(
-        SmsMessage.objects.filter(provider_message_id__in=sids).values_list("provider_message_id", flat=True)
-    )
-    taken |= set(
-        Reminder.objects.filter(provider_message_id__in=sids).values_list("provider_message_id", flat=True)
-    )
-    accepted = next((a for a in held if a.provider_message_id not in taken), None)
-    if accepted is None:
-        return _NO_RECORD
-    logger.warning("Reminder %s: the provider accepted it as %s: recorded, not sent again",
-                   reminder.pk, accepted.provider_message_id)  # fmt: skip
-    _accepted(reminder, _Outgoing(to=to, body=body, result=accepted.result()), accepted.at)
+    failed): ask the provider for its record of exactly what was handed over (alerts.begun)
+    before sending again. Found: the text is recorded as the provider holds it (status, message
+    id, the moment it was accepted, its outbox row) and returned; _NO_RECORD when the provider
+    has none; None when it cannot be asked now."""
+    handed = _handed_of(reminder)
+    accepted = begun.provider_record(
+        to=handed.to, body=handed.body, sender=handed.sender, since=reminder.send_started_at,
+        now=now, what=f"Reminder {reminder.pk}",
+    )  # fmt: skip
+    if accepted is None or accepted is _NO_RECORD:
+        return accepted
+    _accepted(reminder, _Outgoing(to=handed.to, body=handed.body, result=accepted.result()), accepted.at)
     if reminder.status not in ACCEPTED:
         escalate_reminder(reminder=reminder, why=f"Twilio answered {reminder.last_error}", now=now)
     return accepted
+
+
+def _handed_of(reminder: Reminder) -> begun.Handed:
+    """What the begun send handed over (rebuilt only for a row begun before it was stored)."""
+    if reminder.send_body:
+        return begun.Handed(to=reminder.send_to, body=reminder.send_body, sender=reminder.send_from)
+    return begun.Handed(to=str(reminder.caregiver.mobile), body=message_for(reminder), sender="")
+
+
+def _hand(reminder: Reminder) -> None:
+    """What this send will hand over, stored with its begin: the body of an earlier send whose
+    outcome stayed unknown goes again as it was, to the same number; a number changed since gets
+    the text made anew (the old one is never sent to the new number)."""
+    to = str(reminder.caregiver.mobile)
+    body = reminder.send_body if reminder.send_body and reminder.send_to == to else message_for(reminder)
+    handed = begun.handed(to=to, body=body)
+    reminder.send_to, reminder.send_body, reminder.send_from = handed.to, handed.body, handed.sender
+
+
+_HANDED = ("send_to", "send_body", "send_from")
+
+
+def reminder_reported(*, reminder_id: int, micros: int, message_sid: str) -> bool:
+    """A status callback names this row's send (alerts.begun.callback_ref): if that send is still
+    begun with no recorded answer (recording failed), it is recorded as accepted under the
+    report's MessageSid (at the moment the send began: Twilio accepted it within that request),
+    with the outbox row of what was handed over. True if it did; a replay finds it recorded."""
+    reminder = _locked(reminder_id)
+    if reminder is None or reminder.status != Status.CLAIMED or reminder.provider_message_id:
+        return False
+    if not reminder.send_body or not begun.same_send(micros, reminder.send_started_at):
+        return False
+    result = SendResult(provider_message_id=message_sid, status="accepted", backend="twilio")
+    _accepted(reminder, _Outgoing(to=reminder.send_to, body=reminder.send_body, result=result),
+              reminder.send_started_at)  # fmt: skip
+    logger.warning("Reminder %s: its status callback names it as %s: recorded, not sent again",
+                   reminder.pk, message_sid)  # fmt: skip
+    return True
 
 
 def reminders_claim_due(*, now: datetime | None = None, limit: int = CLAIM_BATCH) -> list[int]:
@@ -389,7 +408,10 @@ def _send_streamed(reminder: Reminder, now: datetime | None, batch: _Batch) -> i
     """On a sending thread: call the provider for a begun row (no lock, no connection held),
     then record its answer under the row's lock, then the follow-ups. 1 if it was accepted."""
     try:
-        outgoing = _Outgoing(to=str(reminder.caregiver.mobile), body=message_for(reminder))
+        # Exactly what the begin stored (alerts.begun): the provider is asked for this if the
+        # answer is not recorded, and a status callback names this send by its signed reference.
+        outgoing = _Outgoing(to=reminder.send_to, body=reminder.send_body)
+        ref = begun.callback_ref(begun.REMINDER, reminder.pk, reminder.send_started_at)
         if reminder.patient.clinic_id in batch.held_now:  # held since this row was begun
             with transaction.atomic():
                 if _still_this_send(reminder) is not None:
@@ -398,9 +420,7 @@ def _send_streamed(reminder: Reminder, now: datetime | None, batch: _Batch) -> i
             return 0
         error = None
         try:
-            outgoing.result = get_backend().send(
-                to=outgoing.to, body=outgoing.body, reference=str(reminder.pk)
-            )
+            outgoing.result = get_backend().send(to=outgoing.to, body=outgoing.body, reference=ref)
         except SmsError as exc:
             error = exc
         at = now or timezone.now()  # the moment the provider answered
@@ -499,14 +519,17 @@ def _begin_group(ids: list[int], now: datetime, known: dict, batch: _Batch) -> l
             continue
         reminder = _refreshed(known[pk], fresh[pk])
         if _begin_decide(reminder, now, batch) is _GO:
+            try:
+                _hand(reminder)
+            except Exception:  # noqa: BLE001 - not begun: the lost-claim rule takes it again
+                logger.exception("Reminder %s: its text could not be made", pk)
+                continue
             go.append(reminder)
     if go:
-        Reminder.objects.filter(pk__in=[r.pk for r in go]).update(
-            attempts=F("attempts") + 1, send_started_at=now, updated_at=now
-        )
         for reminder in go:
             reminder.attempts += 1
-            reminder.send_started_at = now
+            reminder.send_started_at, reminder.updated_at = now, now
+        Reminder.objects.bulk_update(go, ["attempts", "send_started_at", "updated_at", *_HANDED])
     return go
 
 
@@ -616,7 +639,9 @@ def _send_begin(reminder_id: int, now: datetime, known: Reminder | None, batch: 
         return None
     outcome = _begin_decide(reminder, now, batch)
     if outcome is _GO:
-        return _save(reminder, attempts=reminder.attempts + 1, send_started_at=now)
+        _hand(reminder)
+        return _save(reminder, attempts=reminder.attempts + 1, send_started_at=now,
+                     **{name: getattr(reminder, name) for name in _HANDED})  # fmt: skip
     return outcome
 
 
@@ -654,9 +679,10 @@ def _send_attempt(reminder: Reminder, now: datetime, batch: _Batch) -> _Outgoing
     )
     if current != (Status.CLAIMED, reminder.send_started_at):
         return None
-    outgoing = _Outgoing(to=str(reminder.caregiver.mobile), body=message_for(reminder))
+    outgoing = _Outgoing(to=reminder.send_to, body=reminder.send_body)
+    ref = begun.callback_ref(begun.REMINDER, reminder.pk, reminder.send_started_at)
     try:
-        result = get_backend().send(to=outgoing.to, body=outgoing.body, reference=str(reminder.pk))
+        result = get_backend().send(to=outgoing.to, body=outgoing.body, reference=ref)
     except SmsError as exc:
         _failed_attempt(reminder, exc, now, batch)
         return outgoing
@@ -744,7 +770,7 @@ def _failed_attempt(reminder: Reminder, exc: SmsError, now: datetime, batch: _Ba
         batch.held_now.add(clinic_id)
         batch.held.add(clinic_id)
         return _save(reminder, status=Status.PLANNED, send_after=now, attempts=reminder.attempts - 1,
-                     send_started_at=None, last_error=error)  # fmt: skip
+                     send_started_at=None, last_error=error, send_body="")  # fmt: skip
     if isinstance(exc, SmsPermanentError) or reminder.attempts >= MAX_ATTEMPTS:
         _give_up(reminder, error, now)
         if isinstance(exc, SmsPermanentError) and exc.code == 21610:
@@ -752,7 +778,7 @@ def _failed_attempt(reminder: Reminder, exc: SmsError, now: datetime, batch: _Ba
         return reminder
     logger.warning("Reminder %s: transient error, retry later (%s)", reminder.pk, error)
     return _save(reminder, status=Status.PLANNED, send_after=now + backoff(reminder.attempts, reminder.pk),
-                 send_started_at=None, last_error=error)  # fmt: skip
+                 send_started_at=None, last_error=error, send_body="")  # fmt: skip
 
 
 def _give_up(reminder: Reminder, why: str, now: datetime) -> Reminder:

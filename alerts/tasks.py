@@ -54,6 +54,22 @@ def send_reminder(reminder_id: int) -> None:
     sending.reminders_send(reminder_ids=[reminder_id], wait=False)
 
 
+@shared_task(name="alerts.tasks.hold_alert_send", ignore_result=True)
+def hold_alert_send(hold_id: int) -> None:
+    """E-mail the clinic's admins that its texts are held (queued when the hold begins)."""
+    from alerts.holds import hold_alert
+
+    hold_alert(hold_id=hold_id)
+
+
+@shared_task(name="alerts.tasks.concerns_email", ignore_result=True)
+def concerns_email(concern_ids: list[int]) -> None:
+    """E-mail the nurse inbox about concerns that opened needing a nurse (once each)."""
+    from alerts.concerns import concerns_email_each
+
+    concerns_email_each(concern_ids)
+
+
 @shared_task(name="alerts.tasks.check_escalations", ignore_result=True)
 def check_escalations() -> int:
     return escalations_check()

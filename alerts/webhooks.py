@@ -34,6 +34,7 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         status=request.POST.get("MessageStatus", ""),
         error_code=request.POST.get("ErrorCode", ""),
         reminder_id=_int(request.GET.get("reminder")),
+        ref=request.GET.get("ref", "")[:200],
     )
     return HttpResponse(status=204)
 

@@ -242,6 +242,8 @@ def link_invitation_create(
             "phone": patient.clinic.phone_nurse_line,
         }
     email = caregiver.user.email
+    # Not a task: the link holds the token, of which only the hash is stored, so a worker could
+    # not make it again, and it must not sit in a broker message.
     transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
     return invitation
 

@@ -84,8 +84,6 @@ def caregiver_invite(
 ) -> Caregiver:
     """Create the parent's account (no password yet), link the child, and e-mail the set-password
     link. An address that already has an account is answered the same (see below)."""
-    from django.core.mail import send_mail
-
     from patients.services import caregiver_create, caregiver_link
 
     email = email.strip().lower()
@@ -109,8 +107,25 @@ def caregiver_invite(
     caregiver_link(
         caregiver=caregiver, patient=patient, relationship=relationship, primary_contact=primary_contact
     )
-    url = _invite_url(caregiver.user)
-    with translation.override(preferred_language):
+    # A worker makes the e-mail and its link after the commit: the link lets anyone set the
+    # password, so it never sits in a broker message (AfterCommitTask: lost with the broker, logged).
+    from patients.tasks import caregiver_invite_send
+
+    caregiver_invite_send.delay_on_commit(caregiver.pk, patient.pk)
+    events.child_changed_send(patient=patient)
+    return caregiver
+
+
+def caregiver_invite_mail(*, caregiver_id: int, patient_id: int) -> bool:
+    """E-mail a parent the clinic made an account for the link to choose their password (not
+    once they have one: the link would be no use). True if sent."""
+    from django.core.mail import send_mail
+
+    caregiver = Caregiver.objects.select_related("user").filter(pk=caregiver_id).first()
+    patient = Patient.objects.select_related("clinic").filter(pk=patient_id).first()
+    if caregiver is None or patient is None or caregiver.user.has_usable_password():
+        return False
+    with translation.override(caregiver.preferred_language):
         subject = gettext("Your ITB Portal account")
         body = gettext(
             "Hello %(name)s,\n\nThe baclofen pump clinic (%(clinic)s) has made you an account on the ITB "
@@ -118,14 +133,13 @@ def caregiver_invite(
             "Choose your password here (the link works for 7 days):\n%(url)s\n\n"
             "Questions: call the baclofen pump nurse line, %(phone)s."
         ) % {
-            "name": first_name,
+            "name": caregiver.user.first_name,
             "clinic": patient.clinic.name,
-            "url": url,
+            "url": _invite_url(caregiver.user),
             "phone": patient.clinic.phone_nurse_line,
         }
-    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
-    events.child_changed_send(patient=patient)
-    return caregiver
+    send_mail(subject, body, None, [caregiver.user.email])
+    return True
 
 
 def _account_exists_mail(*, email: str, patient: Patient, language: str) -> None:

@@ -3,7 +3,8 @@
 `SMS_BACKEND` chooses the backend: "console" (development: logs the text; the outbox page shows
 it), "locmem" (tests: keeps texts in `alerts.sms.locmem.outbox`), "twilio" (production), or a
 dotted path to a class. Every backend has `send(*, to, body, reference="") -> SendResult`
-(reference: the reminder's id, which comes back with the provider's delivery reports) and raises
+(reference: the signed name of the send, alerts.begun.callback_ref, which comes back with the
+provider's delivery reports) and raises
 `SmsTransientError` (worth retrying: timeouts, connection errors, 5xx, 429, rate limits),
 `SmsPermanentError` (never retried for this number: opted out, invalid number, not a mobile...) or
 `SmsConfigurationError` (our account or sender is wrong: the clinic's queue waits for a fix).
@@ -13,9 +14,11 @@ Only `alerts/sms/twilio.py` imports the twilio SDK.
 
 Before a text whose send began is sent again (its outcome unknown: the worker died, or recording
 the provider's answer failed), alerts.sending asks the backend what it holds:
-`accepted_since(*, to, body, since) -> list[Accepted] | None`, the texts with this body to this
-number the provider accepted since `since` (None: this backend keeps no record to ask). It raises
-SmsError when the provider cannot be asked now.
+`accepted_since(*, to, body, since, sender="") -> list[Accepted] | None`, the texts with this
+body to this number (from this sender, when given) the provider accepted since `since` (None: this
+backend keeps no record to ask). It raises SmsError when the provider cannot be asked now. A
+backend may say what its texts go from (`sender() -> str`: Twilio's messaging service or number);
+alerts.begun stores it with the begun send.
 """
 
 from __future__ import annotations

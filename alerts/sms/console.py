@@ -20,5 +20,5 @@ class ConsoleBackend:
         # Nothing can fail to arrive in a log: reported delivered so no escalation follows.
         return SendResult(provider_message_id=sid, status="delivered", backend=self.name)
 
-    def accepted_since(self, *, to: str, body: str, since) -> None:
+    def accepted_since(self, *, to: str, body: str, since, sender: str = "") -> None:
         return None  # a log keeps no record to ask: the text goes again

@@ -37,7 +37,7 @@ class LocmemBackend:
         status = "sent" if to in awaiting_report else "delivered"
         return SendResult(provider_message_id=sid, status=status, backend=self.name)
 
-    def accepted_since(self, *, to: str, body: str, since: datetime) -> list[Accepted]:
+    def accepted_since(self, *, to: str, body: str, since: datetime, sender: str = "") -> list[Accepted]:
         """By number and body only: tests pass `now` without always pinning the clock, and the
         outbox is emptied for every test."""
         with _lock:

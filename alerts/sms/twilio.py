@@ -153,11 +153,17 @@ class TwilioBackend:
     def __init__(self):
         self.client = shared_client()
 
+    @staticmethod
+    def sender() -> str:
+        """What a text goes from: the messaging service, else the number."""
+        return settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_FROM_NUMBER
+
     def send(self, *, to: str, body: str, reference: str = "") -> SendResult:
         callback = status_callback_url()
         if reference:
-            # Lets a delivery report that beats our own commit find (and wait for) its reminder.
-            callback += "?" + urlencode({"reminder": reference})
+            # The begun send's signed name (alerts.begun): a delivery report that beats our own
+            # commit waits for its row, and one whose recording failed is matched to it.
+            callback += "?" + urlencode({"ref": reference})
         params = {
             "to": to,
             "body": body,
@@ -176,11 +182,12 @@ class TwilioBackend:
             raise SmsTransientError(f"{exc.__class__.__name__} talking to Twilio") from exc
         return result_from(message, self.name)
 
-    def accepted_since(self, *, to: str, body: str, since: datetime) -> list[Accepted]:
+    def accepted_since(self, *, to: str, body: str, since: datetime, sender: str = "") -> list[Accepted]:
         """The texts with this body to this number that Twilio accepted since `since` (a minute's
         grace for clocks): Twilio's message list for the number, filtered by the day sent
         (Twilio filters DateSent by GMT day), then, for a text still queued (no DateSent yet),
-        the number's newest page. Matched here by body and creation time."""
+        the number's newest page. Matched here by body, creation time and (when given) the
+        messaging service or number it went from."""
         earliest = since - CLOCK_GRACE
         try:
             found = list(self.client.messages.list(to=to, date_sent_after=earliest, limit=LIST_LIMIT))
@@ -196,6 +203,8 @@ class TwilioBackend:
             if message.sid in seen or message.body != body or message.date_created is None:
                 continue
             if message.date_created < earliest:
+                continue
+            if sender and sender not in (message.messaging_service_sid, message.from_):
                 continue
             seen.add(message.sid)
             out.append(

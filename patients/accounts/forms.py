@@ -3,9 +3,9 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from patients.accounts.lockout import sign_in_pause
+from patients.accounts.lockout import sign_in_pause, sign_in_pause_minutes
 
 
 class BoundedAuthenticationForm(AuthenticationForm):
@@ -22,12 +22,19 @@ class BoundedAuthenticationForm(AuthenticationForm):
     def clean(self):
         if self.errors:
             return self.cleaned_data  # no sign-in attempt (nor lockout record) for a bad shape
-        if sign_in_pause(request=self.request, username=self.cleaned_data.get("username") or ""):
+        username = self.cleaned_data.get("username") or ""
+        why = sign_in_pause(request=self.request, username=username)
+        if why:
+            minutes = sign_in_pause_minutes(why=why, username=username)
             raise forms.ValidationError(
-                _(
-                    "Sign-in is paused for a few minutes because the password was typed wrong too many "
-                    "times. Please wait, then try again, or choose a new password."
-                ),
+                ngettext(
+                    "Sign-in is paused for %(minutes)d more minute because the password was typed "
+                    "wrong too many times. Please try again after that, or choose a new password.",
+                    "Sign-in is paused for %(minutes)d more minutes because the password was typed "
+                    "wrong too many times. Please try again after that, or choose a new password.",
+                    minutes,
+                )
+                % {"minutes": minutes},
                 code="paused",
             )
         return super().clean()

@@ -28,3 +28,11 @@ def password_reset_send_now(*, email: str, domain: str, use_https: bool, languag
             email_template_name="registration/password_reset_email.html",
         )
     return len(list(form.get_users(email)))
+
+
+@shared_task(name="patients.accounts.tasks.mail_send", ignore_result=True)
+def mail_send(*, subject: str, body: str, to: list[str]) -> None:
+    """An e-mail that holds no secret (it sits in a broker message until a worker sends it)."""
+    from django.core.mail import send_mail
+
+    send_mail(subject, body, None, to)

@@ -43,6 +43,21 @@ def make_child(clinic, *, first_name="Sofia", caregivers=1, language="en", visit
     return patient
 
 
+def fail_once(monkeypatch, module, name: str, error: str) -> list:
+    """The first call of module.<name> raises RuntimeError(error); the list says whether it did."""
+    working = getattr(module, name)
+    failures = []
+
+    def once(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError(error)
+        return working(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, once)
+    return failures
+
+
 def refill_text(clinic, *, first_name="Sofia"):
     """A child's planned "refill due in 14 days" text (due Nov 16 2026, 10:00 clinic time)."""
     from alerts.models import Reminder

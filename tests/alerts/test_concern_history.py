@@ -37,7 +37,7 @@ def handed(row, status, when, error=""):
 
 
 def test_a_text_sent_to_a_dead_number_keeps_the_concern_open_with_its_acknowledgment(
-    child, nurse, mailoutbox, django_capture_on_commit_callbacks
+    child, nurse, mailoutbox, django_capture_on_commit_callbacks, celery_eager
 ):
     first, second = Reminder.objects.filter(patient=child).order_by("send_after")[:2]
     handed(first, "undelivered", at(2026, 11, 16, 10), "30005: unknown number")
@@ -88,7 +88,7 @@ def test_no_report_is_not_cleared_by_a_newer_text_only_handed_over(child):
 
 
 def test_a_child_in_registration_is_not_unreachable_until_a_caregiver_was_linked(
-    clinic, mailoutbox, django_capture_on_commit_callbacks
+    clinic, mailoutbox, django_capture_on_commit_callbacks, celery_eager
 ):
     clinic.nurse_inbox_email = "pump-nurses@hospital.test"
     clinic.save()

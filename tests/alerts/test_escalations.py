@@ -37,7 +37,7 @@ def open_kinds(patient) -> set[str]:
 
 
 def test_alarm_three_days_away_with_no_refill_booked_opens_once_and_mails_once(
-    child, mailoutbox, django_capture_on_commit_callbacks
+    child, mailoutbox, django_capture_on_commit_callbacks, celery_eager
 ):
     with django_capture_on_commit_callbacks(execute=True):
         escalations_check(now=at(2026, 12, 3, 12))

@@ -127,7 +127,7 @@ def test_while_a_hold_lasts_the_admins_are_alerted_again_each_hour(clinic, mailo
 
 
 def test_after_the_clinics_time_the_nurses_get_a_concern_for_each_child_whose_texts_wait(
-    clinic, other_clinic, mailoutbox, django_capture_on_commit_callbacks
+    clinic, other_clinic, mailoutbox, django_capture_on_commit_callbacks, celery_eager
 ):
     from alerts.escalations import escalations_check
     from alerts.models import Concern

@@ -15,7 +15,7 @@ from alerts.models import Concern, LadderStep, WebhookReceipt
 from alerts.words import sender_of
 from appointments.services import appointment_book
 from patients.models import Caregiver, Clinic
-from tests.alerts.conftest import at, make_child, set_dates
+from tests.alerts.conftest import at, fail_once, make_child, set_dates
 from tests.helpers import login_as
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -318,3 +318,86 @@ def test_a_refill_due_date_passed_with_nothing_booked_names_the_due_date(clinic,
     assert advance(at(2026, 12, 7, 10)) == 1
     (text,) = voice.accepted
     assert "S.'s pump refill was due by Fri Dec 4 and no visit is booked." in text["Body"]
+
+
+# No ladder text twice after it was accepted (issue 23): the rung is committed as begun with what
+# it hands Twilio, then sent; a step whose answer was not recorded is looked up before it goes again.
+T0 = at(2026, 12, 8, 10)
+
+
+def break_once(monkeypatch, name, error="database is locked"):
+    from alerts import ladder
+
+    return fail_once(monkeypatch, ladder, name, error)
+
+
+def test_a_ladder_text_accepted_whose_recording_failed_is_recorded_not_sent_again(family, voice, monkeypatch):
+    refresh(family, T0)
+    failures = break_once(monkeypatch, "sms_outbound_log")
+    advance(T0)
+    assert failures == [1] and len(voice.accepted) == 1
+    (step,) = steps(family)
+    assert step.sms_message is None and step.send_body == voice.accepted[0]["Body"]
+    assert advance(T0 + timedelta(seconds=20)) == 0 and len(voice.list_requests) == 0  # maybe in flight
+    for minutes in (2, 3, 10):
+        advance(T0 + timedelta(minutes=minutes))
+    assert len(voice.requests) == 1  # exactly one text reached Twilio
+    (step,) = steps(family)
+    assert step.sms_message.provider_message_id == voice.messages[0]["sid"]
+    assert step.sms_message.body == voice.accepted[0]["Body"] and step.sms_message.patient == family
+    # The ladder climbs on as before: the next caregiver's text comes at its time, once.
+    advance(T0 + timedelta(hours=19))
+    assert rungs(family) == ["text", "text_next"] and len(voice.requests) == 2
+
+
+def test_a_ladder_text_twilio_has_no_record_of_goes_again_once_with_the_same_words(
+    family, voice, monkeypatch
+):
+    refresh(family, T0)
+    break_once(monkeypatch, "send_sms", "worker lost")
+    advance(T0)
+    assert voice.requests == []
+    (step,) = steps(family)
+    family.clinic.sms_sender_name = "Renamed Pump Team"
+    family.clinic.save(update_fields=["sms_sender_name"])
+    advance(T0 + timedelta(minutes=2))
+    advance(T0 + timedelta(minutes=3))
+    (sent,) = voice.requests
+    assert (sent["To"], sent["Body"]) == (step.send_to, step.send_body)
+    (step,) = steps(family)
+    assert step.sms_message.provider_message_id == voice.messages[0]["sid"] and step.error == ""
+
+
+def test_a_ladder_text_not_sent_again_to_a_number_changed_meanwhile(family, voice, monkeypatch):
+    refresh(family, T0)
+    break_once(monkeypatch, "send_sms", "worker lost")
+    advance(T0)
+    (step,) = steps(family)
+    Caregiver.objects.filter(pk=step.caregiver_id).update(mobile="+13035550142")
+    advance(T0 + timedelta(minutes=2))
+    step.refresh_from_db()
+    assert step.error == "Not sent again: the caregiver's number changed"
+    assert all(r["To"] != step.send_to for r in voice.requests)
+
+
+def test_a_status_callback_naming_a_ladder_text_records_it_once(family, voice, monkeypatch, client, signed):
+    from urllib.parse import urlsplit
+
+    refresh(family, T0)
+    break_once(monkeypatch, "sms_outbound_log")
+    advance(T0)
+    callback = urlsplit(voice.accepted[0]["StatusCallback"])
+    path = f"{callback.path}?{callback.query}"
+    params = {"MessageSid": voice.messages[0]["sid"], "MessageStatus": "delivered"}
+    forged = (f"{callback.path}?ref=l.{steps(family)[0].pk}.1", {**params, "MessageSid": "SMforged"})
+    # A name this portal did not sign matches nothing; a replay changes nothing.
+    for target, form in (forged, (path, params), (path, params)):
+        with time_machine.travel(T0 + timedelta(seconds=30), tick=False):
+            assert client.post(target, form, HTTP_X_TWILIO_SIGNATURE=signed(target, form)).status_code == 204
+        if form is forged[1]:
+            assert steps(family)[0].sms_message is None
+    (step,) = steps(family)
+    assert step.sms_message.provider_message_id == voice.messages[0]["sid"]
+    assert step.sms_message.status == "delivered"
+    advance(T0 + timedelta(minutes=5))
+    assert len(voice.requests) == 1 and voice.list_requests == []  # nothing left to ask

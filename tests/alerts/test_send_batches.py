@@ -71,7 +71,7 @@ def test_a_row_whose_send_breaks_stays_claimed_for_recovery_and_the_rest_are_sen
 
     monkeypatch.setattr(sending, "message_for", broken)
     assert sending.reminders_send(reminder_ids=ids) == 2
-    assert Reminder.objects.get(pk=ids[1]).status == "claimed"  # the unknown-outcome rule takes it
+    assert Reminder.objects.get(pk=ids[1]).status == "claimed"  # the lost-claim rule takes it
     assert len(outbox) == 2
 
 
@@ -100,9 +100,7 @@ def test_a_batch_begins_its_rows_a_group_at_a_time_and_records_each_text_as_it_i
     with CaptureQueriesContext(connection) as queries:
         assert sending.reminders_send(reminder_ids=claimed) == 10
     sql = [q["sql"] for q in queries.captured_queries]
-    begins = [
-        q for q in sql if q.startswith("UPDATE") and '"attempts" = ("alerts_reminder"."attempts" + 1)' in q
-    ]
+    begins = [q for q in sql if q.startswith('UPDATE "alerts_reminder"') and '"send_started_at" = ' in q]
     outbox_inserts = [q for q in sql if q.startswith('INSERT INTO "alerts_smsmessage"')]
     # 4 + 4 + 2 rows begun; each text's outbox row is written as the provider accepts it.
     assert (len(begins), len(outbox_inserts)) == (3, 10)

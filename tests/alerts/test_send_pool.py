@@ -12,7 +12,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from alerts import sending, tasks
+from alerts import begun, sending, tasks
 from alerts.models import Reminder, SmsMessage
 from alerts.sms import SendResult
 from tests.factories import CaregiverFactory, CaregiverLinkFactory, PatientFactory, PumpFactory
@@ -32,11 +32,12 @@ class OverlapBackend:
     lock = threading.Lock()
 
     def send(self, *, to: str, body: str, reference: str = "") -> SendResult:
+        _, pk, _ = begun.callback_ref_read(reference)  # the signed name of the row's send
         self.barrier.wait()
         with self.lock:
             self.threads.add(threading.current_thread().name)
-            self.sent.append((reference, to))
-        return SendResult(provider_message_id=f"SM{reference}", status="queued", backend=self.name)
+            self.sent.append((str(pk), to))
+        return SendResult(provider_message_id=f"SM{pk}", status="queued", backend=self.name)
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def test_a_row_whose_send_breaks_stays_claimed_while_its_neighbours_are_sent(ove
     monkeypatch.setattr(sending, "message_for", broken)
 
     assert sending.reminders_send(reminder_ids=ids) == OVERLAP
-    assert Reminder.objects.get(pk=ids[2]).status == "claimed"  # the unknown-outcome rule takes it
+    assert Reminder.objects.get(pk=ids[2]).status == "claimed"  # the lost-claim rule takes it
     assert Reminder.objects.filter(pk__in=ids, status="sent").count() == OVERLAP
 
 

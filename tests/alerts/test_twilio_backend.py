@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import parse_qs
 
 import pytest
 
+from alerts import begun
 from alerts.holds import holds_open
 from alerts.models import Concern, Reminder, SmsMessage
 from alerts.planning import reminders_replan
@@ -36,7 +38,14 @@ def test_a_text_goes_through_the_sdk_with_callback_validity_and_messaging_servic
     attempt(T0)
     (sent,) = fake_twilio.accepted
     assert sent["To"] == str(row.caregiver.mobile)
-    assert sent["StatusCallback"] == f"https://portal.example.org/sms/twilio/status/?reminder={row.pk}"
+    url, _, query = sent["StatusCallback"].partition("?")
+    assert url == "https://portal.example.org/sms/twilio/status/"
+    # The callback names this send of this row, signed (alerts.begun).
+    kind, pk, micros = begun.callback_ref_read(parse_qs(query)["ref"][0])
+    row.refresh_from_db()
+    assert (kind, pk) == ("r", row.pk) and begun.same_send(micros, row.send_started_at)
+    handed = (row.send_to, row.send_from, row.send_body)
+    assert handed == (sent["To"], sent["MessagingServiceSid"], sent["Body"])
     assert sent["ValidityPeriod"] == "14400"
     assert sent["MessagingServiceSid"].startswith("MG")
     row.refresh_from_db()
@@ -73,7 +82,7 @@ def test_transient_errors_are_retried_with_backoff_and_end_sent(row, fake_twilio
 
 @pytest.mark.parametrize("code", [21610, 21211, 21614, 21408])
 def test_permanent_errors_end_failed_at_once_and_escalate_once(
-    row, fake_twilio, code, mailoutbox, django_capture_on_commit_callbacks
+    row, fake_twilio, code, mailoutbox, django_capture_on_commit_callbacks, celery_eager
 ):
     fake_twilio.fail_next(("error", 400, code))
     with django_capture_on_commit_callbacks(execute=True):
@@ -156,7 +165,7 @@ def test_a_whatsapp_sender_in_the_reply_is_stored_whole_and_the_text_goes_once(r
 
 
 def test_wrong_credentials_hold_the_clinic_alert_its_admins_once_and_send_all_once_fixed(
-    row, fake_twilio, settings, mailoutbox, django_capture_on_commit_callbacks
+    row, fake_twilio, settings, mailoutbox, django_capture_on_commit_callbacks, celery_eager
 ):
     admin = StaffFactory(clinic=row.patient.clinic, role="clinic_admin", user__email="admin@hospital.test")
     StaffFactory(clinic=row.patient.clinic, role="nurse", user__email="nurse@hospital.test")

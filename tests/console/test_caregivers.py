@@ -37,7 +37,7 @@ def _link_in(message) -> str:
 
 
 def test_invite_creates_a_linked_account_and_emails_a_set_password_link(
-    nurse_client, child, django_capture_on_commit_callbacks, client
+    nurse_client, child, django_capture_on_commit_callbacks, celery_eager, client
 ):
     response = _invite(nurse_client, child, django_capture_on_commit_callbacks)
     assert response.status_code == 302
@@ -58,7 +58,7 @@ def test_invite_creates_a_linked_account_and_emails_a_set_password_link(
 
 
 def test_the_invitation_link_expires_after_7_days(
-    nurse_client, child, django_capture_on_commit_callbacks, client
+    nurse_client, child, django_capture_on_commit_callbacks, celery_eager, client
 ):
     _invite(nurse_client, child, django_capture_on_commit_callbacks)
     path = _link_in(mail.outbox[0])
@@ -82,7 +82,7 @@ def _answer(response) -> tuple:
 
 @pytest.mark.parametrize("who", ["parent", "other_parent", "nurse", "new"])
 def test_inviting_tells_the_nurse_nothing_about_whether_the_email_has_an_account(
-    nurse_client, child, parent, other_parent, nurse, who, django_capture_on_commit_callbacks
+    nurse_client, child, parent, other_parent, nurse, who, django_capture_on_commit_callbacks, celery_eager
 ):
     """The e-mail oracle (issue 24): a new address, a parent already linked, another family's
     parent and a staff account get the same status, redirect and message, and the typed address
@@ -105,7 +105,7 @@ def test_inviting_tells_the_nurse_nothing_about_whether_the_email_has_an_account
 
 
 def test_inviting_an_existing_email_twice_adds_nothing(
-    nurse_client, child, other_parent, django_capture_on_commit_callbacks
+    nurse_client, child, other_parent, django_capture_on_commit_callbacks, celery_eager
 ):
     for _ in range(2):
         response = _invite(
@@ -116,7 +116,7 @@ def test_inviting_an_existing_email_twice_adds_nothing(
 
 
 def test_linking_an_existing_parent_sends_an_invitation_and_links_only_once_accepted(
-    nurse_client, parent, other_child, django_capture_on_commit_callbacks, client
+    nurse_client, parent, other_child, django_capture_on_commit_callbacks, celery_eager, client
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = nurse_client.post(
@@ -141,7 +141,7 @@ def test_linking_an_existing_parent_sends_an_invitation_and_links_only_once_acce
 
 
 def test_record_mobile_and_consent_given_to_the_nurse_once_the_code_is_read_out(
-    nurse_client, nurse, child, outbox, django_capture_on_commit_callbacks
+    nurse_client, nurse, child, outbox, django_capture_on_commit_callbacks, celery_eager
 ):
     caregiver = CaregiverFactory(mobile="", sms_consent=False)
     link = CaregiverLink.objects.create(caregiver=caregiver, patient=child)
@@ -185,7 +185,7 @@ def test_deactivate_access_hides_the_child_from_the_parent(nurse_client, child, 
 
 
 def test_the_invitation_and_set_password_pages_follow_the_invitations_language(
-    nurse_client, client, child, django_capture_on_commit_callbacks
+    nurse_client, client, child, django_capture_on_commit_callbacks, celery_eager
 ):
     """A Spanish invitation opens in Spanish in an English browser; so does the reset page."""
     from django.contrib.auth.tokens import default_token_generator

@@ -119,7 +119,7 @@ def world(child, parent, other_child, other_parent, nurse, other_nurse, child_in
 
 def _ladder_text(concern, caregiver, now):
     """The ladder's own first rung (alerts.ladder), as the beat takes it: a text asking for an answer."""
-    from alerts.ladder import _text
+    from alerts.ladder import _text, _text_send
     from alerts.words import sender_of
 
     clinic = concern.patient.clinic
@@ -131,7 +131,10 @@ def _ladder_text(concern, caregiver, now):
         "phone": clinic.phone_nurse_line,
         "sender": sender_of(clinic),
     }
-    return _text(concern, LadderStep.Rung.TEXT, caregiver, words, now)
+    step = _text(concern, LadderStep.Rung.TEXT, caregiver, words, now)  # begun, then sent
+    _text_send(step.pk, step.send_started_at, now)
+    step.refresh_from_db()
+    return step
 
 
 @pytest.fixture

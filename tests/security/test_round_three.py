@@ -347,7 +347,7 @@ def _sign_in(address: str, email: str, password: str):
 
 
 def test_a_spread_guesser_gets_far_fewer_than_100_tries_an_hour_and_the_owner_is_told_once(
-    db, settings, django_capture_on_commit_callbacks
+    db, settings, django_capture_on_commit_callbacks, celery_eager
 ):
     user = UserFactory()
     user.set_password("The-right-one-2026!")
@@ -369,6 +369,7 @@ def test_a_spread_guesser_gets_far_fewer_than_100_tries_an_hour_and_the_owner_is
     assert refused > 0
     told = [m for m in mail.outbox if m.to == [user.email]]
     assert len(told) == 1 and "paused" in told[0].subject
+    assert "signing in is paused for 5 minutes" in told[0].body  # the first pause: how long, said
     # The pauses grow: the pause after the first 10 failures is shorter than a later one.
     with time_machine.travel(start + timedelta(seconds=3600), tick=False):
         right = _sign_in("192.0.2.200", user.email, "The-right-one-2026!")

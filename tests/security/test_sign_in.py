@@ -60,7 +60,7 @@ def test_five_wrong_passwords_pause_sign_in_for_that_account_on_that_address(db)
     assert _sign_in(client, user.email, "wrong-password-123").status_code == 429  # the fifth
     locked = _sign_in(client, user.email, PASSWORD)  # even the right password waits
     assert locked.status_code == 429
-    assert "paused" in locked.content.decode()
+    assert "Sign-in is paused for 15 minutes" in locked.content.decode()  # AXES_COOLOFF_TIME, said
     # Another address is not locked out: the lock is per account AND address.
     assert _sign_in(Client(REMOTE_ADDR="10.0.0.6"), user.email, PASSWORD).status_code == 302
 
@@ -183,6 +183,11 @@ def test_failures_from_many_addresses_pause_the_account_for_a_short_while_only(d
     with time_machine.travel(start + timedelta(seconds=10), tick=False):
         paused = _sign_in(Client(REMOTE_ADDR="198.51.100.20"), user.email, PASSWORD)
     assert paused.status_code == 200 and "paused" in paused.content.decode()
+    # It says how long: the pause began at the last failure (5 s) and lasts 5 minutes.
+    assert "paused for 5 more minutes" in paused.content.decode()
+    with time_machine.travel(start + timedelta(minutes=4, seconds=30), tick=False):
+        one = _sign_in(Client(REMOTE_ADDR="198.51.100.20", HTTP_ACCEPT_LANGUAGE="es"), user.email, PASSWORD)
+    assert "en pausa 1 minuto más" in one.content.decode()  # and in Spanish
     assert AuditEvent.objects.filter(action="auth.locked_out", object_type="account").exists()
     after = start + timedelta(seconds=5) + settings.SIGN_IN_ACCOUNT_PAUSE + timedelta(seconds=1)
     with time_machine.travel(after, tick=False):
@@ -197,7 +202,7 @@ def test_one_address_trying_many_accounts_is_paused(db, settings):
     for user in users[:4]:
         _sign_in(client, user.email, "wrong-password-123")
     paused = _sign_in(client, users[4].email, PASSWORD)
-    assert paused.status_code == 200 and "paused" in paused.content.decode()
+    assert paused.status_code == 200 and "paused for 15 more minutes" in paused.content.decode()
     assert _sign_in(Client(REMOTE_ADDR="203.0.113.67"), users[4].email, PASSWORD).status_code == 302
 
 
