@@ -169,9 +169,7 @@ def _play(w: dict, seen: dict) -> None:
             clinic=clinic, reason="test", started_at=start + timedelta(minutes=w["hold"])
         )
     with time_machine.travel(start - TICK, tick=False):
-        twins = [
-            (_build(c, clinic, start, tz, "A"), _build(c, clinic, start, tz, "B")) for c in w["children"]
-        ]
+        twins = [(_build(c, clinic, start, tz, "A"), _build(c, clinic, start, tz, "B")) for c in w["kids"]]
     every = [a for a, _ in twins]
     assert [_rows(a) for a, _ in twins] == [_rows(b) for _, b in twins]
     now = start

@@ -40,7 +40,7 @@ def database_reset() -> None:
 
     url = urlparse(bench_env()["DATABASE_URL"])
     name = url.path.lstrip("/")
-    if not name.endswith("_bench"):
+    if not (name.endswith("_bench") or "_bench_" in name):
         raise RuntimeError(f"refusing to drop {name!r}: the bench database's name must end in _bench")
     admin = url._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
