@@ -353,6 +353,41 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
 # --- Bringing the rows in line -------------------------------------------------------------------
 
 
+UPDATE_BATCH = 1000
+
+
+def rows_update(model, rows: list, fields: list[str]) -> None:
+    """Write these fields of these rows. On PostgreSQL one UPDATE ... FROM (VALUES ...) per
+    UPDATE_BATCH rows (Django's bulk_update builds a CASE per field and row: for 1,000 rows of
+    15 fields it spent 80 s resolving expressions, issue 27); elsewhere bulk_update."""
+    from django.db import connection
+
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(rows, fields, batch_size=500)
+        return
+    meta = model._meta
+    pk = meta.pk
+    columns = [meta.get_field(name) for name in fields]
+    sets = ", ".join(f'"{f.column}" = v."{f.column}"' for f in columns)
+    names = ", ".join(f'"{f.column}"' for f in [pk, *columns])
+    for start in range(0, len(rows), UPDATE_BATCH):
+        part = rows[start : start + UPDATE_BATCH]
+        typed = "(" + ", ".join(f"%s::{f.db_type(connection)}" for f in [pk, *columns]) + ")"
+        values = ", ".join([typed] * len(part))
+        params = []
+        for row in part:
+            params.append(pk.get_db_prep_value(row.pk, connection))
+            params += [f.get_db_prep_save(getattr(row, f.attname), connection) for f in columns]
+        sql = (
+            f'UPDATE "{meta.db_table}" AS t SET {sets} FROM (VALUES {values}) AS v({names}) '
+            f'WHERE t."{pk.column}" = v."{pk.column}"'
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
 @dataclass
 class _Writes:
     """The rows a refresh changes, written in bulk at the end (the beat refreshes every child)."""
@@ -363,8 +398,8 @@ class _Writes:
     to_email: list[int] = field(default_factory=list)
 
     def save(self) -> None:
-        Concern.objects.bulk_update(self.resolved, ["resolved_at", "resolved_reason", "updated_at"])
-        Concern.objects.bulk_update(self.changed, [*_CONCERN_FIELDS, "updated_at"], batch_size=500)
+        rows_update(Concern, self.resolved, ["resolved_at", "resolved_reason", "updated_at"])
+        rows_update(Concern, self.changed, [*_CONCERN_FIELDS, "updated_at"])
         Concern.objects.bulk_create(self.new, batch_size=500)
         self.to_email += [row.pk for row in self.new if row.needs_nurse]
 
@@ -487,7 +522,7 @@ def _store_states(states: dict[int, dict], existing: dict[int, ChildSafety], now
             row.refreshed_at = now
             changed.append(row)
     ChildSafety.objects.bulk_create(new, batch_size=500)
-    ChildSafety.objects.bulk_update(changed, [*_STATE_FIELDS, "refreshed_at"], batch_size=500)
+    rows_update(ChildSafety, changed, [*_STATE_FIELDS, "refreshed_at"])
 
 
 def concerns_refresh_many(*, patient_ids: list[int], now: datetime | None = None) -> list[int]:

@@ -195,7 +195,7 @@ def test_refreshing_at_the_stored_instants_leaves_the_same_rows_as_refreshing_ev
 
     # Derandomized: the same examples at every run, so the coverage checks below hold at every run.
     @settings(
-        max_examples=12,
+        max_examples=8,
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -3,14 +3,15 @@ refresh the children whose stored instant has come, e-mail what is unmailed) at 
 (100,000) children when nothing is due (target <= 1 s) and when 1,000 and 5,000 are due (target
 <= 1 s per 1,000 due). The children are made by COPY (data.replan_pumps_generate: a pump, a program,
 a refill with its real forecast, a caregiver each) and their stored safety rows by one INSERT ...
-SELECT, each with an instant spread over the next 30 days; the due ones are real children whose
-instant is moved to a minute ago, so their refresh is the real assessment, writes and re-plan."""
+SELECT, each with an instant spread over the next 30 days; the due ones are real children assessed
+a day before (untimed) whose instant is moved to a minute ago, so their refresh is the real
+assessment, the day's changes written, and the re-plan of those whose dates or tier moved."""
 
 from __future__ import annotations
 
 import os
 import statistics
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tests.benchmarks.common import Figure, Results, Timer
 from tests.benchmarks.data import replan_pumps_generate, tables_analyze
@@ -75,18 +76,17 @@ def _beat() -> tuple[float, int]:
 
 
 def _make_due(count: int) -> None:
-    """`count` random children's instants moved to a minute ago (as their time had come)."""
-    from django.db import connection
-
+    """`count` random children, assessed for real a day ago (untimed: their rows, concerns and
+    the nurses' e-mails as the check left them yesterday), whose instant has now come: as at a
+    local midnight, when the words that count days and the act-by dates of today change."""
+    from alerts.concerns import concerns_refresh_many
     from alerts.models import ChildSafety
 
-    table = ChildSafety._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE \"{table}\" SET recheck_at = now() - interval '1 minute' WHERE patient_id IN "  # noqa: S608
-            f'(SELECT patient_id FROM "{table}" WHERE active ORDER BY random() LIMIT %s)',
-            [count],
-        )
+    ids = list(ChildSafety.objects.filter(active=True).order_by("?").values_list("pk", flat=True)[:count])
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    for start in range(0, len(ids), 1000):
+        concerns_refresh_many(patient_ids=ids[start : start + 1000], now=yesterday)
+    ChildSafety.objects.filter(pk__in=ids).update(recheck_at=datetime.now(UTC) - timedelta(minutes=1))
 
 
 def run(results: Results) -> None:
