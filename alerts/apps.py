@@ -14,6 +14,9 @@ class AlertsConfig(AppConfig):
         events.children_reassess.connect(
             receivers.on_children_reassess, dispatch_uid="alerts.children_reassess"
         )
+        events.clinic_rules_changed.connect(
+            receivers.on_clinic_rules_changed, dispatch_uid="alerts.clinic_rules_changed"
+        )
         events.proof_code_issued.connect(
             receivers.on_proof_code_issued, dispatch_uid="alerts.proof_code_issued"
         )

@@ -59,6 +59,16 @@ RESOLVED_REASONS = {
 SIGNS_CLOSED_SPEAK = timedelta(days=7)
 # How long a shared parent's new number waits for a nurse's check before it drops off.
 CONTACT_CHANGE_WINDOW = timedelta(days=30)
+# An open appointment is read until its clinic-local day has ended, and no longer than this after
+# its start (the query's window: `upcoming(now - BOOKING_READ_AFTER_START)`).
+BOOKING_READ_AFTER_START = timedelta(hours=24)
+_TICK = timedelta(microseconds=1)  # "just after": a window read with a strict comparison closes then
+
+
+def _until(out: dict, key: int, instant: datetime) -> None:
+    """Note that the facts loaded for child ``key`` change at ``instant`` (the earliest wins)."""
+    if key not in out or instant < out[key]:
+        out[key] = instant
 
 
 # --- Loading the facts -------------------------------------------------------------------------
@@ -118,20 +128,24 @@ def _latest_fact(visit, tz) -> safety.Visit | None:
     return visit.safety_fact(tz) if visit is not None else None
 
 
-def _bookings(ids: list[int], now: datetime, tzs: dict[int, ZoneInfo]) -> tuple[dict, dict]:
-    """Open appointments from today on (soonest first), and the latest refill no-show."""
+def _bookings(ids: list[int], now: datetime, tzs: dict[int, ZoneInfo], until: dict) -> tuple[dict, dict]:
+    """Open appointments from today on (soonest first), and the latest refill no-show. Each one
+    read leaves the facts when its local day ends or a day after its start (noted in `until`)."""
     from appointments.models import Appointment
 
     bookings = defaultdict(list)
     rows = (
         Appointment.objects.filter(patient_id__in=ids)
-        .upcoming(now=now - timedelta(hours=24))
+        .upcoming(now=now - BOOKING_READ_AFTER_START)
         .order_by("start", "pk")
     )
     for pk, patient_id, kind, start in rows.values_list("pk", "patient_id", "kind", "start"):
         tz = tzs[patient_id]
-        if start.astimezone(tz).date() >= now.astimezone(tz).date():
+        day = start.astimezone(tz).date()
+        if day >= now.astimezone(tz).date():
             bookings[patient_id].append(safety.Booking(appointment_id=pk, kind=kind, start=start))
+            day_ends = safety.day_start(day + timedelta(days=1), tz)
+            _until(until, patient_id, min(day_ends, start + BOOKING_READ_AFTER_START + _TICK))
     no_shows = {}
     missed = Appointment.objects.filter(
         patient_id__in=ids, kind=Appointment.Kind.REFILL, status=Appointment.Status.NO_SHOW
@@ -149,8 +163,9 @@ _OUTCOMES = [
 ]
 
 
-def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
-    """Each active caregiver link, whether they can be texted, and their last text's outcome."""
+def _contacts(ids: list[int], now: datetime, until: dict) -> dict[int, list[safety.Contact]]:
+    """Each active caregiver link, whether they can be texted, and their last text's outcome.
+    A text read leaves the history TEXT_HISTORY after it was handed over (noted in `until`)."""
     from patients.models import CaregiverLink, SmsConsent
 
     withdrew = SmsConsent.objects.filter(caregiver_id=OuterRef("caregiver_id"), given=False)
@@ -163,6 +178,8 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
     last_text: dict[tuple[int, int], tuple] = {}
     # The texts before the newest, back to the last one whose fate is known (newest last here).
     earlier: dict[tuple[int, int], list] = defaultdict(list)
+    # When the oldest text of that run was handed over: it is the first to leave the history.
+    oldest: dict[tuple[int, int], datetime] = {}
     # When the text was handed over (a row written by hand may lack the claim time).
     handed = Coalesce("claimed_at", "sent_at", "updated_at")
     texts = (
@@ -177,14 +194,19 @@ def _contacts(ids: list[int], now: datetime) -> dict[int, list[safety.Contact]]:
         pair = (patient_id, caregiver_id)
         if status != Reminder.Status.SENT:
             earlier[pair] = []  # its fate is known: nothing before it still speaks
+            oldest[pair] = at
         elif pair in last_text:
             earlier[pair].append(last_text[pair])
+        else:
+            oldest[pair] = at
         last_text[pair] = (status, sent_at or at, error)
     contacts = defaultdict(list)
     for link in links:
         caregiver = link.caregiver
         pair = (link.patient_id, caregiver.pk)
         status, at, error = last_text.get(pair, ("", None, ""))
+        if pair in oldest:
+            _until(until, link.patient_id, oldest[pair] + TEXT_HISTORY + _TICK)
         contacts[link.patient_id].append(
             safety.Contact(
                 caregiver_id=caregiver.pk,
@@ -231,9 +253,12 @@ def _ever_linked(ids: list[int]) -> set[int]:
     return set(linked.distinct())
 
 
-def _contact_changes(ids: list[int], contacts: dict, now: datetime) -> dict[int, list[safety.ContactChange]]:
+def _contact_changes(
+    ids: list[int], contacts: dict, now: datetime, until: dict
+) -> dict[int, list[safety.ContactChange]]:
     """Each child's linked caregivers who are shared with another clinic and proved a new number
-    in the last month (the latest proof each), and whether a nurse acknowledged it for this child."""
+    in the last month (the latest proof each), and whether a nurse acknowledged it for this child.
+    A proof read drops off CONTACT_CHANGE_WINDOW after it was made (noted in `until`)."""
     from patients.models import CaregiverLink, MobileProof
 
     pairs = [(patient_id, c.caregiver_id) for patient_id, rows in contacts.items() for c in rows]
@@ -268,6 +293,7 @@ def _contact_changes(ids: list[int], contacts: dict, now: datetime) -> dict[int,
         proof = latest.get(caregiver_id)
         if proof is None:
             continue
+        _until(until, patient_id, proof.proven_at + CONTACT_CHANGE_WINDOW + _TICK)
         out[patient_id].append(
             safety.ContactChange(
                 proof_id=proof.pk,
@@ -322,15 +348,20 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
     tzs = {p.pk: p.clinic.tzinfo for p in patients}
     pumps = _pumps(ids)
     latest, refills = _visits([p.pk for p in pumps.values()])
-    bookings, no_shows = _bookings(ids, now, tzs)
-    contacts = _contacts(ids, now)
+    until: dict[int, datetime] = {}  # when each child's facts, as read, change by time alone
+    bookings, no_shows = _bookings(ids, now, tzs, until)
+    contacts = _contacts(ids, now, until)
     registering = set(ids) - _ever_linked(ids)
     held_since, waiting = _held(patients, ids, now)
-    changes = _contact_changes(ids, contacts, now)
+    changes = _contact_changes(ids, contacts, now, until)
     calendars = _calendars({p.clinic for p in patients})
     reports = _sign_reports(ids, now)
     out = {}
     for patient in patients:
+        if patient.clinic_id in held_since and patient.active:
+            # The clinic's texts are held: which of them wait changes as they come due and as
+            # the probe goes, with no write about this child. Look again at every check.
+            _until(until, patient.pk, now + _TICK)
         pump = pumps.get(patient.pk) if patient.active else None
         tz = tzs[patient.pk]
         facts = safety.Facts(
@@ -351,12 +382,48 @@ def load_facts(patient_ids: list[int], now: datetime) -> dict[int, tuple]:
             texts_waiting=waiting.get(patient.pk, 0),
             calendar=calendars[patient.clinic_id],
             sign_reports=tuple(reports.get(patient.pk, ())),
+            until=until.get(patient.pk),
         )
         out[patient.pk] = (patient, facts)
     return out
 
 
 # --- Bringing the rows in line -------------------------------------------------------------------
+
+
+UPDATE_BATCH = 1000
+
+
+def rows_update(model, rows: list, fields: list[str]) -> None:
+    """Write these fields of these rows. On PostgreSQL one UPDATE ... FROM (VALUES ...) per
+    UPDATE_BATCH rows (Django's bulk_update builds a CASE per field and row: for 1,000 rows of
+    15 fields it spent 80 s resolving expressions, issue 27); elsewhere bulk_update."""
+    from django.db import connection
+
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(rows, fields, batch_size=500)
+        return
+    meta = model._meta
+    pk = meta.pk
+    columns = [meta.get_field(name) for name in fields]
+    sets = ", ".join(f'"{f.column}" = v."{f.column}"' for f in columns)
+    names = ", ".join(f'"{f.column}"' for f in [pk, *columns])
+    for start in range(0, len(rows), UPDATE_BATCH):
+        part = rows[start : start + UPDATE_BATCH]
+        typed = "(" + ", ".join(f"%s::{f.db_type(connection)}" for f in [pk, *columns]) + ")"
+        values = ", ".join([typed] * len(part))
+        params = []
+        for row in part:
+            params.append(pk.get_db_prep_value(row.pk, connection))
+            params += [f.get_db_prep_save(getattr(row, f.attname), connection) for f in columns]
+        sql = (
+            f'UPDATE "{meta.db_table}" AS t SET {sets} FROM (VALUES {values}) AS v({names}) '
+            f'WHERE t."{pk.column}" = v."{pk.column}"'
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 @dataclass
@@ -369,7 +436,7 @@ class _Writes:
     to_email: list[int] = field(default_factory=list)
 
     def save(self) -> None:
-        Concern.objects.bulk_update(self.resolved, ["resolved_at", "resolved_reason", "updated_at"])
+        rows_update(Concern, self.resolved, ["resolved_at", "resolved_reason", "updated_at"])
         _update_changed(Concern, self.changed, [*_CONCERN_FIELDS, "updated_at"])
         Concern.objects.bulk_create(self.new, batch_size=500)
         self.to_email += [row.pk for row in self.new if row.needs_nurse]
@@ -456,7 +523,7 @@ def _battery_notice_from(patient, open_rows: dict, assessment: safety.Assessment
 
 _STATE_FIELDS = ("clinic_id", "pump_id", "active", "tier_rank", "act_by", "family_rank", "alarm_at",
                  "alarm_day", "computed_alarm_at", "alarm_source", "refill_due", "next_refill_at",
-                 "next_refill_id", "battery_notice_from")  # fmt: skip
+                 "next_refill_id", "battery_notice_from", "recheck_at")  # fmt: skip
 
 
 def _state(patient, facts: safety.Facts, assessment: safety.Assessment, notice: date | None) -> dict:
@@ -476,6 +543,9 @@ def _state(patient, facts: safety.Facts, assessment: safety.Assessment, notice: 
         "next_refill_at": dates.next_refill.start if dates.next_refill else None,
         "next_refill_id": dates.next_refill.appointment_id if dates.next_refill else None,
         "battery_notice_from": notice,
+        # When time alone changes this child's assessment: the beat refreshes it then. An
+        # inactive child is not refreshed by the beat (a write makes it active again).
+        "recheck_at": assessment.changes_at if patient.active else None,
     }
 
 
@@ -495,7 +565,7 @@ def _store_states(states: dict[int, dict], existing: dict[int, ChildSafety], now
     _update_changed(ChildSafety, changed, [*_STATE_FIELDS, "refreshed_at"])
 
 
-# Past this many distinct sets of changes, one bulk update (a CASE per field) is cheaper.
+# Past this many distinct sets of changes, one UPDATE ... FROM (VALUES ...) (rows_update) is cheaper.
 _GROUPED_UPDATES_MAX = 20
 
 
@@ -509,7 +579,7 @@ def _update_changed(model, changed: list[tuple], fields: list[str]) -> None:
         key = tuple(sorted((name, _hashable(value)) for name, value in moved.items()))
         groups.setdefault(key, (moved, []))[1].append(row.pk)
     if len(groups) > _GROUPED_UPDATES_MAX:
-        model.objects.bulk_update([row for row, _ in changed], fields, batch_size=500)
+        rows_update(model, [row for row, _ in changed], fields)
         return
     for moved, pks in groups.values():
         model.objects.filter(pk__in=pks).update(**moved)
@@ -559,21 +629,39 @@ def concerns_refresh(*, patient, now: datetime | None = None) -> None:
     concerns_refresh_many(patient_ids=[patient.pk], now=now)
 
 
-def concerns_refresh_due(*, now: datetime | None = None, chunk: int = REFRESH_CHUNK) -> int:
-    """The beat's part: refresh the children whose state time alone can change (an alarm or due
-    date coming near or passing, a text with no delivery report within the hour, the battery
-    window opening): every active child, in chunks. Children whose dates or top tier moved get
-    their reminders re-planned. Returns how many children were refreshed."""
+def children_due(*, now: datetime) -> list[int]:
+    """The active children the check must refresh at ``now``: those whose stored instant has come
+    (ChildSafety.recheck_at <= now, an indexed range) and those never assessed (no row)."""
+    from patients.models import Patient
+
+    due = ChildSafety.objects.filter(recheck_at__lte=now, patient__active=True).values_list("pk", flat=True)
+    never = Patient.objects.filter(active=True, safety__isnull=True).values_list("pk", flat=True)
+    return sorted({*due, *never})
+
+
+def concerns_refresh_due(
+    *, now: datetime | None = None, chunk: int = REFRESH_CHUNK, everyone: bool = False
+) -> int:
+    """The beat's part: refresh the children whose state time alone has changed (an alarm or
+    due date coming near or passing, a day passing where the words count days, a text with no
+    delivery report within the hour, the battery window opening): those whose stored instant has
+    come, or never assessed (`children_due`); with ``everyone``, every active child (the daily
+    safety net and `manage.py safety_refresh`). In chunks, one transaction each. Children whose
+    dates or top tier moved get their reminders re-planned. Returns how many were refreshed."""
     from alerts.planning import reminders_replan_many
     from patients.models import Patient
 
     now = now or timezone.now()
-    ids = list(Patient.objects.filter(active=True).order_by("pk").values_list("pk", flat=True))
+    if everyone:
+        ids = list(Patient.objects.filter(active=True).order_by("pk").values_list("pk", flat=True))
+    else:
+        ids = children_due(now=now)
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
         with transaction.atomic():
             changed = set(concerns_refresh_many(patient_ids=part, now=now))
-            # Past the alarm date, the family is texted every day: plan each new day's text.
+            # Past the alarm date, the family is texted every day: plan each new day's text (the
+            # day passing is an instant of theirs: "days ago" changes at local midnight).
             changed |= set(
                 Concern.objects.open()
                 .filter(patient_id__in=part, kind=Concern.Kind.ALARM_PASSED)
@@ -582,6 +670,28 @@ def concerns_refresh_due(*, now: datetime | None = None, chunk: int = REFRESH_CH
             if changed:
                 reminders_replan_many(patient_ids=sorted(changed), now=now, refresh=False)
     return len(ids)
+
+
+def concerns_refresh_all(*, now: datetime | None = None) -> int:
+    """Every active child, whatever its instant: the daily safety net behind the stored instants
+    (a fact written without a refresh is picked up within a day), and after a deploy."""
+    return concerns_refresh_due(now=now, everyone=True)
+
+
+def children_recheck(*, clinic_id: int | None = None, patient_ids=None, at: datetime | None = None) -> int:
+    """Something about these children (a clinic's children, or the ones given) changed without a
+    refresh of its own: their stored instant moves to ``at`` (default: now) if later, so the
+    next check refreshes them. One UPDATE; a child never assessed is due anyway."""
+    from django.db.models import Value
+    from django.db.models.functions import Least
+
+    at = at or timezone.now()
+    rows = ChildSafety.objects.filter(active=True) if patient_ids is None else ChildSafety.objects.all()
+    if clinic_id is not None:
+        rows = rows.filter(clinic_id=clinic_id)
+    if patient_ids is not None:
+        rows = rows.filter(patient_id__in=list(patient_ids))
+    return rows.update(recheck_at=Least(Coalesce("recheck_at", Value(at)), Value(at)))
 
 
 # --- Nurses ------------------------------------------------------------------------------------

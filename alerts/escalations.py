@@ -25,8 +25,9 @@ def escalate_reminder(*, reminder: Reminder, why: str, now: datetime | None = No
 
 
 def escalations_check(*, now: datetime | None = None) -> int:
-    """The beat's check (every few minutes): refresh what time alone changes, e-mail what is
-    still unmailed. Returns how many children were refreshed."""
+    """The beat's check (every few minutes): refresh the children whose stored instant has come
+    (what time alone changes: alerts/concerns.py, concerns_refresh_due), e-mail what is still
+    unmailed. Returns how many children were refreshed."""
     refreshed = concerns_refresh_due(now=now or timezone.now())
     concerns_email_pending()
     return refreshed

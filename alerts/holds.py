@@ -57,6 +57,7 @@ def hold_raise(*, clinic_id: int, code: int | None, reason: str, now: datetime |
     except IntegrityError:  # another worker held it first
         return False
     logger.error("Texts of clinic %s held: %s", clinic_id, reason)
+    _children_recheck(clinic_id, hold.started_at)
     from alerts.tasks import hold_alert_send  # the tasks module imports the sending that imports this
 
     hold_alert_send.delay_on_commit(hold.pk)  # lost with the broker: holds_alert_pending sends it
@@ -74,7 +75,16 @@ def hold_release(*, clinic_id: int, began_at: datetime | None, now: datetime | N
     )
     if released:
         logger.warning("Texts of clinic %s released: a text was accepted again", clinic_id)
+        _children_recheck(clinic_id, now or timezone.now())
     return bool(released)
+
+
+def _children_recheck(clinic_id: int, at: datetime) -> None:
+    """A hold starting or ending changes what the assessment reads of each of the clinic's
+    children (their texts waiting): the next check refreshes them all."""
+    from alerts.concerns import children_recheck
+
+    children_recheck(clinic_id=clinic_id, at=at)
 
 
 def hold_alert(*, hold_id: int, now: datetime | None = None) -> None:

@@ -233,6 +233,10 @@ class ChildSafety(models.Model):
     # The day the family was first told of the battery (ERI or window): texts repeat from it.
     battery_notice_from = models.DateField(null=True, blank=True)
     refreshed_at = models.DateTimeField()
+    # The next instant at which time alone changes this child's assessment (pumps/safety.py:
+    # Assessment.changes_at): the 5-minute check refreshes the children whose instant has come
+    # (alerts/concerns.py: concerns_refresh_due). None: nothing changes until a fact does.
+    recheck_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -240,6 +244,7 @@ class ChildSafety(models.Model):
                 fields=["clinic", "active", "tier_rank", "act_by", "alarm_at", "patient"],
                 name="safety_worklist_order",
             ),
+            models.Index(fields=["recheck_at"], name="safety_recheck_at"),
         ]
 
     def __str__(self) -> str:

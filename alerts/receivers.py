@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from alerts.concerns import concerns_refresh_many
+from alerts.concerns import children_recheck, concerns_refresh_many
 from alerts.planning import reminders_replan
 from alerts.proof import proof_code_send
 
@@ -18,6 +18,10 @@ def on_child_changed(sender, *, patient, now=None, **kwargs) -> None:
 
 def on_children_reassess(sender, *, patient_ids, now=None, **kwargs) -> None:
     concerns_refresh_many(patient_ids=list(patient_ids), now=now)
+
+
+def on_clinic_rules_changed(sender, *, clinic_id, now=None, **kwargs) -> None:
+    children_recheck(clinic_id=clinic_id, at=now)
 
 
 def on_proof_code_issued(sender, *, proof_id: int, code: str, **kwargs) -> None:

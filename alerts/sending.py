@@ -63,7 +63,7 @@ from django.utils import timezone
 
 from alerts import begun, holds, send_pool
 from alerts.begun import RECONCILE_GIVE_UP  # noqa: F401 - the rule's name where the rules are
-from alerts.concerns import concerns_refresh, concerns_refresh_many
+from alerts.concerns import children_recheck, concerns_refresh, concerns_refresh_many
 from alerts.escalations import escalate_reminder
 from alerts.models import Heartbeat, Reminder, SmsMessage
 from alerts.sms import SendResult, SmsConfigurationError, SmsError, SmsPermanentError, get_backend
@@ -547,6 +547,7 @@ def _record_group(sent: list[tuple[Reminder, _Outgoing]], now: datetime, batch: 
                     escalate_reminder(
                         reminder=reminder, why=f"Twilio answered {reminder.last_error}", now=now
                     )
+            _report_awaited(ok)
             # A text handed over is the family's newest outcome: it may clear "no report".
             unreachable = _unreachable_open_of({r.patient_id for r in ok})
             if unreachable:
@@ -710,6 +711,16 @@ def _accepted(reminder: Reminder, outgoing: _Outgoing, at: datetime) -> None:
     _log_outbound(reminder, to=outgoing.to, body=outgoing.body, result=result, now=at)
 
 
+def _report_awaited(reminders: list[Reminder]) -> None:
+    """Texts handed over with no delivery report yet: if none comes within the hour, "family
+    cannot be reached" opens (pumps/safety.py), so the children's stored instant moves to then.
+    One UPDATE per group."""
+    waiting = [r for r in reminders if r.status == Status.SENT and r.sent_at is not None]
+    if waiting:
+        at = min(r.sent_at for r in waiting) + safety.NOT_DELIVERED_AFTER + timedelta(microseconds=1)
+        children_recheck(patient_ids={r.patient_id for r in waiting}, at=at)
+
+
 def _unreachable_open(patient_id: int) -> bool:
     return bool(_unreachable_open_of({patient_id}))
 
@@ -741,7 +752,9 @@ def _send_record(reminder: Reminder, outgoing: _Outgoing, now: datetime, batch: 
         with transaction.atomic():
             if reminder.status not in ACCEPTED:
                 escalate_reminder(reminder=reminder, why=f"Twilio answered {reminder.last_error}", now=now)
-            elif _unreachable_open(reminder.patient_id):
+            else:
+                _report_awaited([reminder])
+            if reminder.status in ACCEPTED and _unreachable_open(reminder.patient_id):
                 # A text handed over is the family's newest outcome: it may clear "no report".
                 concerns_refresh(patient=reminder.patient, now=now)
             if reminder.status in ACCEPTED:

@@ -75,6 +75,14 @@ def check_escalations() -> int:
     return escalations_check()
 
 
+@shared_task(name="alerts.tasks.refresh_all", ignore_result=True)
+def refresh_all() -> int:
+    """Daily: assess every active child, whatever its stored instant (the safety net)."""
+    from alerts.concerns import concerns_refresh_all
+
+    return concerns_refresh_all()
+
+
 @shared_task(name="alerts.tasks.replan_all", ignore_result=True)
 def replan_all() -> int:
     return reminders_replan_all()

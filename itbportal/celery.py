@@ -82,6 +82,12 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # The safety net behind the stored instants (the 5-minute check refreshes only the children
+    # whose instant has come): every active child once a day, before the daily re-plan.
+    "safety-refresh-all": {
+        "task": "alerts.tasks.refresh_all",
+        "schedule": crontab(hour=(REPLAN_HOUR - 1) % 24, minute=REPLAN_MINUTE),
+    },
     # Dates move with time: replan every child daily, at night in the Americas (09:00 UTC).
     "reminders-replan-all": {
         "task": "alerts.tasks.replan_all",

@@ -16,6 +16,9 @@ The events and what the engine does with each:
   caregiver linked or removed): refresh the child's concerns and re-plan its texts.
 - `children_reassess(patient_ids, now)`: something the safety assessment reads changed but no
   planned date did (a shared parent's new number): refresh these children's concerns only.
+- `clinic_rules_changed(clinic_id, now)`: a clinic's rules the assessment reads changed (lead
+  days, the texts-held delay, the calendar, the time zone): every child of the clinic is
+  assessed again at the next 5-minute check (their stored instant moves to now).
 - `proof_code_issued(proof_id, code)`: a number check began: text the code after commit.
 """
 
@@ -29,11 +32,13 @@ from django.dispatch import Signal
 
 child_changed = Signal()
 children_reassess = Signal()
+clinic_rules_changed = Signal()
 proof_code_issued = Signal()
 
 ALL = {
     "child_changed": child_changed,
     "children_reassess": children_reassess,
+    "clinic_rules_changed": clinic_rules_changed,
     "proof_code_issued": proof_code_issued,
 }
 
@@ -55,6 +60,10 @@ def children_reassess_send(*, patient_ids: Iterable[int], now: datetime | None =
     ids = sorted(set(patient_ids))
     if ids:
         _send(children_reassess, "children_reassess", patient_ids=ids, now=now)
+
+
+def clinic_rules_changed_send(*, clinic_id: int, now: datetime | None = None) -> None:
+    _send(clinic_rules_changed, "clinic_rules_changed", clinic_id=clinic_id, now=now)
 
 
 def proof_code_issued_send(*, proof_id: int, code: str) -> None:

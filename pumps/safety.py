@@ -171,16 +171,16 @@ class Contact:
     # what an earlier one showed (a failure, or no report within the hour).
     earlier: tuple[tuple[str, datetime | None, str], ...] = ()
 
-    def outcome(self, *, now: datetime) -> tuple[str, str]:
+    def outcome(self, *, now: datetime | Clock) -> tuple[str, str]:
         """What this caregiver's texts say: ("undelivered", error), ("no_report", "") or ("", "")
         (delivered, or nothing known yet). The newest text that has something to say decides: one
         delivered, failed or undelivered, or one handed over more than an hour ago with no report."""
-        late = now - NOT_DELIVERED_AFTER
+        clock = _as_clock(now)
         texts = ((self.last_text_status, self.last_text_at, self.last_text_error), *self.earlier)
         for status, at, error in texts:
             if status in ("failed", "undelivered"):
                 return "undelivered", error
-            if status == "sent" and at and at < late:
+            if status == "sent" and at and clock.passed(at + NOT_DELIVERED_AFTER):
                 return "no_report", ""
             if status == "delivered":
                 return "", ""
@@ -237,6 +237,9 @@ class Facts:
     calendar: ClinicCalendar | None = None
     # Reports of warning signs: the open ones, and those closed since their concern opened.
     sign_reports: tuple[SignReport, ...] = ()
+    # When the facts as loaded would change by time alone (a booked day ending, a text leaving
+    # the history read, a held clinic's texts coming due): the loader's own clock (alerts/concerns.py).
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -280,6 +283,10 @@ class Assessment:
     concerns: tuple[Concern, ...]  # most dangerous first
     # Why a condition that cleared is resolved, when the facts say it (a report's outcome).
     resolutions: dict[str, str] = field(default_factory=dict)
+    # The next instant at which time alone changes this assessment (its concerns, their words,
+    # the dates to act by): the earliest instant at which a rule's comparison with ``now`` flips
+    # (:class:`Clock`). None: nothing changes until a fact does.
+    changes_at: datetime | None = None
 
     @property
     def rank(self) -> int:
@@ -327,6 +334,70 @@ def _family_key(concern: Concern) -> tuple:
     return family_key(concern.family_level, concern.rank, concern.act_by, concern.kind)
 
 
+# --- The clock the rules read ----------------------------------------------------------------
+
+
+class Clock:
+    """``now`` as the rules read it. Every rule compares with now only through these methods,
+    and each notes the instant at which its answer would flip; the earliest is
+    :attr:`changes_at`, the next instant at which time alone changes the assessment. One
+    comparison, written once, gives both the answer and when it changes (issue 27).
+
+    * ``reached(t)``: now >= t (flips at t); ``passed(t)``: now > t (flips just after t);
+    * ``day_reached(d)``: today >= d in the clinic's zone (flips at local midnight starting d,
+      right across daylight-saving changes);
+    * ``today``: a value that carries the date itself (an act-by "today", a count of days):
+      it changes at the next local midnight.
+    Once an answer is true it stays true (time only moves on), so only a false one notes a flip.
+    """
+
+    __slots__ = ("_today", "changes_at", "now", "tz")
+
+    def __init__(self, now: datetime, tz: tzinfo):
+        self.now = now
+        self.tz = tz
+        self._today = _local_day(now, tz)
+        self.changes_at: datetime | None = None
+
+    def flips_at(self, instant: datetime | None) -> None:
+        """Note that something read changes at ``instant`` (ignored unless after now)."""
+        if instant is None or instant <= self.now:
+            return
+        if self.changes_at is None or instant < self.changes_at:
+            self.changes_at = instant
+
+    @property
+    def today(self) -> date:
+        self.flips_at(_day_start(self._today + timedelta(days=1), self.tz))
+        return self._today
+
+    def reached(self, instant: datetime) -> bool:
+        if self.now >= instant:
+            return True
+        self.flips_at(instant)
+        return False
+
+    def passed(self, instant: datetime) -> bool:
+        if self.now > instant:
+            return True
+        self.flips_at(instant + timedelta(microseconds=1))
+        return False
+
+    def day_reached(self, day: date) -> bool:
+        if self._today >= day:
+            return True
+        self.flips_at(_day_start(day, self.tz))
+        return False
+
+    def not_before(self, day: date) -> date:
+        """max(day, today): ``day`` until it has passed, then today."""
+        return self.today if self.day_reached(day + timedelta(days=1)) else day
+
+
+def _as_clock(now: datetime | Clock, tz: tzinfo = UTC) -> Clock:
+    return now if isinstance(now, Clock) else Clock(now, tz)
+
+
 # --- The rules ----------------------------------------------------------------------------------
 
 
@@ -360,6 +431,11 @@ def _local_day(instant: datetime, tz: tzinfo) -> date:
 
 def _day_start(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def day_start(day: date, tz: tzinfo) -> datetime:
+    """The first instant of the clinic-local ``day`` (UTC), right across daylight-saving changes."""
+    return _day_start(day, tz)
 
 
 class Source(StrEnum):
@@ -462,22 +538,25 @@ def governing_dates(facts: Facts) -> Dates:
 
 
 def assess(facts: Facts, *, now: datetime) -> Assessment:
-    """Every concern that holds for this child at ``now``, most dangerous first."""
+    """Every concern that holds for this child at ``now``, most dangerous first, and the next
+    instant at which time alone changes them (``changes_at``: the rules' clock, and the facts'
+    own ``until``)."""
     dates = governing_dates(facts)
-    today = _local_day(now, facts.tz)
+    clock = Clock(now, facts.tz)
+    clock.flips_at(facts.until)
     concerns: list[Concern] = []
     if facts.pump_id is not None:
         if facts.latest is not None:
-            concerns += _refill_concerns(facts, dates, now, today)
-            concerns += _residual_concerns(facts, today)
-            concerns += _printed_concerns(facts, dates, today)
-            concerns += _observed_concerns(facts, today)
-            concerns += _flex_clock_concerns(facts, dates, now)
-            concerns += _unreachable_concerns(facts, dates, now, today)
-        concerns += _battery_concerns(facts, today)
+            concerns += _refill_concerns(facts, dates, clock)
+            concerns += _residual_concerns(facts, clock)
+            concerns += _printed_concerns(facts, dates, clock)
+            concerns += _observed_concerns(facts, clock)
+            concerns += _flex_clock_concerns(facts, dates)
+            concerns += _unreachable_concerns(facts, dates, clock)
+        concerns += _battery_concerns(facts, clock)
         concerns += _no_show_concerns(facts, dates)
-    concerns += _contact_changed_concerns(facts, today)
-    concerns += _texts_held_concerns(facts, now, today)
+    concerns += _contact_changed_concerns(facts, clock)
+    concerns += _texts_held_concerns(facts, clock)
     concerns += _signs_concerns(facts)
     # A report of signs first (the family sees them now), then by tier and the date to act.
     concerns.sort(key=lambda c: (c.rank, c.kind != Kind.SIGNS_REPORTED, c.act_by or date.max, c.kind))
@@ -486,7 +565,9 @@ def assess(facts: Facts, *, now: datetime) -> Assessment:
         for r in facts.sign_reports
         if r.outcome
     }
-    return Assessment(dates=dates, concerns=tuple(concerns), resolutions=resolutions)
+    return Assessment(
+        dates=dates, concerns=tuple(concerns), resolutions=resolutions, changes_at=clock.changes_at
+    )
 
 
 def _signs_concerns(facts: Facts) -> list[Concern]:
@@ -514,38 +595,42 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _refill_concerns(facts: Facts, dates: Dates, now: datetime, today: date) -> list[Concern]:
+def _refill_concerns(facts: Facts, dates: Dates, clock: Clock) -> list[Concern]:
     visit = facts.latest.visit_id
     alarm_at, alarm_day, due = dates.alarm_at, dates.alarm_day, dates.refill_due
+    near_days, soon_days = facts.rules.alarm_near_days, facts.rules.due_soon_days
     refills = [b for b in facts.bookings if b.kind == "refill"]
     in_time = [b for b in refills if booked_in_time(b.start, alarm_at)]
     base = {"alarm_day": _iso(alarm_day), "refill_due": _iso(due)}
     out = []
-    if now >= alarm_at:
+    if clock.reached(alarm_at):
+        today = clock.today
         details = {**base, "days_ago": (today - alarm_day).days}
         out.append(
             _c(Kind.ALARM_PASSED, Tier.CRITICAL, f"{visit}", today, alarm_at, FamilyLevel.CALL_TODAY, details)
         )
-    elif (alarm_day - today).days <= facts.rules.alarm_near_days and not in_time:
-        began = _day_start(alarm_day - timedelta(days=facts.rules.alarm_near_days), facts.tz)
+    elif not in_time and clock.day_reached(alarm_day - timedelta(days=near_days)):
+        today = clock.today
+        began = _day_start(alarm_day - timedelta(days=near_days), facts.tz)
         details = {**base, "days": (alarm_day - today).days}
         out.append(
             _c(Kind.ALARM_NEAR, Tier.CRITICAL, f"{visit}", today, began, FamilyLevel.CALL_TODAY, details)
         )
     nxt = dates.next_refill
     if nxt is not None:
-        out += _booking_concern(facts, dates, nxt, in_time, today)
-    elif today > due:
+        out += _booking_concern(facts, dates, nxt, in_time, clock)
+    elif clock.day_reached(due + timedelta(days=1)):
+        today = clock.today
         began = _day_start(due + timedelta(days=1), facts.tz)
         details = {**base, "days_over": (today - due).days}
         out.append(_c(Kind.DUE_PASSED, Tier.URGENT, f"{visit}", today, began, FamilyLevel.BOOK_NOW, details))
-    elif (due - today).days <= facts.rules.due_soon_days:
-        began = _day_start(due - timedelta(days=facts.rules.due_soon_days), facts.tz)
+    elif clock.day_reached(due - timedelta(days=soon_days)):
+        began = _day_start(due - timedelta(days=soon_days), facts.tz)
         out.append(_c(Kind.DUE_SOON, Tier.ATTENTION, f"{visit}", due, began, FamilyLevel.BOOK_NOW, base))
     return out
 
 
-def _booking_concern(facts: Facts, dates: Dates, nxt: Booking, in_time, today: date) -> list[Concern]:
+def _booking_concern(facts: Facts, dates: Dates, nxt: Booking, in_time, clock: Clock) -> list[Concern]:
     """The next refill appointment, judged against the alarm, the refill-due date and the cap."""
     day = _local_day(nxt.start, facts.tz)
     details = {
@@ -555,15 +640,17 @@ def _booking_concern(facts: Facts, dates: Dates, nxt: Booking, in_time, today: d
     }
     key = f"{nxt.appointment_id}"
     if not in_time:
+        today = clock.today
         return [_c(Kind.BOOKED_AFTER_ALARM, Tier.CRITICAL, key, today, None, FamilyLevel.CALL_TODAY, details)]
     last = dates.last_refill_at
     if last is not None:
         cap = _local_day(last, facts.tz) + timedelta(days=facts.rules.max_interval_days)
         if day > cap:
             details = {**details, "cap_day": cap.isoformat(), "cap_days": facts.rules.max_interval_days}
+            today = clock.today
             return [_c(Kind.BOOKED_PAST_CAP, Tier.URGENT, key, today, None, FamilyLevel.BOOK_NOW, details)]
     if day > dates.refill_due:
-        act_by = max(dates.refill_due, today)
+        act_by = clock.not_before(dates.refill_due)
         return [_c(Kind.BOOKED_AFTER_DUE, Tier.URGENT, key, act_by, None, FamilyLevel.BOOK_NOW, details)]
     return []
 
@@ -597,7 +684,7 @@ def residual_judgement(
     return None
 
 
-def _residual_concerns(facts: Facts, today: date) -> list[Concern]:
+def _residual_concerns(facts: Facts, clock: Clock) -> list[Concern]:
     """The latest *refill* (a programming-only visit never hides it), and the trend of the last three."""
     if not facts.refills:
         return []
@@ -615,7 +702,7 @@ def _residual_concerns(facts: Facts, today: date) -> list[Concern]:
             "difference_ml": str(actual - expected),
             "percent": int((ratio * 100).to_integral_value()) if ratio is not None else None,
         }
-        out.append(_c(kind, tier, f"{last.visit_id}", today, last.at, None, details))
+        out.append(_c(kind, tier, f"{last.visit_id}", clock.today, last.at, None, details))
     diffs = [
         r.actual_residual_ml - r.expected_residual_ml
         for r in facts.refills[:TREND_REFILLS]
@@ -634,7 +721,7 @@ def observed_days_earlier(latest: Visit, tz: tzinfo) -> int:
     return (_local_day(latest.alarm_at, tz) - _local_day(latest.observed_alarm_at, tz)).days
 
 
-def _observed_concerns(facts: Facts, today: date) -> list[Concern]:
+def _observed_concerns(facts: Facts, clock: Clock) -> list[Concern]:
     """The observed-rate alarm is earlier than the programmed one by more than the lead days."""
     latest = facts.latest
     days = observed_days_earlier(latest, facts.tz)
@@ -647,6 +734,7 @@ def _observed_concerns(facts: Facts, today: date) -> list[Concern]:
         "programmed_day": _local_day(latest.alarm_at, facts.tz).isoformat(),
         "days": days,
     }
+    today = clock.today
     return [_c(Kind.OBSERVED_EARLIER, Tier.URGENT, f"{latest.visit_id}", today, latest.at, None, details)]
 
 
@@ -660,7 +748,7 @@ def residual_growing(diffs: list[Decimal]) -> bool:
     return same_sign and all(abs(b) > abs(a) for a, b in zip(diffs, diffs[1:], strict=False))
 
 
-def _printed_concerns(facts: Facts, dates: Dates, today: date) -> list[Concern]:
+def _printed_concerns(facts: Facts, dates: Dates, clock: Clock) -> list[Concern]:
     latest = facts.latest
     computed_day = _local_day(latest.alarm_at, facts.tz)
     printed = latest.printed_alarm_date
@@ -672,10 +760,11 @@ def _printed_concerns(facts: Facts, dates: Dates, today: date) -> list[Concern]:
         "governing_day": _iso(dates.alarm_day),
         "days": abs((computed_day - printed).days),
     }
+    today = clock.today
     return [_c(Kind.PRINTED_DIFFERS, Tier.URGENT, f"{latest.visit_id}", today, latest.at, None, details)]
 
 
-def _battery_concerns(facts: Facts, today: date) -> list[Concern]:
+def _battery_concerns(facts: Facts, clock: Clock) -> list[Concern]:
     if facts.implant_date is None:
         return []
     if any(b.kind == "battery" for b in facts.bookings):
@@ -688,16 +777,18 @@ def _battery_concerns(facts: Facts, today: date) -> list[Concern]:
     replace_by = fc.replace_by(**args)
     details = {"replace_by": _iso(replace_by)}
     pump = f"{facts.pump_id}"
-    if facts.eri_date is not None and facts.eri_date <= today:
+    if facts.eri_date is not None and clock.day_reached(facts.eri_date):
         details["eri_date"] = facts.eri_date.isoformat()
         began = _day_start(facts.eri_date, facts.tz)
         key = f"{pump}:{facts.eri_date.isoformat()}"
         return [_c(Kind.ERI, Tier.CRITICAL, key, replace_by, began, FamilyLevel.CALL_TODAY, details)]
     opens = fc.battery_window_opens(**args)
-    if opens is None or today < opens:
+    if opens is None or not clock.day_reached(opens):
         return []
-    left = (replace_by - today).days if replace_by else None
-    tier = Tier.CRITICAL if left is not None and left <= facts.rules.battery_critical_days else Tier.URGENT
+    critical = replace_by is not None and clock.day_reached(
+        replace_by - timedelta(days=facts.rules.battery_critical_days)
+    )
+    tier = Tier.CRITICAL if critical else Tier.URGENT
     act_by = replace_by - timedelta(days=facts.rules.battery_critical_days) if replace_by else None
     began = _day_start(opens, facts.tz)
     return [_c(Kind.BATTERY, tier, pump, act_by, began, FamilyLevel.BOOK_NOW, details)]
@@ -717,7 +808,7 @@ def _no_show_concerns(facts: Facts, dates: Dates) -> list[Concern]:
     return [_c(Kind.NO_SHOW, Tier.URGENT, key, day, missed.start, FamilyLevel.BOOK_NOW, details)]
 
 
-def unreachable_reasons(contacts: tuple[Contact, ...], *, now: datetime) -> list[str]:
+def unreachable_reasons(contacts: tuple[Contact, ...], *, now: datetime | Clock) -> list[str]:
     """Why texts may not reach this family (empty: they reach it)."""
     reasons = []
     if not any(c.can_text for c in contacts):
@@ -732,30 +823,32 @@ def unreachable_reasons(contacts: tuple[Contact, ...], *, now: datetime) -> list
     return reasons
 
 
-def _unreachable_concerns(facts: Facts, dates: Dates, now: datetime, today: date) -> list[Concern]:
+def _unreachable_concerns(facts: Facts, dates: Dates, clock: Clock) -> list[Concern]:
     if facts.registering and not facts.contacts:
         return []  # a child in registration: no caregiver can be added before the child exists
-    reasons = unreachable_reasons(facts.contacts, now=now)
+    reasons = unreachable_reasons(facts.contacts, now=clock)
     if not reasons:
         return []
-    days = (dates.alarm_day - today).days
-    tier = Tier.CRITICAL if days <= facts.rules.unreachable_critical_days else Tier.URGENT
-    errors = [error for _, error in (c.outcome(now=now) for c in facts.contacts) if error]
+    critical = clock.day_reached(dates.alarm_day - timedelta(days=facts.rules.unreachable_critical_days))
+    tier = Tier.CRITICAL if critical else Tier.URGENT
+    errors = [error for _, error in (c.outcome(now=clock) for c in facts.contacts) if error]
     details = {"reasons": reasons, "alarm_day": _iso(dates.alarm_day), "errors": errors[:3]}
-    return [_c(Kind.UNREACHABLE, tier, "family", today, None, None, details)]
+    return [_c(Kind.UNREACHABLE, tier, "family", clock.today, None, None, details)]
 
 
-def _texts_held_concerns(facts: Facts, now: datetime, today: date) -> list[Concern]:
+def _texts_held_concerns(facts: Facts, clock: Clock) -> list[Concern]:
     """The clinic's texts have been on hold longer than the clinic allows and this child's due
     texts wait: the nurses reach the family another way."""
     since = facts.texts_held_since
-    if since is None or not facts.texts_waiting or now - since < facts.rules.texts_held_tell_after:
+    if since is None or not facts.texts_waiting:
+        return []
+    if not clock.reached(since + facts.rules.texts_held_tell_after):
         return []
     details = {"since": since.astimezone(facts.tz).strftime("%Y-%m-%d %H:%M"), "waiting": facts.texts_waiting}
-    return [_c(Kind.TEXTS_HELD, Tier.URGENT, "hold", today, since, None, details)]
+    return [_c(Kind.TEXTS_HELD, Tier.URGENT, "hold", clock.today, since, None, details)]
 
 
-def _contact_changed_concerns(facts: Facts, today: date) -> list[Concern]:
+def _contact_changed_concerns(facts: Facts, clock: Clock) -> list[Concern]:
     """A shared parent's new number, until a nurse of this child's clinic acknowledges it."""
     out = []
     for change in facts.contact_changes:
@@ -766,7 +859,7 @@ def _contact_changed_concerns(facts: Facts, today: date) -> list[Concern]:
             "changed_day": _local_day(change.at, facts.tz).isoformat(),
         }
         out.append(
-            _c(Kind.CONTACT_CHANGED, Tier.URGENT, f"{change.proof_id}", today, change.at, None, details)
+            _c(Kind.CONTACT_CHANGED, Tier.URGENT, f"{change.proof_id}", clock.today, change.at, None, details)
         )
     return out
 
@@ -791,7 +884,7 @@ def clock_change_after(start: datetime, end: datetime, *, tz: tzinfo, offset: ti
     return None
 
 
-def _flex_clock_concerns(facts: Facts, dates: Dates, now: datetime) -> list[Concern]:
+def _flex_clock_concerns(facts: Facts, dates: Dates) -> list[Concern]:
     latest = facts.latest
     if not latest.flex_steps:
         return []

@@ -103,8 +103,10 @@ def _refill_due(clinic, *, alarm_at_worst: datetime, last_refill_at: datetime, c
 @transaction.atomic
 def refill_due_refresh(*, clinic, now: datetime | None = None) -> int:
     """The clinic's calendar or refill settings changed: recompute the refill-due date of each
-    active pump's latest visit, and re-plan the texts of every child whose date moved.
+    active pump's latest visit, and re-plan the texts of every child whose date moved; every
+    other child of the clinic is assessed again at the next check (the rules it reads changed).
     Returns how many children's dates moved."""
+    events.clinic_rules_changed_send(clinic_id=clinic.pk, now=now)
     calendar = clinic_calendar(clinic)
     newest = RefillVisit.objects.filter(pump=OuterRef("pk")).order_by("-visit_at", "-pk").values("pk")[:1]
     pumps = Pump.objects.filter(patient__clinic=clinic, explant_date__isnull=True)

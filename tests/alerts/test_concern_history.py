@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 import time_machine
 
-from alerts.concerns import concern_acknowledge, concerns_refresh
+from alerts.concerns import children_recheck, concern_acknowledge, concerns_refresh
 from alerts.escalations import escalations_check
 from alerts.ladder import ladders_advance
 from alerts.models import Concern, LadderStep, Reminder
@@ -33,7 +33,10 @@ def child(clinic):
 
 
 def handed(row, status, when, error=""):
+    """A text's outcome written by hand; the sender and the delivery reports move the child's
+    stored instant (or refresh it) as they write, so the next check looks again."""
     Reminder.objects.filter(pk=row.pk).update(status=status, sent_at=when, claimed_at=when, last_error=error)
+    children_recheck(patient_ids=[row.patient_id], at=when)
 
 
 def test_a_text_sent_to_a_dead_number_keeps_the_concern_open_with_its_acknowledgment(
