@@ -35,7 +35,7 @@ from alerts import ladder_rules as rules
 from alerts.ladder_signs import signs_ladders_advance
 from alerts.models import ChildSafety, Concern, LadderStep
 from alerts.sending import caregiver_quiet_until, lost_after, sms_outbound_log
-from alerts.sms import SmsError, send_sms
+from alerts.sms import SmsError, SmsOutcomeUnknownError, send_sms
 from alerts.voice import place_call
 from alerts.voice.twiml import call_twiml
 from alerts.words import ladder_call_words, ladder_text, sender_of
@@ -302,6 +302,11 @@ def _text_send(step_id: int, started: datetime, now: datetime) -> None:
         ref = begun.callback_ref(begun.LADDER, step.pk, started)
         try:
             result = send_sms(to=step.send_to, body=step.send_body, reference=ref)
+        except SmsOutcomeUnknownError:
+            # No answer came: Twilio may hold it. The step stays begun and is looked up before
+            # it goes again (_reconcile, once it is older than lost_after()).
+            logger.warning("Ladder step %s: no answer from the provider; asked before any resend", step.pk)
+            return
         except SmsError as exc:
             step.error = exc.describe()[:300]
             step.save(update_fields=["error"])

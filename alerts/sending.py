@@ -66,7 +66,14 @@ from alerts.begun import RECONCILE_GIVE_UP  # noqa: F401 - the rule's name where
 from alerts.concerns import children_recheck, concerns_refresh, concerns_refresh_many
 from alerts.escalations import escalate_reminder
 from alerts.models import Heartbeat, Reminder, SmsMessage
-from alerts.sms import SendResult, SmsConfigurationError, SmsError, SmsPermanentError, get_backend
+from alerts.sms import (
+    SendResult,
+    SmsConfigurationError,
+    SmsError,
+    SmsOutcomeUnknownError,
+    SmsPermanentError,
+    get_backend,
+)
 from alerts.words import reminder_text, sender_of
 from pumps import safety
 
@@ -142,12 +149,38 @@ def reminders_recover_stale(*, now: datetime | None = None) -> int:
             if known is not _NO_RECORD:
                 continue  # the provider holds it (now recorded), or cannot be asked yet
             again += 1
-            if reminder.attempts >= MAX_ATTEMPTS:
-                _give_up(reminder, "the outcome of the last send is unknown", now)
-            else:
-                _save(reminder, status=Status.PLANNED, send_after=now, send_started_at=None,
-                      last_error="send outcome unknown, no record at the provider: sent again")  # fmt: skip
+            _no_record(reminder, now)
     return len(lost) + again
+
+
+def _no_record(reminder: Reminder, now: datetime) -> None:
+    """The provider has no record of a begun text: it goes again (its stored words, to the same
+    number), or, past the limit, the nurses are told."""
+    if reminder.attempts >= MAX_ATTEMPTS:
+        _give_up(reminder, "the outcome of the last send is unknown", now)
+    else:
+        _save(reminder, status=Status.PLANNED, send_after=now, send_started_at=None,
+              last_error="send outcome unknown, no record at the provider: sent again")  # fmt: skip
+
+
+def _ask_then_retry(reminder_id: int, started: datetime) -> None:
+    """A quick look-up after a send whose answer never came (SmsOutcomeUnknownError), in the
+    process that met it: still this send, the provider is asked for it; it is recorded if the
+    provider holds it, sent again only if the provider has no record. If the provider cannot be
+    asked, the row stays begun and the lost-message rule asks again."""
+    now = timezone.now()
+    with transaction.atomic():
+        reminder = (
+            Reminder.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related(*_RELATED)
+            .filter(pk=reminder_id, status=Status.CLAIMED, send_started_at=started, provider_message_id="")
+            .first()
+        )
+        if reminder is None or _reconcile(reminder, now) is not _NO_RECORD:
+            return
+        _no_record(reminder, now)
+    if reminder.status == Status.PLANNED:
+        _retry(reminder_id)
 
 
 _NO_RECORD = begun.NO_RECORD
@@ -438,6 +471,9 @@ def _send_streamed(reminder: Reminder, now: datetime | None, batch: _Batch) -> i
         logger.exception("Reminder %s: send failed; its outcome is recovered", reminder.pk)
         return 0
     if error is not None:
+        if isinstance(error, SmsOutcomeUnknownError) and not batch.pinned:
+            send_pool.later(QUICK_RETRIES[0], _ask_then_retry, reminder.pk, reminder.send_started_at)
+            return 0
         quick = not isinstance(error, SmsConfigurationError) and reminder.attempts <= len(QUICK_RETRIES)
         if quick and reminder.status == Status.PLANNED and not batch.pinned:
             send_pool.later((reminder.send_after - timezone.now()).total_seconds(), _retry, reminder.pk)
@@ -777,6 +813,13 @@ def _release(reminder: Reminder, now: datetime, batch: _Batch) -> None:
 
 def _failed_attempt(reminder: Reminder, exc: SmsError, now: datetime, batch: _Batch) -> Reminder:
     error = exc.describe()[:300]
+    if isinstance(exc, SmsOutcomeUnknownError):
+        # No answer came: the provider may hold the text. It stays begun (its words, number and
+        # begin kept) and is looked up before it goes again: soon by this process when it can
+        # (_ask_then_retry), else by the lost-message rule (reminders_recover_stale).
+        logger.warning("Reminder %s: no answer from the provider, asked before any resend (%s)",
+                       reminder.pk, error)  # fmt: skip
+        return _save(reminder, last_error=error)
     if isinstance(exc, SmsConfigurationError):  # about no one child: the send is not counted
         clinic_id = reminder.patient.clinic_id
         holds.hold_raise(clinic_id=clinic_id, code=exc.code, reason=error, now=now)

@@ -83,6 +83,12 @@ class SmsTransientError(SmsError):
     """The text may go through if tried again later."""
 
 
+class SmsOutcomeUnknownError(SmsTransientError):
+    """The request may have reached the provider (no answer came: a read timeout, a connection
+    dropped after sending): the text may have been accepted, so it is looked up at the provider
+    before it goes again, never simply sent again (issue 23)."""
+
+
 class SmsPermanentError(SmsError):
     """The text will never go through to this number as it is."""
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 import requests
+import urllib3
 from django.conf import settings
 from django.urls import reverse
 from requests.adapters import HTTPAdapter
@@ -30,6 +31,7 @@ from alerts.sms import (
     SendResult,
     SmsConfigurationError,
     SmsError,
+    SmsOutcomeUnknownError,
     SmsPermanentError,
     SmsTransientError,
     errors,
@@ -147,6 +149,16 @@ def status_callback_url() -> str:
     return url
 
 
+def never_sent(exc: Exception) -> bool:
+    """True when the request cannot have reached Twilio: the connection was never made (refused,
+    a name that did not resolve, a connect timeout). A read timeout or a connection dropped after
+    the request went may hide a text Twilio accepted: that one is looked up, not sent again."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)  # NewConnectionError is one
+
+
 class TwilioBackend:
     name = "twilio"
 
@@ -179,7 +191,9 @@ class TwilioBackend:
         except TwilioRestException as exc:
             raise error_for(exc) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise SmsTransientError(f"{exc.__class__.__name__} talking to Twilio") from exc
+            if never_sent(exc):
+                raise SmsTransientError(f"{exc.__class__.__name__} talking to Twilio") from exc
+            raise SmsOutcomeUnknownError(f"{exc.__class__.__name__}: no answer from Twilio") from exc
         return result_from(message, self.name)
 
     def accepted_since(self, *, to: str, body: str, since: datetime, sender: str = "") -> list[Accepted]:

@@ -368,6 +368,25 @@ def test_a_ladder_text_twilio_has_no_record_of_goes_again_once_with_the_same_wor
     assert step.sms_message.provider_message_id == voice.messages[0]["sid"] and step.error == ""
 
 
+def test_a_ladder_text_whose_answer_never_came_is_looked_up_not_sent_again(family, voice):
+    """Twilio accepted the rung's text but answered after the client's timeout: the step stays
+    begun (no error, so the ladder does not take it as failed) and is found at Twilio."""
+    from tests.alerts.processes import wait_until
+
+    refresh(family, T0)
+    voice.fail_next("timeout")
+    advance(T0)
+    (step,) = steps(family)
+    assert step.sms_message is None and step.error == "" and step.send_body
+    with time_machine.travel(T0 + timedelta(seconds=1)):  # Twilio's clock when it keeps the text
+        assert wait_until(lambda: len(voice.accepted) == 1, timeout=10)
+    for minutes in (2, 3, 10):
+        advance(T0 + timedelta(minutes=minutes))
+    assert len(voice.requests) == 1  # one text reached the family
+    (step,) = steps(family)
+    assert step.sms_message.provider_message_id == voice.messages[0]["sid"] and step.error == ""
+
+
 def test_a_ladder_text_not_sent_again_to_a_number_changed_meanwhile(family, voice, monkeypatch):
     refresh(family, T0)
     break_once(monkeypatch, "send_sms", "worker lost")

@@ -11,8 +11,16 @@ from alerts import begun
 from alerts.holds import holds_open
 from alerts.models import Concern, Reminder, SmsMessage
 from alerts.planning import reminders_replan
-from alerts.sending import MAX_ATTEMPTS, backoff, reminder_send, reminders_claim_due, reminders_recover_stale
+from alerts.sending import (
+    MAX_ATTEMPTS,
+    backoff,
+    lost_after,
+    reminder_send,
+    reminders_claim_due,
+    reminders_recover_stale,
+)
 from tests.alerts.conftest import ACCOUNT_SID, at, make_child, set_dates
+from tests.alerts.processes import wait_until
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +68,7 @@ def test_without_a_messaging_service_the_from_number_is_used(row, fake_twilio, s
     assert fake_twilio.accepted[0]["From"] == "+18015550100"
 
 
-@pytest.mark.parametrize("failure", [500, 503, 429, "timeout"])
+@pytest.mark.parametrize("failure", [500, 503, 429])
 def test_transient_errors_are_retried_with_backoff_and_end_sent(row, fake_twilio, failure):
     fake_twilio.fail_next(failure, failure)
     attempt(T0)
@@ -78,6 +86,45 @@ def test_transient_errors_are_retried_with_backoff_and_end_sent(row, fake_twilio
     assert (row.status, row.attempts) == ("sent", 3)
     assert len(fake_twilio.requests) == 3
     assert not Concern.objects.open().filter(kind="unreachable").exists()
+
+
+def test_a_text_whose_answer_never_came_is_looked_up_and_recorded_not_sent_again(row, fake_twilio):
+    """Twilio accepted it but answered after the client's timeout (the fake's "timeout"): the text
+    stays begun, and the lost-message rule finds it at Twilio and records it. One text, not two."""
+    fake_twilio.fail_next("timeout")
+    attempt(T0)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("claimed", 1) and row.send_body and row.send_started_at == T0
+    assert "no answer from Twilio" in row.last_error
+    assert wait_until(lambda: len(fake_twilio.accepted) == 1, timeout=10)
+    attempt(T0 + timedelta(seconds=5))  # still begun: nothing is claimed or sent meanwhile
+    assert reminders_recover_stale(now=T0 + timedelta(seconds=5)) == 0  # not lost yet: not asked
+    assert reminders_recover_stale(now=T0 + lost_after() + timedelta(seconds=1)) == 0
+    row.refresh_from_db()
+    assert row.status == "sent" and row.provider_message_id == fake_twilio.messages[0]["sid"]
+    assert len(fake_twilio.requests) == 1 and SmsMessage.objects.filter(reminder=row).count() == 1
+
+
+def test_a_dropped_connection_twilio_has_no_record_of_goes_again_once_with_the_same_words(row, fake_twilio):
+    fake_twilio.fail_next("reset")  # closed with no answer and, here, no message kept
+    attempt(T0)
+    row.refresh_from_db()
+    assert row.status == "claimed" and fake_twilio.accepted == []
+    handed = (row.send_to, row.send_body)
+    assert reminders_recover_stale(now=T0 + lost_after() + timedelta(seconds=1)) == 1
+    attempt(T0 + lost_after() + timedelta(seconds=2))
+    row.refresh_from_db()
+    assert row.status == "sent" and row.attempts == 2
+    assert [(r["To"], r["Body"]) for r in fake_twilio.requests] == [handed, handed]
+    assert len(fake_twilio.accepted) == 1
+
+
+def test_a_connection_never_made_is_an_ordinary_transient_error(row, fake_twilio, settings):
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens: refused before sending
+    attempt(T0)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("planned", 1) and row.send_after == T0 + backoff(1, row.pk)
+    assert "no answer" not in row.last_error
 
 
 @pytest.mark.parametrize("code", [21610, 21211, 21614, 21408])
