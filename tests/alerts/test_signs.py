@@ -67,7 +67,7 @@ def _concern(patient):
     ],
 )
 def test_no_acknowledgement_within_the_clinic_minutes_puts_the_child_on_the_call_list(
-    sofia, reported, due, django_capture_on_commit_callbacks
+    sofia, reported, due, django_capture_on_commit_callbacks, celery_eager
 ):
     with django_capture_on_commit_callbacks(execute=True):
         _report(sofia, reported)

@@ -128,7 +128,7 @@ def test_one_call_button_right_for_the_hour_by_the_clinic_calendar(client, famil
 
 
 def test_the_report_opens_a_critical_concern_e_mailed_to_the_nurses_and_audited(
-    client, family, django_capture_on_commit_callbacks
+    client, family, django_capture_on_commit_callbacks, celery_eager
 ):
     patient, caregiver = family
     login_as(client, caregiver.user)
@@ -151,7 +151,7 @@ def test_the_report_opens_a_critical_concern_e_mailed_to_the_nurses_and_audited(
 
 
 def test_repeats_within_an_hour_update_the_open_report_and_concern(
-    client, family, django_capture_on_commit_callbacks
+    client, family, django_capture_on_commit_callbacks, celery_eager
 ):
     patient, caregiver = family
     login_as(client, caregiver.user)
