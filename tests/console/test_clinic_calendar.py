@@ -122,6 +122,13 @@ def test_a_clinic_admin_adding_a_closed_date_in_the_admin_moves_the_due_date(fam
         "reminder_appointment_days": "[1]",
         "reminder_battery_repeat_days": "30",
         "texts_held_tell_nurses_minutes": "30",
+        "sms_sender_name": clinic.sms_sender_name,
+        "signs_ack_minutes": "15",
+        **{
+            f"sign_instructions_{group}{suffix}": getattr(clinic, f"sign_instructions_{group}{suffix}")
+            for group in ("withdrawal", "too_much", "infection")
+            for suffix in ("", "_es")
+        },
         "closed_dates-TOTAL_FORMS": "1",
         "closed_dates-INITIAL_FORMS": "0",
         "closed_dates-0-day": "2026-11-26",
