@@ -64,7 +64,9 @@ def test_a_new_refill_resolves_the_alarm_concerns_by_itself(child):
     escalations_check(now=at(2026, 12, 7, 16))
     assert "alarm_passed" in open_kinds(child)
     set_dates(child, refill_due=date(2027, 2, 1), alarm=at(2027, 2, 8, 15))
-    children_recheck(patient_ids=[child.pk])  # a refill by hand: the service refreshes in its write
+    # a refill by hand: the service refreshes in its write (at the write's instant, pinned: at a
+    # later real clock the child's stored instant would stay at its old, later value)
+    children_recheck(patient_ids=[child.pk], at=at(2026, 12, 7, 16, 30))
     escalations_check(now=at(2026, 12, 7, 17))
     assert open_kinds(child) == set()
     passed = Concern.objects.get(patient=child, kind="alarm_passed")
