@@ -100,5 +100,6 @@ demo-code: install
 # SIMULATE_ARGS, e.g. "--children 300 --days 365 --spread 0.15 --seed 1 --observed both".
 SIMULATE_ARGS ?= --observed both
 simulate: install messages
+	$(TEST_ENV) $(BIN)/python scripts/check_services.py
 	$(TEST_ENV) $(BIN)/python manage.py migrate --noinput
 	$(TEST_ENV) $(BIN)/python manage.py simulate $(SIMULATE_ARGS)

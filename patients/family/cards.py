@@ -265,27 +265,26 @@ def _family_concerns(ids: list[int]) -> dict[int, Concern]:
 
 def child_cards(patients, *, now: datetime, pump_details: bool = True) -> list[ChildCard]:
     """One card per child, in a constant number of queries whatever the number of children.
-    `pump_details`: also each pump's current program and latest visit (two queries; the home
-    page's cards show neither)."""
-    patients = list(patients.select_related("clinic", "safety"))  # the stored state, same query
-    ids = [p.pk for p in patients]
-    pumps: dict[int, Pump] = {}
-    rows = Pump.objects.active().filter(patient_id__in=ids).order_by("-implant_date")
-    for pump in rows.with_current() if pump_details else rows:
-        pumps.setdefault(pump.patient_id, pump)
-    appointments: dict[int, Appointment] = {}
-    by_id = {p.pk: p for p in patients}
-    rows = Appointment.objects.filter(patient_id__in=ids).refills().upcoming(now=_from_today(now))
-    for appt in rows:
-        tz = by_id[appt.patient_id].clinic.tzinfo
-        if timezone.localdate(appt.start, tz) >= timezone.localdate(now, tz):
-            appointments.setdefault(appt.patient_id, appt)
+    The pump and the next refill appointment are the ones the stored assessment judged
+    (`ChildSafety.pump`, `ChildSafety.next_refill`, read in the children's query), so the card
+    shows exactly the booking its words speak of. `pump_details`: the pump is read again with
+    its current program and latest visit (one query; the home page's cards show neither)."""
+    related = ("clinic", "safety", "safety__next_refill") + (() if pump_details else ("safety__pump",))
+    patients = list(patients.select_related(*related))  # the stored state, same query
     states = {p.pk: _state_of(p) for p in patients}
-    concerns = _family_concerns(ids)
-    cards = [
-        child_card(p, pumps.get(p.pk), appointments.get(p.pk), now, states.get(p.pk), concerns.get(p.pk))
-        for p in patients
-    ]
+    if pump_details:
+        pumps = {pump.pk: pump for pump in Pump.objects.filter(
+            pk__in=[s.pump_id for s in states.values() if s is not None and s.pump_id]
+        ).with_current()}  # fmt: skip
+    else:
+        pumps = {s.pump_id: s.pump for s in states.values() if s is not None and s.pump_id}
+    concerns = _family_concerns([p.pk for p in patients])
+    cards = []
+    for p in patients:
+        state = states[p.pk]
+        pump = pumps.get(state.pump_id) if state is not None else None
+        appointment = state.next_refill if state is not None else None
+        cards.append(child_card(p, pump, appointment, now, state, concerns.get(p.pk)))
     return sorted(cards, key=card_order)
 
 

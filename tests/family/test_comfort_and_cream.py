@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from alerts.concerns import concerns_refresh
 from alerts.models import Reminder
 from alerts.planning import reminders_replan
 from alerts.sending import message_for
@@ -80,6 +81,7 @@ def test_the_home_card_says_when_to_put_the_cream_on_the_day_before_and_on_the_d
 ):
     Appointment.objects.create(patient=child, start=datetime(2027, 3, 15, 9, 0, tzinfo=DENVER), kind="refill")
     with time_machine.travel(now, tick=False):
+        concerns_refresh(patient=child, now=now)  # as the booking service does in its write
         login_as(client, parent)
         html = client.get(reverse("family:home")).content.decode()
     assert ("Put the numbing cream on at 8:00 AM, an hour before." in html) is shown
@@ -90,6 +92,7 @@ def test_the_spanish_card_says_it_in_spanish(client, child, parent):
     parent.caregiver.save()
     Appointment.objects.create(patient=child, start=datetime(2027, 3, 15, 9, 0, tzinfo=DENVER), kind="refill")
     with time_machine.travel(datetime(2027, 3, 15, 7, 0, tzinfo=DENVER), tick=False):
+        concerns_refresh(patient=child, now=datetime(2027, 3, 15, 7, 0, tzinfo=DENVER))  # as booking does
         login_as(client, parent)
         html = client.get(reverse("family:home")).content.decode()
     assert "Ponga la crema para adormecer la piel a las 08:00, una hora antes." in html

@@ -136,12 +136,13 @@ def test_home_reads_each_kind_of_fact_once(
     parent_client, parent, child, other_child, django_assert_num_queries
 ):
     """Issue 27, pinned: the session, the user, the person's roles (caregiver and staff profile in
-    one), the children with their stored safety state and clinic, their pumps, their next refill
-    appointments, their family-facing concerns. No pump history, no clinic for the frame."""
+    one), the children with their stored safety state, clinic, pump and next refill appointment
+    (the ones the assessment judged, one query), their family-facing concerns. No pump history,
+    no clinic for the frame."""
     CaregiverLinkFactory(caregiver=parent.caregiver, patient=other_child)
     home(parent_client)  # the first page keeps the frame in the session
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         html = home(parent_client)
     assert html.count('class="child-name"') == 2
 

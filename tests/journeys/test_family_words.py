@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from alerts.concerns import concerns_refresh
 from appointments.models import Appointment
 from patients.models import Patient
 from patients.services import caregiver_link
@@ -56,6 +57,7 @@ def _brothers(scene: Scene, *, language: str = "en"):
         start=tomorrow.replace(hour=10, minute=0, second=0, microsecond=0),
         location="Rehabilitation Clinic",
     )
+    concerns_refresh(patient=brothers[1], now=now)  # as the booking service does in its write
     return parent, brothers
 
 
