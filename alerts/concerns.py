@@ -714,25 +714,35 @@ def concern_acknowledge(*, concern: Concern, by, now: datetime | None = None) ->
 
 def concern_email(*, concern_id: int, again: str = "") -> None:
     """Tell the clinic's nurse inbox. Failures are logged; the beat retries unmailed ones.
-    `again`: why the inbox is told a second time (a report of signs no nurse acknowledged)."""
-    concern = Concern.objects.select_related("clinic", "patient").get(pk=concern_id)
-    to = concern.clinic.nurse_inbox_email
-    if not to or (concern.emailed_at and not again) or concern.resolved_at:
-        return
-    link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("alerts:escalations")
-    patient = concern.patient
-    subject = f"[ITB Portal] {concern.get_tier_display()}: {concern.get_kind_display()}"
-    if again:
-        subject = f"[ITB Portal] {again}: {concern.get_kind_display()}"
-    body = (
-        f"{patient.full_name} (MRN {patient.mrn}): {concern.nurse_words}\n\nOpen the escalations list: {link}"
-    )
-    try:
-        send_mail(subject, body, None, [to])
-    except Exception:  # noqa: BLE001 - a mail server problem must not stop the engine
-        logger.exception("Could not e-mail concern %s", concern_id)
-        return
-    Concern.objects.filter(pk=concern_id).update(emailed_at=timezone.now())
+    `again`: why the inbox is told a second time (a report of signs no nurse acknowledged).
+    The concern's row is locked while the message goes (at most EMAIL_TIMEOUT): a second sender
+    at the same moment (the task after commit and the beat's retry) skips it instead of
+    e-mailing twice, and finds it mailed next time."""
+    with transaction.atomic():
+        concern = (
+            Concern.objects.select_related("clinic", "patient")
+            .select_for_update(of=("self",), skip_locked=True)
+            .filter(pk=concern_id)
+            .first()
+        )
+        if concern is None:
+            return  # gone, or another process is e-mailing it right now
+        to = concern.clinic.nurse_inbox_email
+        if not to or (concern.emailed_at and not again) or concern.resolved_at:
+            return
+        link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("alerts:escalations")
+        patient = concern.patient
+        subject = f"[ITB Portal] {concern.get_tier_display()}: {concern.get_kind_display()}"
+        if again:
+            subject = f"[ITB Portal] {again}: {concern.get_kind_display()}"
+        body = f"{patient.full_name} (MRN {patient.mrn}): {concern.nurse_words}\n\n"
+        body += f"Open the escalations list: {link}"
+        try:
+            send_mail(subject, body, None, [to])
+        except Exception:  # noqa: BLE001 - a mail server problem must not stop the engine
+            logger.exception("Could not e-mail concern %s", concern_id)
+            return
+        Concern.objects.filter(pk=concern_id).update(emailed_at=timezone.now())
 
 
 def concerns_email_each(concern_ids) -> None:

@@ -301,6 +301,9 @@ EMAIL_BACKEND = env.str(
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+# Seconds before a silent mail server counts as a failure (the beat retries): a nurse-inbox
+# message is sent holding its concern's row lock, so it must not wait forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ITB Portal <no-reply@localhost>")
 
 # --- Backups: what /healthz reads of pgBackRest (itbportal/backups.py, README "Backups") ------
