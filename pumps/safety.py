@@ -625,8 +625,12 @@ def _refill_concerns(facts: Facts, dates: Dates, clock: Clock) -> list[Concern]:
         details = {**base, "days_over": (today - due).days}
         out.append(_c(Kind.DUE_PASSED, Tier.URGENT, f"{visit}", today, began, FamilyLevel.BOOK_NOW, details))
     elif clock.day_reached(due - timedelta(days=soon_days)):
+        # On the refill-due date itself, still nothing booked: urgent. The nurse's list then has
+        # the child from the start of that day, a whole lead time (7 days) before the governing
+        # alarm, which is never later than the true one (docs/rules.md#refill-due-soon).
+        tier = Tier.URGENT if clock.day_reached(due) else Tier.ATTENTION
         began = _day_start(due - timedelta(days=soon_days), facts.tz)
-        out.append(_c(Kind.DUE_SOON, Tier.ATTENTION, f"{visit}", due, began, FamilyLevel.BOOK_NOW, base))
+        out.append(_c(Kind.DUE_SOON, tier, f"{visit}", due, began, FamilyLevel.BOOK_NOW, base))
     return out
 
 

@@ -118,11 +118,13 @@ class Interval:
     alarm: datetime
     empty: datetime
     earlier_fills: int  # fills of this pump recorded at or before the start
-    first_listed: datetime | None = None  # first day on the nurse's list as urgent or critical
+    first_listed: datetime | None = None  # when it went on the nurse's list as urgent or critical
     texts: int = 0
+    calls: int = 0  # the nurse phoned the family (to book, or from the call list)
     near: bool = False  # came within 7 days of the true alarm without a refill booked in time
     near_listed_days: float | None = None
     near_told: bool = False
+    near_at_texts: int = 0  # texts the family had received when it came within 7 days
     refilled_at: datetime | None = None
 
 
@@ -162,7 +164,20 @@ class Year:
             ),
             "near_told": sum(1 for i in near if i.near_told),
             "near_rows": [
-                (i.child, i.alarm.date().isoformat(), i.near_listed_days, i.near_told) for i in near
+                {
+                    "child": i.child,
+                    "true_alarm": i.alarm,
+                    "earlier_fills": i.earlier_fills,
+                    "listed_days": i.near_listed_days,
+                    "texts_by_then": i.near_at_texts,
+                    "texts": i.texts,
+                    "calls": i.calls,
+                    "told": i.near_told,
+                    "margin_days": (i.alarm - i.refilled_at).total_seconds() / 86400
+                    if i.refilled_at
+                    else None,
+                }
+                for i in near
             ],
             "texts": total_texts,
             "texts_per_child": total_texts / children if children else 0,
@@ -175,6 +190,10 @@ class Year:
             "critical_children": len(self.critical_days),
             "critical_no_danger": len(no_danger),
         }
+
+
+def _days(delta: timedelta) -> float:
+    return delta.total_seconds() / 86400
 
 
 # --- Playing it ---------------------------------------------------------------------------------------
@@ -394,6 +413,8 @@ class Clinic:
                     with meter.phase("beat 02:00"):
                         escalations_check(now=self.at(day, 2))
                         self._emails()
+                    with meter.phase("watch"):
+                        self._listed(self.at(day, 2))
                     with meter.phase("re-plan 02:00"):
                         reminders_replan_all(now=self.at(day, 2))
                 if day.weekday() < 5:
@@ -404,6 +425,8 @@ class Clinic:
                 with meter.phase("beat 09:00"), clock(self.at(day, 9)):
                     escalations_check(now=self.at(day, 9))
                     self._emails()
+                with meter.phase("watch"):
+                    self._listed(self.at(day, 9))
                 with meter.phase("sending"):
                     self._sweep(self.at(day, 10))
                 with meter.phase("ladder"):
@@ -646,6 +669,7 @@ class Clinic:
                     slot = self._slot(target, earliest=tomorrow)
                 child = children[state.patient_id]
                 reason = "Earliest slot"
+                self.open[state.patient_id].calls += 1  # the nurse phones the family to book
                 appointment_book(
                     patient=child, by=self.nurse, kind="refill", start=slot, after_alarm_reason=reason,
                     outside_hours_confirmed=True,
@@ -671,12 +695,27 @@ class Clinic:
                 except CallOutcomeError:
                     continue  # the ladder stopped since (a refill booked): nothing to record
                 self.year.ladder["call_list reached"] += 1
+                if step.concern.patient_id in self.open:
+                    self.open[step.concern.patient_id].calls += 1
 
     def _next_open(self, day: date) -> date:
         probe = day + timedelta(days=1)
         while probe.weekday() >= 5:
             probe += timedelta(days=1)
         return probe
+
+    def _listed(self, now: datetime) -> None:
+        """After each beat: the children its refresh put on the nurse's list (urgent or
+        critical) go on it now. (A write between beats that lists a child is seen by the
+        evening's watch, at that later hour.)"""
+        from alerts.models import ChildSafety
+
+        waiting = [pk for pk, i in self.open.items() if i.first_listed is None]
+        if not waiting:
+            return
+        rows = ChildSafety.objects.filter(patient_id__in=waiting, tier_rank__lte=1)
+        for pk in rows.values_list("patient_id", flat=True):
+            self.open[pk].first_listed = now
 
     def _watch(self, day: date) -> None:
         """The end of each day: the nurse's list, the critical tier against the truth, and the
@@ -692,15 +731,19 @@ class Clinic:
             if rank is not None and rank <= 1 and interval.first_listed is None:
                 interval.first_listed = now
             if rank == 0:
-                self.year.critical_days[pk].append((interval.alarm - now).total_seconds() / 86400)
+                self.year.critical_days[pk].append(_days(interval.alarm - now))
             if interval.near or now < interval.alarm - timedelta(days=7):
                 continue
             if any(a.start <= interval.alarm for a in upcoming.get(pk, ())):
                 continue
             interval.near = True
             if interval.first_listed is not None:
-                interval.near_listed_days = (interval.alarm - interval.first_listed).total_seconds() / 86400
-            interval.near_told = interval.texts > 0
+                interval.near_listed_days = _days(interval.alarm - interval.first_listed)
+            interval.near_at_texts = interval.texts
+        for interval in self.open.values():
+            # told: a text received, or the nurse on the phone, before the true alarm
+            if interval.near and not interval.near_told and now <= interval.alarm:
+                interval.near_told = interval.texts + interval.calls > 0
 
 
 def run(params: Params, log=print) -> dict:
@@ -751,7 +794,7 @@ def table(params: Params, figures: dict) -> str:
         ("margin at refill, days: smallest", num(figures["margin_min"])),
         ("came within 7 days of a true alarm, no refill booked before it", figures["near"]),
         ("  of which on the nurse's list (urgent/critical) 7+ days before", figures["near_listed_7_days"]),
-        ("  of which the family was texted in that interval", figures["near_told"]),
+        ("  of which the family was told before it (a text, or the nurse's call)", figures["near_told"]),
         ("texts", figures["texts"]),
         ("texts per child", num(figures["texts_per_child"])),
         (
@@ -788,4 +831,20 @@ def table(params: Params, figures: dict) -> str:
         ]
     width = max(len(r[0]) for r in rows)
     lines = [head, ""] + [f"{label.ljust(width)}  {value}" for label, value in rows]
+    return "\n".join(lines)
+
+
+def cases(figures: dict) -> str:
+    """Each interval that came within 7 days of a true alarm with no refill booked before it."""
+    lines = [
+        "child  true alarm        fills  listed, days before  texts (by then / all)  calls  told  margin"
+    ]
+    for r in figures.get("near_rows", []):
+        listed = "never" if r["listed_days"] is None else f"{r['listed_days']:.1f}"
+        margin = "—" if r["margin_days"] is None else f"{r['margin_days']:.1f}"
+        lines.append(
+            f"{r['child']:<6d} {r['true_alarm']:%Y-%m-%d %H:%M}  {r['earlier_fills']:5d}  {listed:>19s}  "
+            f"{r['texts_by_then']:>8d} / {r['texts']:<11d}  {r['calls']:5d}  "
+            f"{'yes' if r['told'] else 'no':4s}  {margin}"
+        )
     return "\n".join(lines)

@@ -95,6 +95,9 @@ def kinds(f: s.Facts, now=NOW) -> dict[str, str]:
         ({"alarm_in": 40, "booked_in": 30}, {}),
         ({"alarm_in": 40}, {}),
         ({"alarm_in": 20}, {"due_soon": "attention"}),
+        ({"alarm_in": 8, "due_in": 1}, {"due_soon": "attention"}),
+        ({"alarm_in": 7, "due_in": 0}, {"due_soon": "urgent"}),  # due today, nothing booked
+        ({"alarm_in": 7, "due_in": 0, "booked_in": 0}, {}),
         ({"alarm_in": -1}, {"alarm_passed": "critical", "due_passed": "urgent"}),
         ({"alarm_in": -1, "booked_in": 1}, {"alarm_passed": "critical", "booked_after_alarm": "critical"}),
         ({"alarm_in": 3, "due_in": -4}, {"alarm_near": "critical", "due_passed": "urgent"}),

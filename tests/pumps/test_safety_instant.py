@@ -50,6 +50,19 @@ def test_the_refill_due_window_opens_at_local_midnight_on_the_day_of_a_spring_cl
     assert safety.assess(f, now=utc(2027, 3, 14, 6, 59)).concerns == ()
 
 
+def test_due_soon_turns_urgent_at_local_midnight_of_the_refill_due_date_itself():
+    # Nothing booked, due Mon 15 Mar 2027 (the day after the spring change: midnight is MDT,
+    # 06:00 UTC): attention until then, urgent from the start of that day, a whole lead time
+    # before the alarm of 22 Mar.
+    f = facts(alarm_at=local(2027, 3, 22, 9), refill_due=date(2027, 3, 15))
+    before = safety.assess(f, now=local(2027, 3, 14, 20))
+    assert [(c.kind, c.tier) for c in before.concerns] == [(safety.Kind.DUE_SOON, safety.Tier.ATTENTION)]
+    assert before.changes_at == utc(2027, 3, 15, 6)
+    on_the_day = safety.assess(f, now=utc(2027, 3, 15, 6))
+    assert [(c.kind, c.tier) for c in on_the_day.concerns] == [(safety.Kind.DUE_SOON, safety.Tier.URGENT)]
+    assert local(2027, 3, 22, 9) - utc(2027, 3, 15, 6) >= timedelta(days=7)
+
+
 def test_a_day_counted_in_the_words_changes_them_at_each_local_midnight_across_dst():
     # The alarm passed: "days ago" and the act-by date change at every local midnight; the day
     # of 1 Nov 2026 lasts 25 hours (the clocks go back), so its end is at 07:00 UTC, not 06:00.

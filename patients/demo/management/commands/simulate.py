@@ -4,7 +4,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand
 
-from patients.demo.simulation import Params, phases, run, table
+from patients.demo.simulation import Params, cases, phases, run, table
 
 
 class Command(BaseCommand):
@@ -22,6 +22,10 @@ class Command(BaseCommand):
         parser.add_argument("--dose-changes", type=float, default=defaults.program_change)
         parser.add_argument("--boluses", type=float, default=defaults.bolus)
         parser.add_argument("--phases", action="store_true", help="also print seconds and queries per phase")
+        parser.add_argument(
+            "--cases", action="store_true",
+            help="also list each interval that came within 7 days of a true alarm with no refill booked",
+        )  # fmt: skip
         parser.add_argument("--seed", type=int, default=defaults.seed)
         parser.add_argument("--start", type=date.fromisoformat, default=defaults.start)
         parser.add_argument(
@@ -42,3 +46,5 @@ class Command(BaseCommand):
             self.stdout.write(table(params, figures) + "\n\n")
             if o["phases"]:
                 self.stdout.write(phases(figures) + "\n\n")
+            if o["cases"]:
+                self.stdout.write(cases(figures) + "\n\n")
