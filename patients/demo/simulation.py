@@ -38,8 +38,9 @@ DENVER = "America/Denver"
 CAPACITY = Decimal(20)
 ALARM_ML = Decimal(2)
 # The worklist rows a nurse answers by booking a refill (the call list included).
+# `due_soon` is on the list (urgent) from the refill-due date itself.
 BOOKING_KINDS = {"alarm_passed", "alarm_near", "booked_after_alarm", "booked_past_cap", "booked_after_due",
-                 "due_passed", "no_show", "observed_earlier"}  # fmt: skip
+                 "due_passed", "due_soon", "no_show", "observed_earlier"}  # fmt: skip
 
 
 @dataclass(frozen=True)
