@@ -122,7 +122,10 @@ class Interval:
     first_listed: datetime | None = None  # when it went on the nurse's list as urgent or critical
     texts: int = 0
     calls: int = 0  # the nurse phoned the family (to book, or from the call list)
+    listed_for: str = ""  # the urgent or critical kinds that put it on the list
     near: bool = False  # came within 7 days of the true alarm without a refill booked in time
+    looked: bool = False  # a watch has looked at it within 7 days of the true alarm
+    lost: bool = False  # came within 7 days with a refill booked, which fell through later
     near_listed_days: float | None = None
     near_told: bool = False
     near_at_texts: int = 0  # texts the family had received when it came within 7 days
@@ -147,6 +150,7 @@ class Year:
         crossed = [i for i in self.intervals if i.alarm < (i.refilled_at or end)]
         emptied = [i for i in self.intervals if i.empty < (i.refilled_at or end)]
         near = [i for i in self.intervals if i.near]
+        lost = [i for i in self.intervals if i.lost]
         no_danger = [c for c, days in self.critical_days.items() if all(d > 14 for d in days)]
         total_texts = sum(self.texts.values())
         return {
@@ -164,6 +168,9 @@ class Year:
                 1 for i in near if i.near_listed_days is not None and i.near_listed_days >= 7
             ),
             "near_told": sum(1 for i in near if i.near_told),
+            "lost": len(lost),
+            "lost_listed": sum(1 for i in lost if i.near_listed_days is not None and i.near_listed_days > 0),
+            "lost_told": sum(1 for i in lost if i.near_told),
             "near_rows": [
                 {
                     "child": i.child,
@@ -173,12 +180,14 @@ class Year:
                     "texts_by_then": i.near_at_texts,
                     "texts": i.texts,
                     "calls": i.calls,
+                    "listed_for": i.listed_for,
+                    "when": "later" if i.lost else "crossing",
                     "told": i.near_told,
                     "margin_days": (i.alarm - i.refilled_at).total_seconds() / 86400
                     if i.refilled_at
                     else None,
                 }
-                for i in near
+                for i in near + lost
             ],
             "texts": total_texts,
             "texts_per_child": total_texts / children if children else 0,
@@ -446,7 +455,8 @@ class Clinic:
                 with meter.phase("watch"):
                     self._watch(day)
                 if n % 30 == 29:
-                    self.log(f"  day {n + 1}: {len(self.year.intervals)} refills")
+                    spent = sum(v for k, v in meter.seconds.items() if k != "setup")
+                    self.log(f"  day {n + 1}: {len(self.year.intervals)} refills, {spent:.0f} s")
         figures = self.year.figures(self.p.children, self.at(self.p.start + timedelta(days=self.p.days), 0))
         days = max(self.p.days, 1)
         figures["seconds"] = dict(meter.seconds)
@@ -705,18 +715,24 @@ class Clinic:
             probe += timedelta(days=1)
         return probe
 
-    def _listed(self, now: datetime) -> None:
+    def _listed(self, now: datetime, pks=None) -> None:
         """After each beat: the children its refresh put on the nurse's list (urgent or
-        critical) go on it now. (A write between beats that lists a child is seen by the
-        evening's watch, at that later hour.)"""
-        from alerts.models import ChildSafety
+        critical) go on it now, with the kinds that put them there. (A write between beats
+        that lists a child is seen by the evening's watch, at that later hour.)"""
+        from alerts.models import ChildSafety, Concern
 
-        waiting = [pk for pk, i in self.open.items() if i.first_listed is None]
+        waiting = [pk for pk, i in self.open.items() if i.first_listed is None] if pks is None else pks
         if not waiting:
             return
         rows = ChildSafety.objects.filter(patient_id__in=waiting, tier_rank__lte=1)
-        for pk in rows.values_list("patient_id", flat=True):
+        listed = list(rows.values_list("patient_id", flat=True))
+        kinds = defaultdict(set)
+        why = Concern.objects.open().filter(patient_id__in=listed, tier_rank__lte=1)
+        for pk, kind in why.values_list("patient_id", "kind"):
+            kinds[pk].add(kind)
+        for pk in listed:
             self.open[pk].first_listed = now
+            self.open[pk].listed_for = ",".join(sorted(kinds[pk]))
 
     def _watch(self, day: date) -> None:
         """The end of each day: the nurse's list, the critical tier against the truth, and the
@@ -725,25 +741,30 @@ class Clinic:
 
         now = self.at(day, 20)
         states = dict(ChildSafety.objects.filter(clinic=self.clinic).values_list("patient_id", "tier_rank"))
-        near = [pk for pk, i in self.open.items() if not i.near and now >= i.alarm - timedelta(days=7)]
+        near = [
+            pk for pk, i in self.open.items() if not (i.near or i.lost) and now >= i.alarm - timedelta(days=7)
+        ]  # fmt: skip
         upcoming = self._upcoming_refills(near, now) if near else {}
+        unlisted = [pk for pk, i in self.open.items() if i.first_listed is None and states.get(pk, 9) <= 1]
+        self._listed(now, unlisted)  # listed by a write since the morning's beat
         for pk, interval in self.open.items():
             rank = states.get(pk)
-            if rank is not None and rank <= 1 and interval.first_listed is None:
-                interval.first_listed = now
             if rank == 0:
                 self.year.critical_days[pk].append(_days(interval.alarm - now))
-            if interval.near or now < interval.alarm - timedelta(days=7):
+            if interval.near or interval.lost or now < interval.alarm - timedelta(days=7):
                 continue
+            crossing, interval.looked = not interval.looked, True
             if any(a.start <= interval.alarm for a in upcoming.get(pk, ())):
                 continue
-            interval.near = True
+            # At the first look within 7 days: came near with nothing booked. Later: the refill
+            # booked then fell through (a missed visit), counted apart.
+            interval.near, interval.lost = crossing, not crossing
             if interval.first_listed is not None:
                 interval.near_listed_days = _days(interval.alarm - interval.first_listed)
             interval.near_at_texts = interval.texts
         for interval in self.open.values():
             # told: a text received, or the nurse on the phone, before the true alarm
-            if interval.near and not interval.near_told and now <= interval.alarm:
+            if (interval.near or interval.lost) and not interval.near_told and now <= interval.alarm:
                 interval.near_told = interval.texts + interval.calls > 0
 
 
@@ -796,6 +817,9 @@ def table(params: Params, figures: dict) -> str:
         ("came within 7 days of a true alarm, no refill booked before it", figures["near"]),
         ("  of which on the nurse's list (urgent/critical) 7+ days before", figures["near_listed_7_days"]),
         ("  of which the family was told before it (a text, or the nurse's call)", figures["near_told"]),
+        ("booked in time then, the booking lost inside the last 7 days (a missed visit)", figures["lost"]),
+        ("  of which on the nurse's list before the true alarm", figures["lost_listed"]),
+        ("  of which the family was told before it", figures["lost_told"]),
         ("texts", figures["texts"]),
         ("texts per child", num(figures["texts_per_child"])),
         (
@@ -844,8 +868,9 @@ def cases(figures: dict) -> str:
         listed = "never" if r["listed_days"] is None else f"{r['listed_days']:.1f}"
         margin = "—" if r["margin_days"] is None else f"{r['margin_days']:.1f}"
         lines.append(
-            f"{r['child']:<6d} {r['true_alarm']:%Y-%m-%d %H:%M}  {r['earlier_fills']:5d}  {listed:>19s}  "
+            f"{r['child']:<6d} {r['when']:9s}  {r['true_alarm']:%Y-%m-%d %H:%M}  {r['earlier_fills']:5d}  "
+            f"{listed:>19s}  "
             f"{r['texts_by_then']:>8d} / {r['texts']:<11d}  {r['calls']:5d}  "
-            f"{'yes' if r['told'] else 'no':4s}  {margin}"
+            f"{'yes' if r['told'] else 'no':4s}  {margin:>6s}  {r['listed_for']}"
         )
     return "\n".join(lines)

@@ -96,7 +96,8 @@ def copy_rows(model, columns: list[str], rows, *, count: int) -> list[int]:
 
     The large tables (visits, reminders, the re-planning set) use this instead of bulk_create:
     one COPY, no per-row query, and no model instance per row. Columns not given get the model
-    field's default (evaluated once); auto_now/auto_now_add fields get the current time.
+    field's default (evaluated once), or the database's (a field with only a db_default);
+    auto_now/auto_now_add fields get the current time.
     """
     from django.db import connection
     from django.utils import timezone
@@ -111,6 +112,8 @@ def copy_rows(model, columns: list[str], rows, *, count: int) -> list[int]:
     for f in model._meta.concrete_fields:
         if f.primary_key or f.attname in columns:
             continue
+        if f.has_db_default() and not f.has_default():
+            continue  # left out of the COPY: the database's own default applies
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             value = timezone.now()
         else:

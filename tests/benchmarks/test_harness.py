@@ -115,6 +115,19 @@ def test_generated_visits_store_the_forecast_the_portal_computes():
     assert {k: getattr(visit, k) for k in expected} == expected
 
 
+@pytest.mark.django_db
+def test_the_replanning_set_is_copied_with_the_databases_own_defaults():
+    """The re-planning and beat sets are COPYed; a field with only a database default (the text
+    name, the comfort note) is left to the database, not sent as a Python placeholder."""
+    from patients.models import Patient
+    from tests.benchmarks.data import replan_pumps_generate
+
+    clinic_id = replan_pumps_generate(count=3)
+    children = Patient.objects.filter(clinic_id=clinic_id)
+    assert children.count() == 3
+    assert set(children.values_list("text_name", "comfort_note")) == {("", "")}
+
+
 def test_the_bare_view_is_the_signed_in_floor_with_no_template(bench_urls, client, parent):
     assert client.get("/bench/bare/").status_code == 302  # sign-in first, like every page
 

@@ -58,6 +58,7 @@ def test_the_figures_of_a_year():
         interval(400, None),  # not refilled, not crossed by the end
     ]
     year.intervals[1].near, year.intervals[1].near_listed_days, year.intervals[1].near_told = True, 8.0, True
+    year.intervals[2].lost, year.intervals[2].near_listed_days = True, 5.5  # a missed visit, listed then
     year.texts.update({1: 3, 2: 1})
     year.texts_after_booked = 1
     year.critical_days[1] += [20.0, 16.0]  # never within 14 days: counted
@@ -69,6 +70,9 @@ def test_the_figures_of_a_year():
     assert f["margin_min"] == pytest.approx(-11.0)
     assert f["margin_median"] == pytest.approx(-5.0)
     assert (f["near"], f["near_listed_7_days"], f["near_told"]) == (1, 1, 1)
+    assert (f["lost"], f["lost_listed"], f["lost_told"]) == (1, 1, 0)
+    assert [r["when"] for r in f["near_rows"]] == ["crossing", "later"]
+    assert "later" in sim.cases(f)
     assert (f["texts"], f["texts_per_child"], f["texts_after_booked"]) == (4, 2.0, 1)
     assert (f["critical_children"], f["critical_no_danger"]) == (2, 1)
     assert "observed-delivery forecast=on" in sim.table(sim.Params(), f)
