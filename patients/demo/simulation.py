@@ -123,8 +123,8 @@ class Interval:
     texts: int = 0
     calls: int = 0  # the nurse phoned the family (to book, or from the call list)
     listed_for: str = ""  # the urgent or critical kinds that put it on the list
+    missed: int = 0  # refill visits the family missed in this interval
     near: bool = False  # came within 7 days of the true alarm without a refill booked in time
-    looked: bool = False  # a watch has looked at it within 7 days of the true alarm
     lost: bool = False  # came within 7 days with a refill booked, which fell through later
     near_listed_days: float | None = None
     near_told: bool = False
@@ -181,6 +181,7 @@ class Year:
                     "texts": i.texts,
                     "calls": i.calls,
                     "listed_for": i.listed_for,
+                    "missed": i.missed,
                     "when": "later" if i.lost else "crossing",
                     "told": i.near_told,
                     "margin_days": (i.alarm - i.refilled_at).total_seconds() / 86400
@@ -633,6 +634,8 @@ class Clinic:
             if self.rng.random() < self.p.no_show:
                 with clock(self.at(day, 17, 30)):
                     appointment_no_show(appointment=appointment, by=self.nurse)
+                if appointment.patient_id in self.open:
+                    self.open[appointment.patient_id].missed += 1
                 continue
             pk = appointment.patient_id
             self._refill(children[pk], pumps[pk], appointment.start)
@@ -734,6 +737,17 @@ class Clinic:
             self.open[pk].first_listed = now
             self.open[pk].listed_for = ",".join(sorted(kinds[pk]))
 
+    def _booked_at(self, pk: int, moment: datetime, alarm: datetime) -> bool:
+        """Whether the child had an open refill appointment at ``moment`` for before ``alarm``
+        that has since been missed or cancelled (booked before it, starting after it, closed
+        after it: the simulation's clock stamps both)."""
+        from appointments.models import Appointment
+
+        return Appointment.objects.filter(
+            patient_id=pk, kind="refill", created_at__lte=moment, start__gt=moment, start__lte=alarm,
+            status__in=[Appointment.Status.NO_SHOW, Appointment.Status.CANCELLED], updated_at__gt=moment,
+        ).exists()  # fmt: skip
+
     def _watch(self, day: date) -> None:
         """The end of each day: the nurse's list, the critical tier against the truth, and the
         children within 7 days of a true alarm with no refill booked before it."""
@@ -753,12 +767,12 @@ class Clinic:
                 self.year.critical_days[pk].append(_days(interval.alarm - now))
             if interval.near or interval.lost or now < interval.alarm - timedelta(days=7):
                 continue
-            crossing, interval.looked = not interval.looked, True
             if any(a.start <= interval.alarm for a in upcoming.get(pk, ())):
                 continue
-            # At the first look within 7 days: came near with nothing booked. Later: the refill
-            # booked then fell through (a missed visit), counted apart.
-            interval.near, interval.lost = crossing, not crossing
+            # Came near with nothing booked 7 days before the true alarm; or had a refill booked
+            # then, which fell through since (a missed visit), counted apart.
+            lost = self._booked_at(pk, interval.alarm - timedelta(days=7), interval.alarm)
+            interval.near, interval.lost = not lost, lost
             if interval.first_listed is not None:
                 interval.near_listed_days = _days(interval.alarm - interval.first_listed)
             interval.near_at_texts = interval.texts
@@ -870,7 +884,7 @@ def cases(figures: dict) -> str:
         lines.append(
             f"{r['child']:<6d} {r['when']:9s}  {r['true_alarm']:%Y-%m-%d %H:%M}  {r['earlier_fills']:5d}  "
             f"{listed:>19s}  "
-            f"{r['texts_by_then']:>8d} / {r['texts']:<11d}  {r['calls']:5d}  "
+            f"{r['texts_by_then']:>8d} / {r['texts']:<11d}  {r['calls']:5d}  {r['missed']:6d}  "
             f"{'yes' if r['told'] else 'no':4s}  {margin:>6s}  {r['listed_for']}"
         )
     return "\n".join(lines)
