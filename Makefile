@@ -95,11 +95,11 @@ clean:
 demo-code: install
 	@$(RUN_ENV) $(BIN)/python manage.py demo_code
 
-# A simulated clinic year (docs/simulation.md), not part of `make test`. It runs on the test
-# database settings (TEST_DATABASE_URL), inside one transaction that is rolled back.
+# A simulated clinic year (docs/simulation.md), not part of `make test`. It runs in a throw-away
+# database beside TEST_DATABASE_URL's (its name + "_simulation"), created, migrated and dropped by
+# the run; TEST_DATABASE_URL's own database is not touched.
 # SIMULATE_ARGS, e.g. "--children 300 --days 365 --spread 0.15 --seed 1 --observed both".
 SIMULATE_ARGS ?= --observed both
 simulate: install messages
 	$(TEST_ENV) $(BIN)/python scripts/check_services.py
-	$(TEST_ENV) $(BIN)/python manage.py migrate --noinput
 	$(TEST_ENV) $(BIN)/python manage.py simulate $(SIMULATE_ARGS)

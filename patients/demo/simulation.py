@@ -18,7 +18,10 @@ What is real and what is modelled (docs/simulation.md):
   (no caregiver who can receive them). The nurse, each clinic day, works the worklist's critical
   and urgent rows: a child with no refill booked in time is called and booked. The escalation
   ladder and the e-mails to the nurse inbox are not played.
-* The whole year runs in one transaction that is rolled back: the database is left as it was.
+* `make simulate` plays the year in a throw-away database of its own, each simulated day a
+  transaction that commits; the tests play short years inside one transaction that is rolled back.
+  Either way the configured database is left as it was. Each child draws from its own seeded
+  generator, so a seed gives the same year whatever ids or row order the database has.
 """
 
 from __future__ import annotations
@@ -182,7 +185,7 @@ class Year:
                     "calls": i.calls,
                     "listed_for": i.listed_for,
                     "missed": i.missed,
-                    "when": "later" if i.lost else "crossing",
+                    "when": "lost" if i.lost else "unbooked",
                     "told": i.near_told,
                     "margin_days": (i.alarm - i.refilled_at).total_seconds() / 86400
                     if i.refilled_at
@@ -255,9 +258,14 @@ def clock(moment: datetime):
 class Clinic:
     """The simulated clinic: rows set up once, then days played through the services."""
 
-    def __init__(self, params: Params, log=print):
+    def __init__(self, params: Params, log=print, *, commit: bool = False):
         self.p = params
-        self.rng = random.Random(params.seed)
+        self.commit = commit  # each simulated day its own transaction (a throw-away database)
+        self.rng = random.Random(params.seed)  # the clinic's own draws (its run name)
+        # Each child draws from its own generator, seeded by the seed and its place in the clinic
+        # (not its row id): what happens to one child does not depend on the order the database
+        # returns the others in, nor on the ids a database hands out, so a seed gives one year.
+        self.rngs: dict[int, random.Random] = {}
         self.log = log
         self.tz = ZoneInfo(DENVER)
         self.year = Year()
@@ -308,8 +316,9 @@ class Clinic:
                 parent = User.objects.create(
                     email=f"sim-parent{n}-{run}@example.test", first_name="Pat", last_name=f"P{n}"
                 )
-                reachable = self.rng.random() >= self.p.unreachable
-                if reachable and self.rng.random() < self.p.undelivered:
+                rng = self.rngs[child.pk] = random.Random(f"{self.p.seed}:{n}")
+                reachable = rng.random() >= self.p.unreachable
+                if reachable and rng.random() < self.p.undelivered:
                     self.awaiting_report.add(f"+1801555{n:04d}")
                 caregiver = Caregiver.objects.create(
                     user=parent, mobile=f"+1801555{n:04d}", sms_consent=reachable,
@@ -327,10 +336,10 @@ class Clinic:
         for child, pump in self.children:
             self._history(child, pump)
 
-    def _program(self) -> dict:
+    def _program(self, rng: random.Random) -> dict:
         """A program whose programmed interval to the alarm is 50 to 160 days."""
-        conc = self.rng.choice([Decimal(500), Decimal(1000), Decimal(2000)])
-        interval = self.rng.uniform(50, 160)
+        conc = rng.choice([Decimal(500), Decimal(1000), Decimal(2000)])
+        interval = rng.uniform(50, 160)
         dose = (Decimal(18) / Decimal(interval) * conc).quantize(Decimal("1"))
         return {"concentration_mcg_ml": conc, "mode": "simple", "daily_dose_mcg": max(dose, Decimal(25)),
                 "alarm_volume_ml": ALARM_ML}  # fmt: skip
@@ -338,26 +347,27 @@ class Clinic:
     def _history(self, child, pump) -> None:
         """Two to four past refills, the newest before the year starts, each about a week before
         the programmed alarm, the residual recorded truthfully."""
-        program = self._program()
+        rng = self.rngs[child.pk]
+        program = self._program(rng)
         ml_per_day = float(program["daily_dose_mcg"] / program["concentration_mcg_ml"])
-        truth = Truth(ratio=self.rng.uniform(1 - self.p.spread, 1 + self.p.spread), ml_per_day=ml_per_day)
+        truth = Truth(ratio=rng.uniform(1 - self.p.spread, 1 + self.p.spread), ml_per_day=ml_per_day)
         self.truth[child.pk] = truth
         truth.program = program
-        count = self.rng.randint(2, 4)
+        count = rng.randint(2, 4)
         interval = (18 / ml_per_day) * 0.85
-        last = self.at(self.p.start, 9) - timedelta(days=self.rng.uniform(1, interval * 0.8))
+        last = self.at(self.p.start, 9) - timedelta(days=rng.uniform(1, interval * 0.8))
         times = [last - timedelta(days=interval * k) for k in reversed(range(count))]
         for at in times:
-            at = self._open_time(at)
+            at = self._open_time(at, rng)
             self._refill(child, pump, at, record=False)
         self.open[child.pk] = self._interval(child.pk)
 
-    def _open_time(self, at: datetime) -> datetime:
+    def _open_time(self, at: datetime, rng: random.Random) -> datetime:
         local = at.astimezone(self.tz)
         day = local.date()
         while day.weekday() >= 5:
             day -= timedelta(days=1)
-        return self.at(day, 9 + self.rng.randint(0, 6), 30)
+        return self.at(day, 9 + rng.randint(0, 6), 30)
 
     def _interval(self, pk: int) -> Interval:
         truth = self.truth[pk]
@@ -367,21 +377,21 @@ class Clinic:
     def _refill(self, child, pump, at: datetime, *, record: bool = True) -> None:
         from pumps.services import refill_record
 
-        truth = self.truth[child.pk]
+        truth, rng = self.truth[child.pk], self.rngs[child.pk]
         details = {}
         if truth.filled_at is not None:
-            expected, actual = residual_reading(truth, at, self.rng, self.p.reading_error_ml)
+            expected, actual = residual_reading(truth, at, rng, self.p.reading_error_ml)
             details = {"expected_residual_ml": expected, "actual_residual_ml": actual}
         bolus = Decimal(0)
-        if record and self.rng.random() < self.p.program_change:
+        if record and rng.random() < self.p.program_change:
             # The nurse changes the daily dose (5 to 15 % up or down); the pump's own error stays.
-            change = Decimal(f"{self.rng.choice([-1, 1]) * self.rng.uniform(0.05, 0.15):.3f}")
+            change = Decimal(f"{rng.choice([-1, 1]) * rng.uniform(0.05, 0.15):.3f}")
             dose = (truth.program["daily_dose_mcg"] * (1 + change)).quantize(Decimal("1"))
             truth.program = {**truth.program, "daily_dose_mcg": max(dose, Decimal(25))}
             truth.ml_per_day = float(truth.program["daily_dose_mcg"] / truth.program["concentration_mcg_ml"])
             self.year.program_changes += 1
-        if record and self.rng.random() < self.p.bolus:
-            bolus = Decimal(f"{self.rng.uniform(0.2, 0.8):.1f}")  # a bridge bolus from the new fill
+        if record and rng.random() < self.p.bolus:
+            bolus = Decimal(f"{rng.uniform(0.2, 0.8):.1f}")  # a bridge bolus from the new fill
             self.year.boluses += 1
         with clock(at):
             refill_record(
@@ -405,9 +415,6 @@ class Clinic:
     # A day -----------------------------------------------------------------------------------
 
     def play(self) -> dict:
-        from alerts.escalations import escalations_check
-        from alerts.planning import reminders_replan_all
-
         patch = (
             nullcontext()
             if self.p.observed
@@ -415,55 +422,83 @@ class Clinic:
         )
         meter = self.meter
         with patch, meter.installed():
-            with meter.phase("setup"):
+            with meter.phase("setup"), self._committed():
                 self.setup()
             for n in range(self.p.days):
                 day = self.p.start + timedelta(days=n)
-                with clock(self.at(day, 2)):
-                    # The 5-minute check (concerns refreshed, pending e-mails sent), then the daily re-plan.
-                    with meter.phase("beat 02:00"):
-                        escalations_check(now=self.at(day, 2))
-                        self._emails()
-                    with meter.phase("watch"):
-                        self._listed(self.at(day, 2))
-                    with meter.phase("re-plan 02:00"):
-                        reminders_replan_all(now=self.at(day, 2))
-                if day.weekday() < 5:
-                    with meter.phase("nurse"):
-                        self._nurse(day)  # 07:30, before the clinic opens
-                with meter.phase("ladder"):
-                    self._ladder(self.at(day, 8))
-                with meter.phase("beat 09:00"), clock(self.at(day, 9)):
-                    escalations_check(now=self.at(day, 9))
-                    self._emails()
-                with meter.phase("watch"):
-                    self._listed(self.at(day, 9))
-                with meter.phase("sending"):
-                    self._sweep(self.at(day, 10))
-                with meter.phase("ladder"):
-                    self._ladder(self.at(day, 12))
-                if day.weekday() < 5:
-                    with meter.phase("clinic"):
-                        self._clinic_day(day)
-                with meter.phase("ladder"):
-                    self._ladder(self.at(day, 16))
-                with meter.phase("sending"):
-                    self._sweep(self.at(day, 17, 30))
-                with meter.phase("families"):
-                    self._families_book(day)  # 19:00
-                with meter.phase("ladder"):
-                    self._ladder(self.at(day, 20))
-                with meter.phase("watch"):
-                    self._watch(day)
-                if n % 30 == 29:
-                    spent = sum(v for k, v in meter.seconds.items() if k != "setup")
-                    self.log(f"  day {n + 1}: {len(self.year.intervals)} refills, {spent:.0f} s")
+                with self._committed():
+                    self._day(n, day)
         figures = self.year.figures(self.p.children, self.at(self.p.start + timedelta(days=self.p.days), 0))
         days = max(self.p.days, 1)
         figures["seconds"] = dict(meter.seconds)
         figures["queries"] = dict(meter.queries)
         figures["queries_per_day"] = sum(q for k, q in meter.queries.items() if k != "setup") / days
         return figures
+
+    @contextmanager
+    def _committed(self):
+        """With ``commit``, a transaction that commits at the end of the block. What the
+        services queue for after their commit (Celery tasks, e-mails) is dropped, as the
+        rolled-back year drops it: the simulation plays the beat's work itself. Without it, the
+        block is part of the caller's one transaction.
+
+        Why commit: inside one transaction no row version it wrote can be pruned, so each
+        child's safety row, rewritten at every check, grows a chain that every later read
+        walks, and the simulated days slowed from 1 s to 6 s through the year."""
+        if not self.commit:
+            yield
+            return
+        from django.db import connection, transaction
+
+        with transaction.atomic():
+            queued = len(connection.run_on_commit)
+            yield
+            del connection.run_on_commit[queued:]
+
+    def _day(self, n: int, day: date) -> None:
+        from alerts.escalations import escalations_check
+        from alerts.planning import reminders_replan_all
+
+        meter = self.meter
+        with clock(self.at(day, 2)):
+            # The 5-minute check (concerns refreshed, pending e-mails sent), then the daily re-plan.
+            with meter.phase("beat 02:00"):
+                escalations_check(now=self.at(day, 2))
+                self._emails()
+            with meter.phase("watch"):
+                self._listed(self.at(day, 2))
+            with meter.phase("re-plan 02:00"):
+                reminders_replan_all(now=self.at(day, 2))
+        if day.weekday() < 5:
+            with meter.phase("nurse"):
+                self._nurse(day)  # 07:30, before the clinic opens
+        with meter.phase("ladder"):
+            self._ladder(self.at(day, 8))
+        with meter.phase("beat 09:00"), clock(self.at(day, 9)):
+            escalations_check(now=self.at(day, 9))
+            self._emails()
+        with meter.phase("watch"):
+            self._listed(self.at(day, 9))
+        with meter.phase("sending"):
+            self._sweep(self.at(day, 10))
+        with meter.phase("ladder"):
+            self._ladder(self.at(day, 12))
+        if day.weekday() < 5:
+            with meter.phase("clinic"):
+                self._clinic_day(day)
+        with meter.phase("ladder"):
+            self._ladder(self.at(day, 16))
+        with meter.phase("sending"):
+            self._sweep(self.at(day, 17, 30))
+        with meter.phase("families"):
+            self._families_book(day)  # 19:00
+        with meter.phase("ladder"):
+            self._ladder(self.at(day, 20))
+        with meter.phase("watch"):
+            self._watch(day)
+        if n % 30 == 29:
+            spent = sum(v for k, v in meter.seconds.items() if k != "setup")
+            self.log(f"  day {n + 1}: {len(self.year.intervals)} refills, {spent:.0f} s")
 
     def _upcoming_refills(self, pks, now: datetime) -> dict[int, list]:
         """child -> its open refill appointments from ``now`` on, in one query."""
@@ -516,7 +551,11 @@ class Clinic:
                 and pk not in self.family_books
                 and not booked.get(pk)
             ):
-                self.family_books[pk] = now.date() + timedelta(days=self.rng.randint(0, self.p.max_delay))
+                self._family_will_book(pk, now)
+
+    def _family_will_book(self, pk: int, now: datetime) -> None:
+        """A family texted books 0 to ``max_delay`` days later."""
+        self.family_books[pk] = now.date() + timedelta(days=self.rngs[pk].randint(0, self.p.max_delay))
 
     def _emails(self) -> None:
         from django.core import mail
@@ -560,7 +599,7 @@ class Clinic:
             if booked.get(pk):
                 self.year.texts_after_booked += 1
             elif pk not in self.family_books:
-                self.family_books[pk] = now.date() + timedelta(days=self.rng.randint(0, self.p.max_delay))
+                self._family_will_book(pk, now)
 
     def _reports(self, ids: list[int], now: datetime) -> None:
         """Delivery reports: the texts to a family whose phone does not receive them come back
@@ -589,7 +628,7 @@ class Clinic:
         from alerts.models import ChildSafety
         from appointments.services import AppointmentError, appointment_book
 
-        due = [pk for pk, when in self.family_books.items() if when <= day]
+        due = sorted(pk for pk, when in self.family_books.items() if when <= day)
         if not due:
             return
         now = self.at(day, 19)
@@ -600,9 +639,9 @@ class Clinic:
             if booked[pk]:
                 continue
             state = states[pk]
-            target = state.refill_due - timedelta(days=self.rng.randint(0, 5))
+            target = state.refill_due - timedelta(days=self.rngs[pk].randint(0, 5))
             target = min(target, state.alarm_day - timedelta(days=1))
-            slot = self._slot(max(target, day + timedelta(days=1)), earliest=day + timedelta(days=1))
+            slot = self._slot(max(target, day + timedelta(days=1)), earliest=day + timedelta(days=1), pk=pk)
             child = self.child[pk]
             with clock(now):
                 try:
@@ -611,14 +650,15 @@ class Clinic:
                     appointment_book(patient=child, by=None, kind="refill", start=slot,
                                      after_alarm_reason="The family's earliest day")  # fmt: skip
 
-    def _slot(self, day: date, *, earliest: date) -> datetime:
+    def _slot(self, day: date, *, earliest: date, pk: int) -> datetime:
         """An open weekday on or before ``day`` (not before ``earliest``), else after it."""
         probe = day
         while probe.weekday() >= 5 and probe > earliest:
             probe -= timedelta(days=1)
         while probe.weekday() >= 5:
             probe += timedelta(days=1)
-        return self.at(probe, 8 + self.rng.randint(0, 7), self.rng.choice([0, 30]))
+        rng = self.rngs[pk]
+        return self.at(probe, 8 + rng.randint(0, 7), rng.choice([0, 30]))
 
     def _clinic_day(self, day: date) -> None:
         from appointments.models import Appointment
@@ -628,10 +668,10 @@ class Clinic:
         todays = Appointment.objects.open().filter(
             patient__clinic=self.clinic, kind="refill", start__gte=start, start__lt=end
         )
-        todays = todays.order_by("start")
+        todays = todays.order_by("start", "patient_id", "pk")
         pumps, children = self.pump, self.child
         for appointment in list(todays):
-            if self.rng.random() < self.p.no_show:
+            if self.rngs[appointment.patient_id].random() < self.p.no_show:
                 with clock(self.at(day, 17, 30)):
                     appointment_no_show(appointment=appointment, by=self.nurse)
                 if appointment.patient_id in self.open:
@@ -651,7 +691,7 @@ class Clinic:
         rows = list(
             ChildSafety.objects.filter(
                 clinic=self.clinic, active=True, tier_rank__lte=1, alarm_at__isnull=False
-            )
+            ).order_by("patient_id")
         )
         kinds = defaultdict(set)
         for pk, kind in Concern.objects.open().filter(clinic=self.clinic).values_list("patient_id", "kind"):
@@ -680,7 +720,7 @@ class Clinic:
                     slot = self.at(day, 16)
                 else:  # on or before the refill-due date (and the day before the alarm)
                     target = max(min(state.refill_due, state.alarm_day - timedelta(days=1)), tomorrow)
-                    slot = self._slot(target, earliest=tomorrow)
+                    slot = self._slot(target, earliest=tomorrow, pk=state.patient_id)
                 child = children[state.patient_id]
                 reason = "Earliest slot"
                 self.open[state.patient_id].calls += 1  # the nurse phones the family to book
@@ -697,9 +737,13 @@ class Clinic:
         from alerts.ladder_answers import CallOutcomeError, call_outcome_record
         from alerts.models import LadderStep
 
-        steps = LadderStep.objects.filter(
-            concern__clinic=self.clinic, rung="call_list", list_day__lte=day, outcome=""
-        ).select_related("concern")
+        steps = (
+            LadderStep.objects.filter(
+                concern__clinic=self.clinic, rung="call_list", list_day__lte=day, outcome=""
+            )
+            .select_related("concern")
+            .order_by("list_day", "concern__patient_id", "pk")
+        )
         with clock(now):
             for step in steps:
                 try:
@@ -782,25 +826,52 @@ class Clinic:
                 interval.near_told = interval.texts + interval.calls > 0
 
 
-def run(params: Params, log=print) -> dict:
-    """Play the year inside one transaction and roll it back; the figures of the year."""
+def run(params: Params, log=print, *, throwaway: bool = False) -> dict:
+    """The figures of the year. By default it is played inside one transaction that is rolled
+    back (the tests' way: the database is left as it was). With ``throwaway`` it is played in a
+    database of its own, created for the run and dropped after it, each simulated day committed
+    (`manage.py simulate`: five times faster over a year, see ``Clinic._committed``)."""
     from django.db import transaction
 
     from alerts.sms import locmem
 
     figures: dict = {}
     locmem.awaiting_report.clear()
-    clinic = Clinic(params, log=log)
     try:
-        with transaction.atomic():
-            figures = clinic.play()
-            raise Rollback
-    except Rollback:
-        pass
+        if throwaway:
+            with throwaway_database(log):
+                figures = Clinic(params, log=log, commit=True).play()
+        else:
+            try:
+                with transaction.atomic():
+                    figures = Clinic(params, log=log).play()
+                    raise Rollback
+            except Rollback:
+                pass
     finally:
         locmem.outbox.clear()
         locmem.awaiting_report.clear()
     return figures
+
+
+@contextmanager
+def throwaway_database(log=print):
+    """A fresh database beside the configured one (its name + "_simulation"), migrated, used by
+    the default connection for the block and dropped after it. Fresh each run, so row ids, and
+    the clinic's other rows (none), are the same from run to run."""
+    from django.db import connection
+
+    test = connection.settings_dict.setdefault("TEST", {})
+    old_name, old_test_name = connection.settings_dict["NAME"], test.get("NAME")
+    test["NAME"] = f"{old_name}_simulation"
+    began = _time.perf_counter()
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    log(f"  database {test['NAME']} created and migrated in {_time.perf_counter() - began:.0f} s")
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        test["NAME"] = old_test_name
 
 
 def _ladder_row(ladder: dict) -> str:
@@ -876,7 +947,8 @@ def table(params: Params, figures: dict) -> str:
 def cases(figures: dict) -> str:
     """Each interval that came within 7 days of a true alarm with no refill booked before it."""
     lines = [
-        "child  true alarm        fills  listed, days before  texts (by then / all)  calls  told  margin"
+        "child  when      true alarm        fills  listed, days before  texts (by then / all)  "
+        "calls  missed  told  margin  kinds"
     ]
     for r in figures.get("near_rows", []):
         listed = "never" if r["listed_days"] is None else f"{r['listed_days']:.1f}"

@@ -8,7 +8,10 @@ from patients.demo.simulation import Params, cases, phases, run, table
 
 
 class Command(BaseCommand):
-    help = "Play a simulated clinic year through the services (rolled back) and print its figures."
+    help = (
+        "Play a simulated clinic year through the services, in a throw-away database of its own, "
+        "and print its figures."
+    )
 
     def add_arguments(self, parser):
         defaults = Params()
@@ -42,7 +45,7 @@ class Command(BaseCommand):
                 program_change=o["dose_changes"], bolus=o["boluses"], seed=o["seed"], start=o["start"],
                 observed=observed,
             )  # fmt: skip
-            figures = run(params, log=lambda line: self.stderr.write(line))
+            figures = run(params, log=lambda line: self.stderr.write(line), throwaway=True)
             self.stdout.write(table(params, figures) + "\n\n")
             if o["phases"]:
                 self.stdout.write(phases(figures) + "\n\n")
