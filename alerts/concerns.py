@@ -750,7 +750,25 @@ def concerns_email_each(concern_ids) -> None:
         concern_email(concern_id=pk)
 
 
-def concerns_email_pending(*, limit: int = 100) -> None:
-    pending = Concern.objects.needing_nurse().filter(emailed_at__isnull=True)
-    for pk in pending.values_list("pk", flat=True)[:limit]:
+# A concern that opens needing a nurse is e-mailed by its own task, queued when its refresh
+# commits (concerns_refresh_many). The check takes only those its task has had this long to send:
+# the ones whose task the broker lost, or whose message failed.
+EMAIL_TASK_GRACE = timedelta(minutes=2)
+
+
+def concerns_email_pending(*, now: datetime | None = None, limit: int = 100) -> int:
+    """The check's retry of the inbox e-mails: the unmailed concerns needing a nurse, of clinics
+    with an inbox, that opened at least EMAIL_TASK_GRACE before ``now``, oldest first, at most
+    ``limit``. A concern that has
+    just opened is left to its own task (not raced for, and not sent inside the check's time).
+    Returns how many it tried."""
+    now = now or timezone.now()
+    pending = (
+        Concern.objects.needing_nurse()
+        .filter(emailed_at__isnull=True, opened_at__lte=now - EMAIL_TASK_GRACE)
+        .exclude(clinic__nurse_inbox_email="")  # no inbox to tell: never mailed, never retried
+    )
+    ids = list(pending.order_by("opened_at", "pk").values_list("pk", flat=True)[:limit])
+    for pk in ids:
         concern_email(concern_id=pk)
+    return len(ids)

@@ -28,6 +28,7 @@ def escalations_check(*, now: datetime | None = None) -> int:
     """The beat's check (every few minutes): refresh the children whose stored instant has come
     (what time alone changes: alerts/concerns.py, concerns_refresh_due), e-mail what is still
     unmailed. Returns how many children were refreshed."""
-    refreshed = concerns_refresh_due(now=now or timezone.now())
-    concerns_email_pending()
+    now = now or timezone.now()
+    refreshed = concerns_refresh_due(now=now)
+    concerns_email_pending(now=now)
     return refreshed

@@ -50,3 +50,30 @@ def test_a_second_sender_at_the_same_moment_skips_and_the_inbox_hears_once(clini
     assert "Alarm" in mailoutbox[0].subject
     concern.refresh_from_db()
     assert concern.emailed_at is not None
+
+
+def test_the_checks_retry_leaves_a_new_concern_to_its_own_task_then_sends_it_once(clinic, mailoutbox):
+    """The check (every 5 minutes) e-mails only what its own task, queued at the concern's
+    commit, has had EMAIL_TASK_GRACE to send: a task the broker lost is made up for at the next
+    check, and a concern that has just opened is not raced for inside the check's time."""
+    from datetime import timedelta
+
+    from alerts.concerns import EMAIL_TASK_GRACE, concerns_email_pending
+
+    clinic.nurse_inbox_email = "pump-nurses@hospital.test"
+    clinic.save()
+    with time_machine.travel(at(2026, 11, 2, 8), tick=False):
+        child = make_child(clinic, first_name="Noah")
+        set_dates(child, refill_due=date(2026, 11, 30), alarm=at(2026, 12, 7, 15))
+    opened = at(2026, 12, 8, 9)
+    concerns_refresh(patient=child, now=opened)
+    concern = Concern.objects.needing_nurse().get(patient=child, kind="alarm_passed")
+    Concern.objects.exclude(pk=concern.pk).update(emailed_at=opened)  # only this one to retry
+    Concern.objects.filter(pk=concern.pk).update(emailed_at=None)  # its task was lost
+    mailoutbox.clear()
+
+    assert concerns_email_pending(now=opened + EMAIL_TASK_GRACE - timedelta(seconds=1)) == 0
+    assert mailoutbox == []
+    assert concerns_email_pending(now=opened + EMAIL_TASK_GRACE) == 1
+    assert concerns_email_pending(now=opened + EMAIL_TASK_GRACE + timedelta(minutes=5)) == 0
+    assert [m.to for m in mailoutbox] == [["pump-nurses@hospital.test"]]
