@@ -486,6 +486,8 @@ class Clinic:
         if day.weekday() < 5:
             with meter.phase("clinic"):
                 self._clinic_day(day)
+            with meter.phase("nurse"):
+                self._nurse(day, evening=True)  # 17:45, the day's missed visits
         with meter.phase("ladder"):
             self._ladder(self.at(day, 16))
         with meter.phase("sending"):
@@ -680,13 +682,15 @@ class Clinic:
             pk = appointment.patient_id
             self._refill(children[pk], pumps[pk], appointment.start)
 
-    def _nurse(self, day: date) -> None:
+    def _nurse(self, day: date, *, evening: bool = False) -> None:
         """The worklist's critical and urgent rows: a child with no refill booked in time is
-        called (the call list for a family texts do not reach) and booked."""
+        called (the call list for a family texts do not reach) and booked. At 07:30, every such
+        row; with ``evening`` (17:45, after the day's visits), the day's missed visits only: the
+        nurse phones those families the same afternoon and books the next visit."""
         from alerts.models import ChildSafety, Concern
         from appointments.services import appointment_book, appointment_cancel
 
-        now = self.at(day, 7, 30)
+        now = self.at(day, 17, 45) if evening else self.at(day, 7, 30)
         children = self.child
         rows = list(
             ChildSafety.objects.filter(
@@ -703,6 +707,8 @@ class Clinic:
                 kinds[state.patient_id] & BOOKING_KINDS or ("unreachable" in kinds[state.patient_id] and soon)
             ):
                 continue  # a residual or a battery row: not the booking the simulation plays
+            if evening and "no_show" not in kinds[state.patient_id]:
+                continue
             booked = upcoming.get(state.patient_id, [])
             good = [
                 a
@@ -716,8 +722,10 @@ class Clinic:
                 for a in booked:
                     appointment_cancel(appointment=a, by=self.nurse)
                 tomorrow = day + timedelta(days=1)
-                if state.alarm_day <= tomorrow:
+                if state.alarm_day <= tomorrow and not evening:
                     slot = self.at(day, 16)
+                elif state.alarm_day <= tomorrow:  # after the clinic's day: its first open hours
+                    slot = self._slot(tomorrow, earliest=tomorrow, pk=state.patient_id)
                 else:  # on or before the refill-due date (and the day before the alarm)
                     target = max(min(state.refill_due, state.alarm_day - timedelta(days=1)), tomorrow)
                     slot = self._slot(target, earliest=tomorrow, pk=state.patient_id)
@@ -729,7 +737,8 @@ class Clinic:
                     outside_hours_confirmed=True,
                 )  # fmt: skip
             self.family_books.pop(state.patient_id, None)
-        self._call_list(day, now)
+        if not evening:
+            self._call_list(day, now)
 
     def _call_list(self, day: date, now: datetime) -> None:
         """The nurses' call list (the ladder's last rung): each family on it is called and
